@@ -1,0 +1,88 @@
+"""The optimizers that notebook 05 writes from scratch: SGD, SGD with momentum, and Adam.
+
+They work on a plain list of parameters (no param_groups, no state_dict): the smallest code that shows
+each update rule. Notebook 10 turns them into real torch.optim.Optimizer subclasses.
+"""
+
+import torch
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    """Reject a hyperparameter outside [low, high) with a message that says what is allowed."""
+    if not low <= value < high:
+        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+
+
+class OptimizerTemplate:
+    """Holds the parameters and the learning rate; subclasses define one parameter's update."""
+
+    def __init__(self, params, lr: float):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        self.params = list(params)
+        self.lr = lr
+
+    def zero_grad(self):
+        """Reset every gradient to zero (detached, so no graph is kept alive through it)."""
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.detach_()
+                p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self):
+        """Apply update_param to every parameter that received a gradient."""
+        for p in self.params:
+            if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
+                continue
+            self.update_param(p)
+
+    def update_param(self, p):
+        raise NotImplementedError
+
+
+class SGD(OptimizerTemplate):
+    """w <- w - lr * g"""
+
+    def update_param(self, p):
+        p.add_(p.grad, alpha=-self.lr)
+
+
+class SGDMomentum(OptimizerTemplate):
+    """m <- beta * m + (1 - beta) * g;  w <- w - lr * m   (momentum as an average of gradients)."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.0):
+        super().__init__(params, lr)
+        _check_range("momentum", momentum, 0.0, 1.0)
+        self.momentum = momentum
+        self.param_momentum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        m = self.param_momentum[p]
+        m.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)
+        p.add_(m, alpha=-self.lr)
+
+
+class Adam(OptimizerTemplate):
+    """Running averages m of g and v of g^2, bias-corrected, give each weight its own step size:
+    w <- w - lr * m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(params, lr)
+        _check_range("beta1", beta1, 0.0, 1.0)
+        _check_range("beta2", beta2, 0.0, 1.0)
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got eps={eps}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.param_step = {p: 0 for p in self.params}
+        self.param_momentum = {p: torch.zeros_like(p) for p in self.params}
+        self.param_2nd_momentum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        self.param_step[p] += 1
+        t = self.param_step[p]
+        m = self.param_momentum[p].mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
+        v = self.param_2nd_momentum[p].mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        p.addcdiv_(m_hat, v_hat.sqrt() + self.eps, value=-self.lr)
