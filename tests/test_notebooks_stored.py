@@ -7,7 +7,9 @@ import re
 import pytest
 
 from nbsource import cells, notebooks
-from utils import COURSE_REPO
+from utils import COURSE_REPO, REPO_ROOT
+
+SETUP_CELL = (REPO_ROOT / "tools" / "setup_cell.py").read_text().strip()
 
 LOCAL_PATH = re.compile(r"/(work|tmp|home|root|Users)/|[A-Z]:\\\\")
 NOTEBOOKS = notebooks()
@@ -38,6 +40,4 @@ def test_title_badge_and_setup(path):
     assert title.startswith("# "), "the first cell is the title"
     badge = f"https://colab.research.google.com/github/{COURSE_REPO}/blob/main/notebooks/{path.name}"
     assert badge in title, "the title cell has a Colab badge that opens this very notebook"
-    setup = cells(path)[0]
-    assert f'COURSE_REPO = "{COURSE_REPO}"' in setup, "the first code cell is the shared set-up cell"
-    assert setup == cells(NOTEBOOKS[0])[0], "the set-up cell is the same in every notebook"
+    assert cells(path)[0].strip() == SETUP_CELL, "the first code cell is tools/setup_cell.py, verbatim"
