@@ -1,4 +1,5 @@
-"""Figures of the course: per-layer distributions of weights, gradients and activations.
+"""Figures of the course: per-layer distributions of weights, gradients and activations, and loss
+surfaces with optimizer trajectories on them.
 
 The figures are meant to be projected in a lecture hall, so fonts are large and every panel carries
 its number (the variance) in its title. Functions return the Figure and never call plt.show(): in a
@@ -6,6 +7,8 @@ notebook the inline backend displays it, in a script or a test nothing blocks.
 """
 
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
+from matplotlib.colors import ListedColormap
 import numpy as np
 import seaborn as sns
 import torch
@@ -78,5 +81,65 @@ def plot_distributions(values: dict[str, np.ndarray], title: str, color: str = "
         ax.set_ylabel("")
         ax.tick_params(labelsize=11)
     fig.suptitle(title, fontsize=18, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------
+# Loss surfaces and optimizer trajectories (notebooks 07-08)
+# ---------------------------------------------------------------------------------------------------
+# Light greys for the heat map, darker = lower loss: the coloured trajectories stay the loudest thing.
+SURFACE_BACKGROUND = ListedColormap(plt.cm.Greys(np.linspace(0.75, 0.03, 256)))
+
+
+def plot_surface_3d(grid, title: str = "", zlabel: str = "loss", elev: float = 30, azim: float = -60) -> plt.Figure:
+    """The loss as a height over (w1, w2): the shape at a glance (ravine, pits, plateaus)."""
+    w1, w2, z = grid
+    fig = plt.figure(figsize=(10, 7.5))
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(w1, w2, z, cmap="viridis", rstride=2, cstride=2, linewidth=0, antialiased=True)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_xlabel("$w_1$", labelpad=12)
+    ax.set_ylabel("$w_2$", labelpad=12)
+    ax.set_zlabel(zlabel, labelpad=18)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(plt.MaxNLocator(5))
+    ax.set_title(title, fontsize=18)
+    fig.tight_layout()
+    return fig
+
+
+def _trajectory_label(name: str, path: np.ndarray) -> str:
+    w1, w2, loss = (round(float(v), 2) + 0.0 for v in path[-1])  # + 0.0 turns -0.0 into 0.0
+    return f"{name}: ends at ({w1:.2f}, {w2:.2f}), loss {loss:.2f}"
+
+
+def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=None) -> plt.Figure:
+    """Heat map of the loss with each optimizer's path (w1, w2 per step) drawn on top.
+
+    paths: name -> array [steps, 3] of (w1, w2, loss) as returned by train_curve; names found in
+    OPTIMIZER_COLORS keep the course's colours. The start is a black circle, each end a large cross.
+    The view stays on the grid: a path that leaves it says where it ended in the legend.
+    """
+    w1, w2, z = grid
+    fig, ax = (plt.subplots(figsize=(11, 8)) if ax is None else (ax.figure, ax))
+    mesh = ax.pcolormesh(w1, w2, z, cmap=SURFACE_BACKGROUND, shading="auto", rasterized=True)
+    ax.contour(w1, w2, z, levels=12, colors="0.45", linewidths=0.8)
+    fig.colorbar(mesh, ax=ax, label="loss", pad=0.02)
+    outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
+    for i, (name, path) in enumerate(paths.items()):
+        color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
+        ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=5, linewidth=2.5,
+                path_effects=outline, label=_trajectory_label(name, path), zorder=3)
+        ax.plot(*path[-1, :2], "X", color=color, markersize=18, markeredgecolor="white", zorder=4)
+    for start in {tuple(path[0, :2]) for path in paths.values()}:
+        ax.plot(*start, "o", color="black", markersize=14, markeredgecolor="white", zorder=5)
+    ax.set_xlim(w1.min(), w1.max())
+    ax.set_ylim(w2.min(), w2.max())
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    ax.grid(False)
+    ax.set_title(title, fontsize=18)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=14, frameon=False)
     fig.tight_layout()
     return fig

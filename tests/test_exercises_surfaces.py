@@ -1,0 +1,80 @@
+"""The checkers of notebooks 07-08 accept a right answer and explain a wrong one."""
+
+import pytest
+
+from utils.exercises import ExerciseError
+from utils.exercises.surfaces import check_adam_predictions, check_ravine_settles, check_reaches_optimum
+from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
+
+
+class SGDExpDecay(OptimizerTemplate):
+    """SGD whose learning rate shrinks by `decay` every step (the worked solution of notebook 07)."""
+
+    def __init__(self, params, lr, decay):
+        super().__init__(params, lr)
+        self.decay = decay
+
+    def step(self):
+        super().step()
+        self.lr *= self.decay
+
+    def update_param(self, p):
+        p.add_(p.grad, alpha=-self.lr)
+
+
+class ClippedMomentum(SGDMomentum):
+    def update_param(self, p):
+        p.grad.mul_(min(1.0, 1.0 / (p.grad.norm().item() + 1e-12)))
+        super().update_param(p)
+
+
+def test_ravine_accepts_a_decaying_schedule(capsys):
+    assert check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=0.97))
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_ravine_rejects_constant_lr_with_the_bounce():
+    with pytest.raises(ExerciseError, match="still bouncing.*changed sign"):
+        check_ravine_settles(lambda p: SGD(p, lr=10))
+
+
+def test_ravine_rejects_a_schedule_that_stops_moving():
+    with pytest.raises(ExerciseError, match="hardly moves along the valley"):
+        check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=0.9))
+
+
+def test_ravine_rejects_momentum():
+    with pytest.raises(ExerciseError, match="plain SGD"):
+        check_ravine_settles(lambda p: SGDMomentum(p, lr=10, momentum=0.9))
+
+
+RIGHT = {(0.2, 0.1): (1, -0.5), (-0.6, 0.0): (-1, 0.5), (0.6, 1.3): None}
+
+
+def test_adam_predictions_accepts_the_right_ones():
+    assert check_adam_predictions(RIGHT)
+
+
+def test_adam_predictions_explains_eps():
+    with pytest.raises(ExerciseError, match="never left the plane.*eps"):
+        check_adam_predictions({**RIGHT, (0.6, 1.3): (-1, 0.5)})
+
+
+def test_adam_predictions_wrong_optimum_and_missing():
+    with pytest.raises(ExerciseError, match=r"predicted \(-0.5, -0.8\).*inside the optimum at \(1.0, -0.5\)"):
+        check_adam_predictions({**RIGHT, (0.2, 0.1): (-0.5, -0.8)})
+    with pytest.raises(ExerciseError, match="no prediction"):
+        check_adam_predictions({(0.2, 0.1): (1, -0.5)})
+
+
+def test_reaches_optimum_accepts_clipped_momentum():
+    assert check_reaches_optimum(lambda p: ClippedMomentum(p, lr=1, momentum=0.9))
+
+
+def test_reaches_optimum_explains_the_throw():
+    with pytest.raises(ExerciseError, match=r"step \d+ jumped .* across the map.*clip"):
+        check_reaches_optimum(lambda p: SGDMomentum(p, lr=1, momentum=0.9))
+    with pytest.raises(ExerciseError, match="never reached a pit"):
+        check_reaches_optimum(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9))
+    with pytest.raises(ExerciseError, match="Adam does this already"):
+        check_reaches_optimum(lambda p: Adam(p, lr=0.2))
