@@ -3,7 +3,7 @@
 import pytest
 
 from utils.exercises import ExerciseError
-from utils.exercises.surfaces import check_adam_predictions, check_ravine_settles, check_reaches_optimum
+from utils.exercises.surfaces import check_adam_predictions, check_first_adam_step, check_ravine_settles, check_reaches_optimum
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
 
 
@@ -78,3 +78,16 @@ def test_reaches_optimum_explains_the_throw():
         check_reaches_optimum(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9))
     with pytest.raises(ExerciseError, match="Adam does this already"):
         check_reaches_optimum(lambda p: Adam(p, lr=0.2))
+
+
+def test_first_adam_step_is_minus_lr_times_the_sign():
+    assert check_first_adam_step([-1.0, -1.0])
+
+
+def test_first_adam_step_explains_sgd_and_missing_bias_correction():
+    with pytest.raises(ExerciseError, match="SGD's step"):
+        check_first_adam_step([-0.0104, -0.0066])  # -lr * g at (5, 5)
+    with pytest.raises(ExerciseError, match="bias correction"):
+        check_first_adam_step([-3.1623, -3.1623])
+    with pytest.raises(ExerciseError, match="two numbers"):
+        check_first_adam_step(-1.0)

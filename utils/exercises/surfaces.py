@@ -23,7 +23,7 @@ ADAM_STARTS = ((0.2, 0.1), (-0.6, 0.0), (0.6, 1.3))
 ADAM_LR = 0.2
 
 
-def _run(optimizer_func, curve_func, start):
+def _run(optimizer_func, curve_func, start, num_updates=NUM_UPDATES):
     """The path of the student's optimizer, and the optimizer itself (to see what kind it is)."""
     made = []
 
@@ -31,7 +31,7 @@ def _run(optimizer_func, curve_func, start):
         made.append(optimizer_func(params))
         return made[-1]
 
-    path = train_curve(make, curve_func, num_updates=NUM_UPDATES, init=start)
+    path = train_curve(make, curve_func, num_updates=num_updates, init=start)
     check(np.isfinite(path).all(), f"the path contains nan/inf (first bad step: {np.argmin(np.isfinite(path).all(1))})")
     return path, made[0]
 
@@ -49,6 +49,32 @@ def _gradient(point):
     w = torch.tensor(point, dtype=torch.float64, requires_grad=True)
     comb_func(w[0], w[1]).backward()
     return w.grad.numpy()
+
+
+def _ravine_gradient(point):
+    """The gradient of the ravine at a point (float64)."""
+    w = torch.tensor(point, dtype=torch.float64, requires_grad=True)
+    pathological_curve_loss(w[0], w[1]).backward()
+    return w.grad.numpy()
+
+
+def check_first_adam_step(step, lr: float = 1.0) -> bool:
+    """Exercise 07: the first update w_1 - w_0 of Adam(lr) from (5, 5) on the ravine, worked out by hand."""
+    step = np.asarray(step, dtype=np.float64)
+    check(step.shape == (2,), f"give the update as two numbers (for w1 and w2), got shape {step.shape}")
+    path, _ = _run(lambda params: Adam(params, lr=lr), pathological_curve_loss, RAVINE_START, 2)
+    expected = path[1, :2] - path[0, :2]
+    g = _ravine_gradient(RAVINE_START)
+    if np.allclose(step, -lr * g, rtol=0.05):
+        check(False, f"{step} is SGD's step -lr * g. Adam divides the averaged gradient by the root of the "
+                     "averaged squared gradient: what is m_hat / sqrt(v_hat) after one step?")
+    no_correction = -lr * 0.1 * g / np.sqrt(0.001 * g**2)
+    if np.allclose(step, no_correction, rtol=0.05):
+        check(False, f"{step} leaves out the bias correction: after one step m = 0.1 g and v = 0.001 g^2, "
+                     "but m_hat = m / (1 - 0.9) and v_hat = v / (1 - 0.999)")
+    check(np.allclose(step, expected, rtol=1e-3, atol=1e-6),
+          f"expected the update {expected.round(4)}, got {step.round(4)} (gradient at (5, 5): {g})")
+    return passed("Adam's first step")
 
 
 def check_ravine_settles(optimizer_func) -> bool:
