@@ -118,7 +118,7 @@ def check_adam_predictions(predictions: dict) -> bool:
             check(guess is not None and np.allclose(guess, reached),
                   f"from {start} you predicted {guess}, but {where}, inside the optimum at {reached}. "
                   "Far from the pits, which Gaussian's pull dominates the gradient?")
-    return passed("your predictions of Adam's destination")
+    return passed("each of your predictions")
 
 
 def check_reaches_optimum(optimizer_func) -> bool:
