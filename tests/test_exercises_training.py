@@ -1,0 +1,64 @@
+"""The checkers of notebook 06's exercises accept a right answer and explain typical wrong ones."""
+
+import pytest
+import torch
+
+from utils.exercises import ExerciseError
+from utils.exercises.training import check_accuracy, check_early_stopping, reference_early_stopping
+from utils.training import test_model as course_accuracy
+
+
+def test_accuracy_accepts_the_course_loop():
+    assert check_accuracy(lambda net, data, batch_size: course_accuracy(net, data, batch_size))
+
+
+def mean_of_batches(net, data, batch_size):
+    x, y = data
+    accs = [(net(x[i:i + batch_size]).argmax(-1) == y[i:i + batch_size]).float().mean().item()
+            for i in range(0, len(x), batch_size)]
+    return sum(accs) / len(accs)
+
+
+def drops_last_batch(net, data, batch_size):
+    x, y = data
+    full = len(x) // batch_size * batch_size
+    return (net(x[:full]).argmax(-1) == y[:full]).float().mean().item()
+
+
+def test_accuracy_rejects_typical_mistakes():
+    with pytest.raises(ExerciseError, match="averaged the per-batch accuracies"):
+        check_accuracy(mean_of_batches)
+    with pytest.raises(ExerciseError, match="last, smaller batch was left out"):
+        check_accuracy(drops_last_batch)
+    with pytest.raises(ExerciseError, match="Python float"):
+        check_accuracy(lambda net, data, bs: (net(data[0]).argmax(-1) == data[1]).float().mean())
+    with pytest.raises(ExerciseError, match="fraction in"):
+        check_accuracy(lambda net, data, bs: float((net(data[0]).argmax(-1) == data[1]).sum()))
+
+
+def test_early_stopping_accepts_the_reference():
+    assert check_early_stopping(reference_early_stopping)
+
+
+def test_early_stopping_rejects_typical_mistakes():
+    def ties_improve(val_acc, patience):
+        best, best_epoch, waited = float("-inf"), 0, 0
+        for epoch, acc in enumerate(val_acc):
+            if acc >= best:
+                best, best_epoch, waited = acc, epoch, 0
+            else:
+                waited += 1
+                if waited == patience:
+                    return best_epoch, epoch
+        return best_epoch, len(val_acc) - 1
+
+    def one_late(val_acc, patience):
+        best, stop = reference_early_stopping(val_acc, patience)
+        return best, min(stop + 1, len(val_acc) - 1) if stop < len(val_acc) - 1 else stop
+
+    with pytest.raises(ExerciseError, match="a tie is not an improvement.*strictly higher"):
+        check_early_stopping(ties_improve)
+    with pytest.raises(ExerciseError, match="one epoch late"):
+        check_early_stopping(one_late)
+    with pytest.raises(ExerciseError, match="pair"):
+        check_early_stopping(lambda val_acc, patience: max(range(len(val_acc)), key=val_acc.__getitem__))
