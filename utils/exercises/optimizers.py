@@ -1,0 +1,104 @@
+"""Checkers for the exercises of notebook 05: write Adagrad and Nesterov momentum as
+OptimizerTemplate subclasses (RMSProp waits for notebook 10, as a real torch.optim.Optimizer).
+
+Each checker trains two copies of a small smooth model in float64, one with the student's optimizer
+and one with torch.optim configured to the same convention, and compares the parameters after every
+step. float64 and a smooth loss keep round-off near 1e-16, so any visible difference is a real
+difference in the update rule; the message names the first step and the weight where it shows.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+from utils.exercises import ExerciseError, check, passed
+from utils.optimizers import OptimizerTemplate
+
+STEPS = 30
+TOLERANCE = 1e-9
+
+
+def _problem():
+    """A tiny tanh MLP and fixed regression data (float64, seeded): smooth, so no chaos, no kinks."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(32, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(32, 1, generator=gen, dtype=torch.float64)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    return model, x, y
+
+
+def _train_step(model, optimizer, x, y) -> None:
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
+def _first_divergence(model, reference_model):
+    """(name, index, got, expected) of the largest parameter difference, or None below TOLERANCE."""
+    worst = None
+    for (name, p), q in zip(model.named_parameters(), reference_model.parameters()):
+        diff = (p - q).abs()
+        if diff.max() > TOLERANCE and (worst is None or diff.max() > worst[0]):
+            index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+            worst = (diff.max().item(), name, index, p[index].item(), q[index].item())
+    return worst
+
+
+def _compare(student_cls, student_kwargs: dict, make_reference, name: str, reference_name: str, hint: str):
+    """Run the student's optimizer and the reference side by side; raise at the first divergent step."""
+    check(isinstance(student_cls, type) and issubclass(student_cls, OptimizerTemplate),
+          f"Pass the class itself (not an instance), a subclass of OptimizerTemplate; got {student_cls!r}.")
+    model, x, y = _problem()
+    reference_model = copy.deepcopy(model)
+    try:
+        student = student_cls(model.parameters(), **student_kwargs)
+    except TypeError as err:
+        raise ExerciseError(f"{name}{tuple(student_kwargs)} could not be built: {err}. "
+                            f"The checker calls {name}(params, {', '.join(f'{k}={v}' for k, v in student_kwargs.items())}).") from err
+    reference = make_reference(reference_model.parameters())
+    start = [p.detach().clone() for p in model.parameters()]
+    for step in range(1, STEPS + 1):
+        try:
+            _train_step(model, student, x, y)
+        except NotImplementedError as err:
+            raise ExerciseError(f"{name}.update_param is not implemented yet.") from err
+        _train_step(reference_model, reference, x, y)
+        if step == 1:
+            check(any(not torch.equal(p, s) for p, s in zip(model.parameters(), start)),
+                  f"{name} did not change any parameter in step 1: update p in place (p.add_, p.addcdiv_, ...).")
+        worst = _first_divergence(model, reference_model)
+        if worst is not None:
+            diff, param, index, got, expected = worst
+            raise ExerciseError(
+                f"{name} diverges from {reference_name} at step {step} of {STEPS}: parameter "
+                f"'{param}'{list(index)} is {got:.10g}, expected {expected:.10g} (difference {diff:.3g}). {hint}")
+    return passed(name)
+
+
+def check_adagrad(student_cls) -> bool:
+    """Adagrad(params, lr, eps): s <- s + g^2;  w <- w - lr g / (sqrt(s) + eps).
+
+    Same convention as torch.optim.Adagrad (lr_decay=0, initial_accumulator_value=0)."""
+    kwargs = {"lr": 0.1, "eps": 1e-10}
+    return _compare(student_cls, kwargs,
+                    lambda params: torch.optim.Adagrad(params, lr=0.1, eps=1e-10),
+                    "Adagrad", "torch.optim.Adagrad(lr=0.1, eps=1e-10)",
+                    "Check: s is a plain running SUM of g^2 (no decay, starts at 0); eps is added after "
+                    "the square root.")
+
+
+def check_nesterov(student_cls) -> bool:
+    """SGDNesterov(params, lr, momentum) in this course's averaged convention:
+    m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g).
+
+    Since m = (1 - beta) buf for torch's undamped buffer, this is torch.optim.SGD(nesterov=True,
+    momentum=beta, dampening=0) with lr_torch = lr (1 - beta)."""
+    lr, beta = 0.1, 0.9
+    return _compare(student_cls, {"lr": lr, "momentum": beta},
+                    lambda params: torch.optim.SGD(params, lr=lr * (1 - beta), momentum=beta, nesterov=True),
+                    "SGDNesterov", "torch.optim.SGD(lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True), "
+                    "this course's averaged convention",
+                    "Check: first update m with the new gradient, then step along beta * m + (1 - beta) * g "
+                    "(the momentum AFTER one more look-ahead), not along m itself.")
