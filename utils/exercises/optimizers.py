@@ -98,7 +98,7 @@ def check_nesterov(student_cls) -> bool:
     lr, beta = 0.1, 0.9
     return _compare(student_cls, {"lr": lr, "momentum": beta},
                     lambda params: torch.optim.SGD(params, lr=lr * (1 - beta), momentum=beta, nesterov=True),
-                    "SGDNesterov", "torch.optim.SGD(lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True), "
-                    "this course's averaged convention",
+                    "SGDNesterov", "the averaged-convention reference "
+                    "torch.optim.SGD(lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True)",
                     "Check: first update m with the new gradient, then step along beta * m + (1 - beta) * g "
                     "(the momentum AFTER one more look-ahead), not along m itself.")
