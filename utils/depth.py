@@ -13,6 +13,8 @@ import torch
 from utils.models import BaseNetwork
 from utils.plotting import activations_by_layer, variances
 
+MARKERS = "osD^v"  # curves that coincide (equal variance and Xavier on square layers) stay visible
+
 
 def deep_network(act_fn, depth: int, width: int = 256, input_size: int = 784) -> BaseNetwork:
     """The course network with `depth` hidden layers of `width` units (depth + 1 linear layers)."""
@@ -25,26 +27,32 @@ def variance_by_depth(init_fn, act_fn, imgs: torch.Tensor, depth: int = 30, widt
                       seed: int = 0) -> np.ndarray:
     """Variance of the output of every linear layer (before its activation) of a freshly initialized
     deep network; `init_fn(model)` initializes it. Seeded, so a redraw shows the same network."""
-    torch.manual_seed(seed)
-    model = deep_network(act_fn, depth, width, input_size=imgs[0].numel())
-    init_fn(model)
-    return np.array(list(variances(activations_by_layer(model, imgs)).values()))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matrices: one thread is as fast, and immune to busy neighbours
+    try:
+        torch.manual_seed(seed)
+        model = deep_network(act_fn, depth, width, input_size=imgs[0].numel())
+        init_fn(model)
+        return np.array(list(variances(activations_by_layer(model, imgs)).values()))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def plot_variance_vs_depth(panels: dict[str, dict[str, np.ndarray]], title: str = "") -> plt.Figure:
     """One panel per entry of `panels` ({panel title: {curve label: variances}}), log y axis,
-    a dashed line at variance 1 (the goal), one shared legend below the panels."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 5), squeeze=False, sharey=True)
+    a dashed line at variance 1 (the goal), one shared legend below the panels. Each panel keeps its own
+    y range: a shared one would squash a panel whose curves all stay within a few decades."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
     for ax, (panel, curves) in zip(axes[0], panels.items()):
         for i, (label, var) in enumerate(curves.items()):
-            ax.plot(np.arange(1, len(var) + 1), var, marker="o", markersize=4, linewidth=2.5,
-                    color=f"C{i}", label=label)
+            ax.plot(np.arange(1, len(var) + 1), var, marker=MARKERS[i % len(MARKERS)], markersize=6,
+                    linewidth=2.5, color=f"C{i}", label=label)
         ax.axhline(1.0, color="black", linestyle="--", linewidth=1.5)
         ax.set_yscale("log")
         ax.set_title(panel, fontsize=18)
         ax.set_xlabel("linear layer", fontsize=15)
+        ax.set_ylabel("activation variance", fontsize=15)
         ax.tick_params(labelsize=13)
-    axes[0][0].set_ylabel("activation variance", fontsize=15)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=14,
                bbox_to_anchor=(0.5, -0.02), frameon=False)
