@@ -27,7 +27,7 @@ from utils.data import TRAIN_SIZE, fashion_mnist_datasets, fashion_mnist_tensors
 from utils.init import kaiming_init
 from utils.models import BaseNetwork
 from utils.optimizers import SGD
-from utils.training import _train_epoch
+from utils.training import train_epoch
 
 BATCH_SIZE = 256
 
@@ -50,13 +50,13 @@ def time_course_loop(net, device, num_batches: int) -> float:
     (x, y), _, _ = fashion_mnist_tensors(device)
     optimizer = SGD(net.parameters(), lr=0.1)
     generator = torch.Generator().manual_seed(0)
-    n = min(num_batches * BATCH_SIZE, len(x))
+    remaining = num_batches * BATCH_SIZE
     _sync(device)
     start = time.perf_counter()
-    while n > 0:  # _train_epoch is the loop train_model runs; we feed it num_batches worth of images
-        take = min(n, len(x))
-        _train_epoch(net, optimizer, x[:take], y[:take], BATCH_SIZE, generator)
-        n -= take
+    while remaining > 0:  # train_epoch is the loop train_model runs, fed num_batches worth of images
+        take = min(remaining, len(x))
+        train_epoch(net, optimizer, x[:take], y[:take], BATCH_SIZE, generator)
+        remaining -= take
     _sync(device)
     return time.perf_counter() - start
 

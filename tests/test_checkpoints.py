@@ -77,7 +77,7 @@ def test_manifest_round_trip(tmp_path):
 def test_committed_models_match_their_manifest():
     manifest = read_manifest(CHECKPOINT_DIR)
     present = {p.name for p in CHECKPOINT_DIR.iterdir() if p.is_file() and p.name != MANIFEST_NAME}
-    assert set(manifest) == present - {"README.md"}, "saved_models/ and its manifest list different files"
+    assert set(manifest) == present, "saved_models/ and its manifest list different files"
     for name, digest in manifest.items():
         assert sha256(CHECKPOINT_DIR / name) == digest, f"{name} does not match {MANIFEST_NAME}: run write_manifest()"
 

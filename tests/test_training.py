@@ -12,7 +12,9 @@ from utils.init import kaiming_init
 from utils.models import BaseNetwork
 from utils.optimizers import SGD, Adam
 from utils.training import test_model as accuracy_of
-from utils.training import train_model
+from utils.training import evaluate, train_epoch, train_model
+
+from nbsource import assert_no_drift
 
 RESULT_KEYS = {"test_acc", "val_acc_best", "best_epoch", "train_acc", "val_acc", "train_loss", "val_loss",
                "epochs", "batch_size", "seed", "optimizer", "model_name", "device", "seconds_per_epoch"}
@@ -111,3 +113,7 @@ def test_test_model_is_accuracy():
     y = net(x).argmax(dim=-1)
     y[:10] = (y[:10] + 1) % 10
     assert accuracy_of(net, (x, y), batch_size=7) == pytest.approx(0.8)
+
+
+def test_notebook_06_teaches_the_same_loop():
+    assert_no_drift("06", train_epoch, evaluate, accuracy_of)

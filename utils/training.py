@@ -57,9 +57,9 @@ def evaluate(net: nn.Module, data_split, batch_size: int = 1024) -> tuple[float,
     for start in range(0, len(x), batch_size):
         logits = net(x[start:start + batch_size])
         target = y[start:start + batch_size]
-        loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(dim=-1) == target).sum().item()
-    return loss_sum / len(x), correct / len(x)
+        loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum")
+        correct += (logits.argmax(dim=-1) == target).sum()
+    return float(loss_sum) / len(x), int(correct) / len(x)
 
 
 def test_model(net: nn.Module, data_split, batch_size: int = 1024) -> float:
@@ -70,11 +70,12 @@ def test_model(net: nn.Module, data_split, batch_size: int = 1024) -> float:
 test_model.__test__ = False  # a library function, not a pytest test (its name starts with "test")
 
 
-def _train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, float]:
+def train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, float]:
     """One pass over (x, y) in shuffled batches; returns the mean training loss and accuracy."""
     net.train()
     order = torch.randperm(len(x), generator=generator).to(x.device)
-    loss_sum, correct = 0.0, 0
+    loss_sum = torch.zeros((), device=x.device)  # summed on the device: no GPU->CPU wait per batch
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
     for start in range(0, len(x), batch_size):
         idx = order[start:start + batch_size]
         logits = net(x[idx])
@@ -82,9 +83,9 @@ def _train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, fl
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        loss_sum += loss.item() * len(idx)
-        correct += (logits.argmax(dim=-1) == y[idx]).sum().item()
-    return loss_sum / len(x), correct / len(x)
+        loss_sum += loss.detach() * len(idx)
+        correct += (logits.argmax(dim=-1) == y[idx]).sum()
+    return loss_sum.item() / len(x), correct.item() / len(x)
 
 
 def _load_pretrained(net, model_name, checkpoint_dir) -> dict | None:
@@ -110,13 +111,13 @@ def train_model(net, model_name: str, optim_func, max_epochs: int = 40, batch_si
     if max_epochs < 1 or batch_size < 1:
         raise ValueError(f"max_epochs and batch_size must be at least 1, got {max_epochs} and {batch_size}")
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else CHECKPOINT_DIR
+    device = torch.device(device) if device is not None else get_device()
+    net.to(device)
     if not overwrite:
         results = _load_pretrained(net, model_name, checkpoint_dir)
         if results is not None:
             return results
     remove_results(model_name, checkpoint_dir)
-    device = torch.device(device) if device is not None else get_device()
-    net.to(device)
     if data is None:
         from utils.data import fashion_mnist_tensors  # imported here: only training needs the dataset
         data = fashion_mnist_tensors(device)
@@ -126,7 +127,7 @@ def train_model(net, model_name: str, optim_func, max_epochs: int = 40, batch_si
     history = {"train_acc": [], "val_acc": [], "train_loss": [], "val_loss": []}
     best_val, best_epoch, start = -1.0, -1, time.perf_counter()
     for epoch in tqdm(range(max_epochs), desc=model_name, unit="epoch", disable=_in_notebook()):
-        train_loss, train_acc = _train_epoch(net, optimizer, x_train, y_train, batch_size, generator)
+        train_loss, train_acc = train_epoch(net, optimizer, x_train, y_train, batch_size, generator)
         val_loss, val_acc = evaluate(net, val)
         for key, value in zip(history, (train_acc, val_acc, train_loss, val_loss)):
             history[key].append(value)
@@ -135,7 +136,6 @@ def train_model(net, model_name: str, optim_func, max_epochs: int = 40, batch_si
             save_model(net, model_name, checkpoint_dir)
     seconds = time.perf_counter() - start
     load_model(model_name, checkpoint_dir, net=net, require_complete=False)
-    net.to(device)
     results = {
         "model_name": model_name,
         "test_acc": test_model(net, test),
