@@ -6,11 +6,11 @@ Both loops train the same network (the course's ReLU BaseNetwork, Kaiming init) 
            of a shuffled index (utils.training, what train_model does);
   classic: torchvision's FashionMNIST dataset with a ToTensor + Normalize transform applied to every
            image, batched by a DataLoader(batch_size=256, shuffle=True), copied to the device per batch.
-Each loop runs `--batches` batches per repetition (or whole epochs with --epochs); the time is
-extrapolated to one epoch of 50,000 images. Usage:
+Each loop runs `--batches` batches per repetition (or whole epochs with --epochs), `--repeats` times,
+interleaved; the fastest repetition is extrapolated to one epoch of 50,000 images. Usage:
     python benchmarks/benchmark_training.py                 # fastest device, 60 batches per loop
     python benchmarks/benchmark_training.py --epochs 1      # one full epoch of each loop
-    python benchmarks/benchmark_training.py --device cpu
+    python benchmarks/benchmark_training.py --device cpu --threads 1   # a busy shared CPU
 """
 
 import argparse
@@ -85,7 +85,12 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: utils.get_device())")
     parser.add_argument("--epochs", type=float, default=None, help="whole epochs per loop (overrides --batches)")
     parser.add_argument("--batches", type=int, default=60, help="batches per loop, extrapolated to an epoch")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timings per loop, interleaved; the fastest counts (least disturbed by other load)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else get_device()
     per_epoch = math.ceil(TRAIN_SIZE / BATCH_SIZE)
     num_batches = round(args.epochs * per_epoch) if args.epochs else args.batches
@@ -98,10 +103,14 @@ def main() -> None:
     base.to(device)
     for loop in (time_course_loop, time_classic_loop):  # warm-up: first-call allocations, lazy init
         loop(copy.deepcopy(base), device, 2)
-    course = time_course_loop(copy.deepcopy(base), device, num_batches) * per_epoch / num_batches
-    classic = time_classic_loop(copy.deepcopy(base), device, num_batches) * per_epoch / num_batches
+    times = {time_course_loop: [], time_classic_loop: []}
+    for _ in range(max(args.repeats, 1)):  # interleaved, so a burst of other load hits both loops alike
+        for loop, seconds in times.items():
+            seconds.append(loop(copy.deepcopy(base), device, num_batches) * per_epoch / num_batches)
+    course, classic = min(times[time_course_loop]), min(times[time_classic_loop])
     print(f"device: {device} ({torch.get_num_threads()} CPU threads), batch size {BATCH_SIZE}, "
-          f"{num_batches} batches per loop, extrapolated to one epoch of {TRAIN_SIZE} images ({per_epoch} batches)")
+          f"{num_batches} batches per loop, fastest of {max(args.repeats, 1)}, extrapolated to one epoch of "
+          f"{TRAIN_SIZE} images ({per_epoch} batches)")
     print(f"course loop  (tensors on the device):              {course:7.2f} s/epoch")
     print(f"classic loop (DataLoader + per-sample transforms): {classic:7.2f} s/epoch")
     print(f"speed-up: {classic / course:.1f}x")
