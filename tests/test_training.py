@@ -117,3 +117,12 @@ def test_test_model_is_accuracy():
 
 def test_notebook_06_teaches_the_same_loop():
     assert_no_drift("06", train_epoch, evaluate, accuracy_of)
+
+
+def test_offline_download_falls_back_to_training(small_data, tmp_path, monkeypatch, capsys):
+    """The manifest lists the model, its files are missing and the server is down: train instead."""
+    (tmp_path / "MANIFEST.sha256").write_text("".join(f"{'0' * 64}  {name}\n" for name in model_files("dl").values()))
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # the discard port: nothing answers
+    results = train_model(fresh_net(), "dl", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    assert "training instead" in capsys.readouterr().out
+    assert results["epochs"] == 1 and (tmp_path / "dl_results.json").is_file()
