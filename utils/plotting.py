@@ -67,17 +67,35 @@ def print_variances(values: dict[str, np.ndarray], what: str) -> None:
         print(f"{what} variance, {name}: {var:.3g}")
 
 
+def _power_of_ten(v: np.ndarray) -> int:
+    """The exponent that brings tiny or huge values (|v| < 1e-3 or >= 1e4) to a few-digit axis; 0 otherwise.
+
+    Left alone, matplotlib writes such axes with an offset text ("1e-10" beside the x label, "1e9" above
+    the density axis) that collides with the labels and titles of a row of small panels.
+    """
+    peak = float(np.max(np.abs(v))) if v.size else 0.0
+    if peak == 0.0 or 1e-3 <= peak < 1e4:
+        return 0
+    return int(np.floor(np.log10(peak)))
+
+
 def plot_distributions(values: dict[str, np.ndarray], title: str, color: str = "C0", xlabel: str = "") -> plt.Figure:
-    """One histogram (density, 50 bins) per layer, with a kde on a subsample, variance in each title."""
+    """One histogram (density, 50 bins) per layer, with a kde on a subsample, variance in each title.
+
+    A panel whose values are tiny or huge is drawn in units of a power of ten, named in its x label
+    ("gradient (×10⁻¹⁰)"); the title always gives the variance of the original values.
+    """
     fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 3.6), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, (name, v) in zip(axes[0], values.items()):
-        sns.histplot(v, bins=50, stat="density", color=color, alpha=0.6, edgecolor=None, ax=ax)
-        if np.ptp(v) > 0:
-            sample = rng.choice(v, size=min(KDE_SAMPLE, v.size), replace=False)
+        exponent = _power_of_ten(v)
+        shown = v / 10.0**exponent if exponent else v
+        sns.histplot(shown, bins=50, stat="density", color=color, alpha=0.6, edgecolor=None, ax=ax)
+        if np.ptp(shown) > 0:
+            sample = rng.choice(shown, size=min(KDE_SAMPLE, shown.size), replace=False)
             sns.kdeplot(sample, color=color, linewidth=2, ax=ax, warn_singular=False)
         ax.set_title(f"{name}\nvar {np.var(v, dtype=np.float64):.3g}", fontsize=14)
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(f"{xlabel} ($\\times 10^{{{exponent}}}$)".strip() if exponent else xlabel)
         ax.set_ylabel("")
         ax.tick_params(labelsize=11)
     fig.suptitle(title, fontsize=18, y=1.02)
