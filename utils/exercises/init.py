@@ -76,7 +76,7 @@ def check_xavier_uniform(xavier_uniform_fn) -> bool:
                                                      "they must be centred on 0, U(-a, a).")
     check(largest >= 0.98 * bound, f"The largest |w| is {largest:.4g}, but U(-a, a) with a = {bound:.4g} "
                                    "comes right up to a: is your bound too small?")
-    return passed("xavier_uniform_fn")
+    return passed(getattr(xavier_uniform_fn, "__name__", "your function"))
 
 
 def check_backward_std(backward_std) -> bool:
