@@ -10,6 +10,8 @@ import json
 import textwrap
 from pathlib import Path
 
+from IPython.core.inputtransformer2 import TransformerManager
+
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -38,24 +40,25 @@ def _strip_docstrings(node: ast.AST) -> ast.AST:
     return node
 
 
-def _definition(source: str, name: str):
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
-            return node
-    return None
+def _python(source: str, where: str) -> ast.Module:
+    """A cell's source as Python: IPython magics and shell escapes become the calls IPython runs.
+
+    A cell that still does not parse fails loudly, naming the notebook and cell: a definition in a cell
+    the test cannot read would otherwise escape the drift check.
+    """
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError as err:
+        raise AssertionError(f"{where} is not valid Python ({err.msg}, line {err.lineno}): fix the cell") from err
 
 
 def notebook_definition(path: Path, name: str) -> str:
     """ast dump (docstrings and comments ignored) of the last definition of `name` in a notebook."""
     found = None
-    for src in cells(path):
-        # IPython magics and shell escapes are not Python; blank them out before parsing.
-        lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines()]
-        try:
-            node = _definition("\n".join(lines), name)
-        except SyntaxError:
-            continue
-        found = node or found
+    for i, src in enumerate(cells(path)):
+        for node in _python(src, f"{path.name}, code cell {i}").body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
+                found = node
     assert found is not None, f"{path.name} does not define {name}"
     return ast.dump(_strip_docstrings(found))
 

@@ -11,13 +11,13 @@ from utils.exercises.init import (check_backward_std, check_empirical_gain, chec
 
 
 def test_identity_std():
-    assert check_identity_std(lambda d: 1 / math.sqrt(d))
+    check_identity_std(lambda d: 1 / math.sqrt(d))
     with pytest.raises(ExerciseError, match="that is the variance"):
         check_identity_std(lambda d: 1 / d)
 
 
 def test_predicted_variance():
-    assert check_predicted_variance(lambda s, w, d, v: v * (w * s**2) ** d)
+    check_predicted_variance(lambda s, w, d, v: v * (w * s**2) ** d)
     with pytest.raises(ExerciseError, match="used std where the rule needs"):
         check_predicted_variance(lambda s, w, d, v: v * (w * s) ** d)
     with pytest.raises(ExerciseError, match="power of depth"):
@@ -29,7 +29,7 @@ def test_xavier_uniform():
         bound = math.sqrt(6 / sum(weight.shape))
         return weight.uniform_(-bound, bound)
 
-    assert check_xavier_uniform(right)
+    check_xavier_uniform(right)
     with pytest.raises(ExerciseError, match="normal distribution has no bound"):
         check_xavier_uniform(lambda w: w.normal_(0, math.sqrt(2 / sum(w.shape))))
     with pytest.raises(ExerciseError, match="in place"):
@@ -39,13 +39,13 @@ def test_xavier_uniform():
 
 
 def test_backward_std():
-    assert check_backward_std(lambda shape: 1 / math.sqrt(shape[0]))
+    check_backward_std(lambda shape: 1 / math.sqrt(shape[0]))
     with pytest.raises(ExerciseError, match="forward condition"):
         check_backward_std(lambda shape: 1 / math.sqrt(shape[1]))
 
 
 def test_leaky_relu_std():
-    assert check_leaky_relu_std(lambda d_x, a: math.sqrt(2 / ((1 + a**2) * d_x)))
+    check_leaky_relu_std(lambda d_x, a: math.sqrt(2 / ((1 + a**2) * d_x)))
     with pytest.raises(ExerciseError, match=r"so it is \(1 \+ a\^2\)"):
         check_leaky_relu_std(lambda d_x, a: math.sqrt(2 / ((1 + a) * d_x)))
 
@@ -56,6 +56,6 @@ def monte_carlo_gain(act_fn, moment=lambda x: x.pow(2).mean()):
 
 
 def test_empirical_gain():
-    assert check_empirical_gain(monte_carlo_gain)
+    check_empirical_gain(monte_carlo_gain)
     with pytest.raises(ExerciseError, match="not Var"):
         check_empirical_gain(lambda f: monte_carlo_gain(f, moment=lambda x: x.var()))

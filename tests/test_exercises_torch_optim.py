@@ -47,7 +47,7 @@ class AttributeMomentum(torch.optim.Optimizer):
 
 
 def test_rmsprop_accepts_the_right_answer(capsys):
-    assert check_rmsprop(make_rmsprop())
+    check_rmsprop(make_rmsprop())
     assert "Correct" in capsys.readouterr().out
 
 
@@ -71,7 +71,7 @@ def test_rmsprop_rejects_a_plain_class():
 
 @pytest.mark.parametrize("cls, kwargs", [(SGDMomentum, {"lr": 0.1, "momentum": 0.9}), (Adam, {"lr": 0.01})])
 def test_resume_accepts_the_course_optimizers(cls, kwargs):
-    assert check_resumes_exactly(cls, **kwargs)
+    check_resumes_exactly(cls, **kwargs)
 
 
 def test_resume_rejects_state_kept_outside_self_state():

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from utils import course_seed
 from utils.models import BaseNetwork
 from utils.plotting import activations_by_layer, variances
 
@@ -30,7 +31,7 @@ def variance_by_depth(init_fn, act_fn, imgs: torch.Tensor, depth: int = 30, widt
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small matrices: one thread is as fast, and immune to busy neighbours
     try:
-        torch.manual_seed(seed)
+        torch.manual_seed(course_seed(seed))
         model = deep_network(act_fn, depth, width, input_size=imgs[0].numel())
         init_fn(model)
         return np.array(list(variances(activations_by_layer(model, imgs)).values()))

@@ -21,7 +21,7 @@ def _close(got, expected, rel=1e-4) -> bool:
 
 
 # ---------------------------------------------------------------- 02: constant and fixed variance
-def check_identity_std(std_for_width) -> bool:
+def check_identity_std(std_for_width) -> None:
     """Exercise 02.1: std_for_width(d) -> the std that keeps the variance of a linear layer of width d
     (identity activation, biases 0) equal to the variance of its input."""
     for d in WIDTHS:
@@ -37,7 +37,7 @@ def check_identity_std(std_for_width) -> bool:
     return passed("std_for_width")
 
 
-def check_predicted_variance(predict_variance) -> bool:
+def check_predicted_variance(predict_variance) -> None:
     """Exercise 02.2: predict_variance(std, width, depth, input_var) -> variance after `depth` linear
     layers of width `width` (weights N(0, std^2), biases 0, identity activation)."""
     for std, width, depth, input_var in [(0.01, 256, 3, 1.0), (0.1, 256, 5, 1.0), (0.05, 400, 10, 2.0),
@@ -56,7 +56,7 @@ def check_predicted_variance(predict_variance) -> bool:
 
 
 # ---------------------------------------------------------------- 03: equal variance and Xavier
-def check_xavier_uniform(xavier_uniform_fn) -> bool:
+def check_xavier_uniform(xavier_uniform_fn) -> None:
     """Exercise 03.1: xavier_uniform_fn(weight) fills an nn.Linear weight of shape [d_y, d_x] in place
     with U(-a, a), a = sqrt(6 / (d_x + d_y))."""
     d_y, d_x = 300, 700
@@ -79,7 +79,7 @@ def check_xavier_uniform(xavier_uniform_fn) -> bool:
     return passed(getattr(xavier_uniform_fn, "__name__", "your function"))
 
 
-def check_backward_std(backward_std) -> bool:
+def check_backward_std(backward_std) -> None:
     """Exercise 03.2: backward_std(weight_shape) -> the std that keeps the gradient's variance equal
     from a layer's output to its input; weight_shape is nn.Linear's [d_y, d_x]."""
     for d_y, d_x in [(300, 700), (10, 128), (512, 784)]:
@@ -97,7 +97,7 @@ def check_backward_std(backward_std) -> bool:
 
 
 # ---------------------------------------------------------------- 04: Kaiming
-def check_leaky_relu_std(leaky_relu_std) -> bool:
+def check_leaky_relu_std(leaky_relu_std) -> None:
     """Exercise 04.1: leaky_relu_std(d_x, a) -> the std of Kaiming's init for LeakyReLU(negative_slope=a),
     Var(w) = 2 / ((1 + a^2) d_x), which must agree with torch.nn.init.calculate_gain."""
     for d_x in (128, 784):
@@ -125,7 +125,7 @@ def _exact_gain(act_fn: nn.Module) -> float:
     return 1 / math.sqrt(second_moment)
 
 
-def check_empirical_gain(empirical_gain) -> bool:
+def check_empirical_gain(empirical_gain) -> None:
     """Exercise 04.2: empirical_gain(act_fn) -> 1 / sqrt(E[act_fn(y)^2]) for y ~ N(0, 1), the factor by
     which Kaiming-style inits scale 1/sqrt(d_x) so that Var(y) stays 1 through act_fn."""
     for act_fn in (nn.Identity(), nn.ReLU(), nn.LeakyReLU(0.2), nn.Tanh()):

@@ -13,7 +13,7 @@ def _trains(final_loss: float, threshold: float) -> bool:
     return math.isfinite(final_loss) and final_loss < threshold
 
 
-def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, ratio: float = 1.25) -> bool:
+def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, ratio: float = 1.25) -> None:
     """(lo, hi) brackets the largest learning rate that trains: training at lo reaches a final loss
     below `threshold`, training at hi does not (it diverges or collapses), and hi / lo <= ratio.
 
@@ -34,7 +34,7 @@ def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, 
     return passed(f"stability bracket [{lo:.4g}, {hi:.4g}]")
 
 
-def check_warmup(warmup_lr, base_lr: float = 0.5, warmup_steps: int = 50) -> bool:
+def check_warmup(warmup_lr, base_lr: float = 0.5, warmup_steps: int = 50) -> None:
     """warmup_lr(step, base_lr, warmup_steps) -> the lr of update `step` (counted from 0): linear from
     base_lr / warmup_steps at step 0 to base_lr at step warmup_steps - 1, then base_lr."""
     for step in [0, 1, warmup_steps // 2, warmup_steps - 1, warmup_steps, 3 * warmup_steps]:

@@ -78,7 +78,7 @@ def _compare(student_cls, student_kwargs: dict, make_reference, name: str, refer
     return passed(name)
 
 
-def check_adagrad(student_cls) -> bool:
+def check_adagrad(student_cls) -> None:
     """Adagrad(params, lr, eps): s <- s + g^2;  w <- w - lr g / (sqrt(s) + eps).
 
     Same convention as torch.optim.Adagrad (lr_decay=0, initial_accumulator_value=0)."""
@@ -90,7 +90,7 @@ def check_adagrad(student_cls) -> bool:
                     "the square root.")
 
 
-def check_nesterov(student_cls) -> bool:
+def check_nesterov(student_cls) -> None:
     """SGDNesterov(params, lr, momentum) in this course's averaged convention:
     m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g).
 

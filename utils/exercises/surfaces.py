@@ -58,7 +58,7 @@ def _ravine_gradient(point):
     return w.grad.numpy()
 
 
-def check_first_adam_step(step, lr: float = 1.0) -> bool:
+def check_first_adam_step(step, lr: float = 1.0) -> None:
     """Exercise 07: the first update w_1 - w_0 of Adam(lr) from (5, 5) on the ravine, worked out by hand."""
     step = np.asarray(step, dtype=np.float64)
     check(step.shape == (2,), f"give the update as two numbers (for w1 and w2), got shape {step.shape}")
@@ -77,7 +77,7 @@ def check_first_adam_step(step, lr: float = 1.0) -> bool:
     return passed("Adam's first step")
 
 
-def check_ravine_settles(optimizer_func) -> bool:
+def check_ravine_settles(optimizer_func) -> None:
     """Exercise 07: plain SGD with a learning-rate schedule settles in the ravine.
 
     Passes when, 100 steps from (5, 5), |w1| < 0.1 over the last 10 steps and w2 went below -3.
@@ -98,7 +98,7 @@ def check_ravine_settles(optimizer_func) -> bool:
     return passed(f"SGD with your schedule (ends at w1={path[-1, 0]:.3f}, w2={path[-1, 1]:.2f})")
 
 
-def check_adam_predictions(predictions: dict) -> bool:
+def check_adam_predictions(predictions: dict) -> None:
     """Exercise 08: predict where Adam(lr=0.2) ends after 100 steps from each start in ADAM_STARTS.
 
     predictions: start -> the centre of the optimum it ends in, e.g. (1, -0.5), or None for "it stays
@@ -121,7 +121,7 @@ def check_adam_predictions(predictions: dict) -> bool:
     return passed("each of your predictions")
 
 
-def check_reaches_optimum(optimizer_func) -> bool:
+def check_reaches_optimum(optimizer_func) -> None:
     """Exercise 08: make SGD with momentum end inside an optimum's basin, 100 steps from (0, 0)."""
     path, optimizer = _run(optimizer_func, comb_func, STEEP_START)
     check(not isinstance(optimizer, Adam), "Adam does this already (see above): tame SGD with momentum instead")

@@ -50,7 +50,7 @@ def _two_groups(model, lr: float) -> list[dict]:
     return [{"params": model[0].parameters()}, {"params": model[2].parameters(), "lr": 10 * lr}]
 
 
-def check_rmsprop(rmsprop_class, lr: float = 0.01, alpha: float = 0.9, eps: float = 1e-8) -> bool:
+def check_rmsprop(rmsprop_class, lr: float = 0.01, alpha: float = 0.9, eps: float = 1e-8) -> None:
     """rmsprop_class(params, lr=, alpha=, eps=) must take the same steps as torch.optim.RMSprop."""
     check(issubclass(rmsprop_class, torch.optim.Optimizer),
           f"{rmsprop_class.__name__} must subclass torch.optim.Optimizer (schedulers and Lightning check it).")
@@ -75,7 +75,7 @@ def check_rmsprop(rmsprop_class, lr: float = 0.01, alpha: float = 0.9, eps: floa
     return passed("RMSProp as a torch.optim.Optimizer")
 
 
-def check_resumes_exactly(optimizer_class, **hyperparameters) -> bool:
+def check_resumes_exactly(optimizer_class, **hyperparameters) -> None:
     """Train STEPS steps straight through, and again with a save/load of model and optimizer after
     RESUME_AT steps (through torch.save, as a real checkpoint); the two runs must be identical."""
     data = _batches()

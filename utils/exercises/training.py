@@ -16,7 +16,7 @@ def _reference_accuracy(net, x, y) -> float:
         return (net(x).argmax(dim=-1) == y).float().mean().item()
 
 
-def check_accuracy(accuracy) -> bool:
+def check_accuracy(accuracy) -> None:
     """accuracy(net, (x, y), batch_size) must equal the fraction of correct predictions over all of x,
     also when the last batch is smaller than the others, and come back as a plain float."""
     torch.manual_seed(0)
@@ -71,7 +71,7 @@ EARLY_STOPPING_CASES = [
 ]
 
 
-def check_early_stopping(early_stopping) -> bool:
+def check_early_stopping(early_stopping) -> None:
     """early_stopping(val_acc, patience) -> (best_epoch, stop_epoch), on hand-made curves."""
     for val_acc, patience, what in EARLY_STOPPING_CASES:
         expected = reference_early_stopping(val_acc, patience)

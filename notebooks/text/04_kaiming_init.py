@@ -1,0 +1,389 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Kaiming (He) initialization for ReLU
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/04_kaiming_init.ipynb)
+#
+# Xavier initialization (notebook 03) assumes an activation that is linear around 0 and keeps outputs
+# centred. ReLU, $\max(0, y)$, is neither: it throws away half of its input and its outputs are never
+# negative. This notebook
+#
+# 1. derives **Kaiming (He) initialization**, $\mathrm{Var}(w) = 2/d_x$, and why the first layer keeps $1/d_x$;
+# 2. shows Xavier shrinking a deep ReLU network by about $\times 0.5$ per layer, next to Kaiming;
+# 3. compares with PyTorch's `nn.init.kaiming_normal_` and `nn.init.calculate_gain` (tanh, LeakyReLU...);
+# 4. ends with one figure that summarises notebooks 02–04: activation variance against depth for every
+#    scheme and activation, with sliders.
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %% [markdown]
+# ## Set-up
+
+# %%
+import functools
+import math
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+from torch import nn
+
+from utils import set_seed
+from utils.data import fashion_mnist_tensors
+from utils.depth import plot_variance_vs_depth, variance_by_depth
+from utils.exercises.init import check_empirical_gain, check_leaky_relu_std
+from utils.init import equal_var_init, linear_layers, var_init, xavier_init
+from utils.models import BaseNetwork
+from utils.plotting import (activations_by_layer, gradients_by_layer, plot_distributions, print_variances,
+                            set_course_style, variances, weights_by_layer)
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+
+# %% [markdown]
+# The same fixed batch of 1024 standardized training images as in notebooks 02 and 03:
+
+# %%
+(train_imgs, train_labels), _, _ = fashion_mnist_tensors()
+imgs, labels = train_imgs[:1024], train_labels[:1024]
+print(f"batch {tuple(imgs.shape)}: pixel mean {imgs.mean():.3f}, pixel variance {imgs.var():.3f}")
+
+# %% [markdown]
+# ## Deriving the factor 2
+# Let $\tilde y$ be a linear layer's output and $x = \max(0, \tilde y)$ the ReLU's output that feeds the next
+# layer, $y = \sum_j w_j x_j$. Two facts from notebook 03 still hold: the weights are centred and
+# independent of the inputs, and $\tilde y$ itself is centred and symmetric (it is a sum of products with
+# symmetric weights). What changes is $x$: its mean is positive. The general product rule with
+# $\mathbb{E}[w] = 0$ gives
+#
+# $$\mathrm{Var}(w x) = \mathrm{Var}(w)\left(\mathrm{Var}(x) + \mathbb{E}[x]^2\right) = \mathrm{Var}(w)\,\mathbb{E}[x^2],$$
+#
+# so the next layer needs the **second moment** $\mathbb{E}[x^2]$, not the variance of $x$. ReLU keeps exactly
+# the positive half of a symmetric $\tilde y$:
+#
+# $$\mathbb{E}[x^2] = \int_0^\infty \tilde y^2\, p(\tilde y)\, d\tilde y = \frac{1}{2}\,\mathbb{E}[\tilde y^2]
+# = \frac{\mathrm{Var}(\tilde y)}{2}.$$
+#
+# A quick check with $\tilde y \sim \mathcal{N}(0, 3)$:
+
+# %%
+torch.manual_seed(0)
+y_tilde = math.sqrt(3) * torch.randn(1_000_000, dtype=torch.float64)
+x = torch.relu(y_tilde)
+print(f"Var(y~) = {y_tilde.var():.3f}   E[x^2] = {x.pow(2).mean():.3f}   Var(x) = {x.var():.3f}")
+assert abs(x.pow(2).mean() / (y_tilde.var() / 2) - 1) < 0.01, "E[relu(y)^2] should be Var(y)/2"
+
+
+# %% [markdown]
+# $\mathbb{E}[x^2]$ is half of $\mathrm{Var}(\tilde y)$, and $\mathrm{Var}(x)$ is smaller still (the mean
+# absorbs the rest). Putting it together,
+#
+# $$\mathrm{Var}(y) = d_x\, \mathrm{Var}(w)\, \frac{\mathrm{Var}(\tilde y)}{2}
+# \qquad\Longrightarrow\qquad \mathrm{Var}(y) = \mathrm{Var}(\tilde y) \iff \mathrm{Var}(w) = \frac{2}{d_x}.$$
+#
+# That is **Kaiming (He) initialization** (He et al., 2015). The **first layer** is the exception: its inputs
+# are the standardized pixels, not ReLU outputs, so $\mathbb{E}[x^2] = \mathrm{Var}(x)$ and it keeps
+# $\mathrm{Var}(w) = 1/d_x$.
+#
+# **Backward.** The same argument on $\partial L/\partial \tilde y = \mathrm{relu}'(\tilde y)\,\partial L/\partial x$
+# (half of the derivatives are 0) gives $\mathrm{Var}(w) = 2/d_y$. He et al. point out that either choice is
+# enough: with the forward one, the gradient variance changes by $d_y/d_x$ per layer, and over the whole
+# network these factors telescope to (last width)/(first width): a constant, not an exponential in depth.
+
+# %%
+def kaiming_init(model):
+    """He et al. (2015) for ReLU: weights ~ N(0, 2/d_x), biases 0. The first layer sees the raw
+    (standardized) inputs, not ReLU outputs, so it keeps Var(w) = 1/d_x."""
+    with torch.no_grad():
+        for i, layer in enumerate(linear_layers(model)):
+            d_x = layer.in_features
+            gain = 1.0 if i == 0 else 2.0
+            layer.weight.normal_(0.0, math.sqrt(gain / d_x))
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+
+# %% [markdown]
+# ## Kaiming on the ReLU network
+
+# %%
+set_seed(42)
+kaiming_model = BaseNetwork("relu")
+kaiming_init(kaiming_model)
+plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", color="C2", xlabel="weight")
+plt.show()
+kaiming_grads = gradients_by_layer(kaiming_model, imgs, labels)
+plot_distributions(kaiming_grads, "Weight gradients, Kaiming, ReLU", color="C0", xlabel="gradient")
+plt.show()
+print_variances(kaiming_grads, "Gradient")
+
+# %%
+kaiming_acts = activations_by_layer(kaiming_model, imgs)
+plot_distributions(kaiming_acts, "Activations (before ReLU), Kaiming", color="C1", xlabel="activation")
+plt.show()
+print_variances(kaiming_acts, "Activation")
+
+# %% [markdown]
+# The hidden layers stay at variance ≈ 1 (reference run: 1.03, 1.01, 1.02, 1.14, then 0.47 in the output
+# layer; gradients 3.4e-5 … 1.8e-3). The output layer's number is the noisiest: it has only 10 units, so its
+# variance rests on 10 random weight vectors.
+
+# %%
+kaiming_var = variances(kaiming_acts)
+hidden_var = [kaiming_var[f"Layer {i}"] for i in (0, 2, 4, 6)]
+assert all(0.7 < v < 1.5 for v in hidden_var), f"Kaiming + ReLU: hidden-layer variances should stay near 1, got {hidden_var}"
+grad_var = variances(kaiming_grads)
+assert max(grad_var.values()) / min(grad_var.values()) < 1e3, "Kaiming: gradient variances within 3 decades"
+print("Kaiming + ReLU: every hidden layer keeps its activation variance near 1.")
+
+# %% [markdown]
+# ## Xavier on a ReLU network
+# With Xavier, a square hidden layer has $\mathrm{Var}(w) = 2/(d+d) = 1/d$, so it multiplies the variance by
+# $d \cdot \frac{1}{d} \cdot \frac{1}{2} = \frac12$. In the five-layer network:
+
+# %%
+set_seed(42)
+xavier_relu = BaseNetwork("relu")
+xavier_init(xavier_relu)
+xavier_relu_acts = activations_by_layer(xavier_relu, imgs)
+print_variances(xavier_relu_acts, "Activation")
+
+# %% [markdown]
+# Five layers already lose a factor of five. In a deep network the factor $\frac12$ compounds: here 30
+# hidden layers of width 256 (256 images, no gradients needed), Xavier next to Kaiming.
+
+# %%
+depth_imgs = imgs[:256]
+relu_curves = {name: variance_by_depth(init, "relu", depth_imgs, depth=30)
+               for name, init in [("Xavier", xavier_init), ("Kaiming", kaiming_init)]}
+plot_variance_vs_depth({"ReLU, 30 hidden layers of width 256": relu_curves})
+plt.show()
+
+
+# %%
+def ratio_per_layer(var):
+    """Geometric mean of the variance ratio between consecutive hidden layers."""
+    hidden = np.log(var[1:-1])  # skip the first layer (784 inputs) and the last (10 outputs)
+    return float(np.exp(np.mean(np.diff(hidden))))
+
+
+for name, var in relu_curves.items():
+    print(f"{name}: variance x{ratio_per_layer(var):.2f} per layer, last hidden layer {var[-2]:.2g}")
+assert 0.4 < ratio_per_layer(relu_curves["Xavier"]) < 0.6, "Xavier + ReLU should shrink the variance about x0.5 per layer"
+assert 0.8 < ratio_per_layer(relu_curves["Kaiming"]) < 1.25, "Kaiming + ReLU should keep the variance per layer near x1"
+
+# %% [markdown]
+# Xavier halves the variance at every layer ($0.5^{30} \approx 10^{-9}$); Kaiming's curve only wanders:
+# each layer multiplies the variance by a random factor near 1 (a finite layer of 256 random units), and
+# these factors compound, here to $\times 0.96$ per layer on average, a drift of about a factor 3 over 30
+# layers against Xavier's $10^{9}$.
+#
+# ## PyTorch's version: `kaiming_normal_` and `calculate_gain`
+# `nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu")` draws $\mathcal{N}(0, \text{gain}^2/d_x)$
+# with $\text{gain} = \sqrt 2$; `mode="fan_out"` uses $d_y$, He et al.'s backward version. Our first layer
+# corresponds to `nonlinearity="linear"` (gain 1). Both match on large layers:
+
+# %%
+set_seed(0)
+pair = nn.Sequential(nn.Linear(784, 1024), nn.ReLU(), nn.Linear(1024, 1024))
+kaiming_init(pair)
+torch_first, torch_hidden = torch.empty(1024, 784), torch.empty(1024, 1024)
+nn.init.kaiming_normal_(torch_first, mode="fan_in", nonlinearity="linear")
+nn.init.kaiming_normal_(torch_hidden, mode="fan_in", nonlinearity="relu")
+
+for name, ours, theirs, target in [("first layer", pair[0].weight, torch_first, 1 / 784),
+                                   ("hidden layer", pair[2].weight, torch_hidden, 2 / 1024)]:
+    ours = ours.detach()
+    print(f"{name:>12}: ours {ours.var():.3e}, torch {theirs.var():.3e}, formula {target:.3e}")
+    assert abs(ours.var() / target - 1) < 0.02 and abs(theirs.var() / target - 1) < 0.02, f"{name}: variances differ"
+
+# %% [markdown]
+# `nn.init.calculate_gain` lists the factor for each activation ($\mathrm{Var}(w) = \text{gain}^2/d_x$). For
+# `LeakyReLU(negative_slope=a)` the negative half is kept, scaled by $a$, so
+# $\mathbb{E}[x^2] = \frac{1 + a^2}{2}\mathrm{Var}(\tilde y)$ and $\text{gain}^2 = \frac{2}{1 + a^2}$: ReLU at
+# $a = 0$, linear at $a = 1$. The tanh gain 5/3 is an empirical choice that counters the slow shrinking
+# seen in notebook 03.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{'activation':>18}  {'gain':>6}  {'gain^2':>7}")
+for nonlinearity, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+                            ("leaky_relu", 0.01), ("leaky_relu", 0.2), ("selu", None)]:
+    gain = nn.init.calculate_gain(nonlinearity, param)
+    label = nonlinearity + (f"({param})" if param is not None else "")
+    print(f"{label:>18}  {gain:6.3f}  {gain**2:7.3f}")
+
+assert math.isclose(nn.init.calculate_gain("relu") ** 2, 2), "ReLU gain^2 should be 2"
+for a in (0.01, 0.2, 1.0):
+    assert math.isclose(nn.init.calculate_gain("leaky_relu", a) ** 2, 2 / (1 + a**2)), f"LeakyReLU({a}): gain^2 != 2/(1+a^2)"
+
+# %% [markdown]
+# A last PyTorch detail: an `nn.Linear` you do not re-initialize draws its weights with
+# `kaiming_uniform_(a=math.sqrt(5))`, which is $U(-1/\sqrt{d_x}, 1/\sqrt{d_x})$, variance $1/(3 d_x)$
+# (and biases from the same range). That is **a third** of the equal-variance value, so a deep network left
+# at PyTorch's default shrinks by $\times\frac13$ per layer with the identity, $\times\frac16$ with ReLU.
+
+# %%
+torch.manual_seed(0)
+default = nn.Linear(1024, 1024)
+print(f"PyTorch default: Var(w) * 3 * d_x = {default.weight.var().item() * 3 * 1024:.3f}")
+assert abs(default.weight.var().item() * 3 * 1024 - 1) < 0.02, "nn.Linear's default should be Var(w) = 1/(3 d_x)"
+
+
+# %% [markdown]
+# ## The whole chapter in one figure
+# Activation variance against depth, 30 hidden layers of width 256, for every scheme of notebooks 02–04
+# and every activation. The dashed line is the goal; each panel has its own (log) scale.
+
+# %%
+def schemes(std):
+    """Every initialization of notebooks 02-04, plus PyTorch's default (no re-initialization)."""
+    return {f"fixed std {std:.2g}": lambda model: var_init(model, std), "equal variance": equal_var_init,
+            "Xavier": xavier_init, "Kaiming": kaiming_init, "PyTorch default": lambda model: None}
+
+
+@functools.lru_cache
+def summary_panels(std=0.1, depth=30):
+    """Variance against depth: one panel per activation, one curve per scheme (cached: the sliders'
+    first draw reuses the default view)."""
+    return {act: {name: variance_by_depth(init, act, depth_imgs, depth) for name, init in schemes(std).items()}
+            for act in ("identity", "tanh", "relu")}
+
+
+def chapter_summary(std=0.1, depth=30):
+    """Draw the summary figure for one fixed std and depth."""
+    plot_variance_vs_depth(summary_panels(std, depth), f"Activation variance, {depth} hidden layers of width 256")
+    plt.show()
+
+
+summary = summary_panels()
+plot_variance_vs_depth(summary, "Activation variance, 30 hidden layers of width 256")
+plt.show()
+
+
+# %% [markdown]
+# Read it panel by panel:
+#
+# * **identity**: equal variance and Xavier are flat and coincide (square layers: $1/d_x = 2/(d_x+d_y)$); Kaiming's factor
+#   2 explodes ($\times 2$ per layer); a fixed std of 0.1 explodes ($\times 2.56$); PyTorch's default vanishes
+#   ($\times\frac13$) until only its biases' variance is left, $1/(3 \cdot 256) \approx 1.3\cdot 10^{-3}$.
+# * **tanh**: bounded outputs cap every explosion. Equal variance and Xavier shrink slowly (not
+#   exponentially) because tanh squashes; Kaiming's extra factor 2 roughly compensates here.
+# * **ReLU**: only Kaiming is flat; equal variance and Xavier halve the variance per layer; PyTorch's
+#   default divides it by six, down to the same bias floor.
+#
+# No single scheme is right for every activation: **the initialization must match the activation**.
+
+# %%
+def hidden(act, scheme):
+    return summary[act][scheme][1:-1]
+
+
+assert hidden("identity", "Xavier").max() / hidden("identity", "Xavier").min() < 10, "identity + Xavier should stay flat"
+assert hidden("identity", "Kaiming")[-1] > 1e6 * hidden("identity", "Kaiming")[0], "identity + Kaiming should explode (x2 per layer)"
+assert hidden("relu", "Kaiming").max() / hidden("relu", "Kaiming").min() < 10, "ReLU + Kaiming should stay flat"
+assert hidden("relu", "Xavier")[-1] < 1e-6 * hidden("relu", "Xavier")[0], "ReLU + Xavier should vanish (x0.5 per layer)"
+assert hidden("relu", "PyTorch default")[-1] < 1e-2, "ReLU + PyTorch default should collapse onto its bias floor (~1e-3)"
+print("Flat only where the scheme matches the activation.")
+
+# %% [markdown]
+# ### Try it yourself
+# The sliders set the fixed std (log scale) and the depth; each redraw builds 15 seeded networks (about a
+# second on a laptop). Where the widgets do not run (GitHub, nbviewer), the figure above is the default
+# view (std 0.1, 30 hidden layers).
+
+# %%
+widgets.interact(
+    chapter_summary,
+    std=widgets.FloatLogSlider(value=0.1, base=10, min=-2.5, max=-0.5, step=0.05, continuous_update=False),
+    depth=widgets.IntSlider(value=30, min=5, max=50, step=5, continuous_update=False),
+);
+
+
+# %% [markdown]
+# ## Summary
+# * After a ReLU the next layer needs $\mathbb{E}[x^2] = \mathrm{Var}(\tilde y)/2$: Kaiming's
+#   $\mathrm{Var}(w) = 2/d_x$ (first layer $1/d_x$) keeps a ReLU network's variance at 1.
+# * Xavier on ReLU loses $\times\frac12$ per layer; PyTorch's untouched `nn.Linear` loses $\times\frac16$.
+# * `nn.init.calculate_gain` gives the factor for other activations; LeakyReLU: $2/(1+a^2)$.
+#
+# Notebook 05 turns to the other half of the course: the optimizers that move these weights.
+#
+# ## Exercises
+# ### Exercise 1: Kaiming for LeakyReLU
+# Derive and implement the std of Kaiming's init for `LeakyReLU(negative_slope=a)` with $d_x$ inputs.
+# Hint: split $\mathbb{E}[x^2]$ into the positive half and the (scaled) negative half.
+
+# %%
+def leaky_relu_std(d_x, a):
+    """Std of N(0, std^2) weights that keeps Var(y) constant after LeakyReLU(negative_slope=a)."""
+    raise NotImplementedError("your answer here")
+
+
+# check_leaky_relu_std(leaky_relu_std)  # uncomment when your function is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def leaky_relu_std(d_x, a):
+    """E[x^2] = (1 + a^2)/2 Var(y~), so d_x Var(w) (1 + a^2)/2 = 1."""
+    return math.sqrt(2 / ((1 + a**2) * d_x))
+
+
+check_leaky_relu_std(leaky_relu_std);
+
+
+# %% [markdown]
+# ### Exercise 2: a gain for any activation
+# For an activation $f$ and $y \sim \mathcal{N}(0, 1)$, the gain that keeps the variance at 1 is
+# $1/\sqrt{\mathbb{E}[f(y)^2]}$. Estimate it by Monte Carlo for any `act_fn` (a module such as
+# `nn.ReLU()`). Which value do you get for tanh, and how does it compare with PyTorch's 5/3?
+
+# %%
+def empirical_gain(act_fn):
+    """1 / sqrt(E[act_fn(y)^2]) for y ~ N(0, 1), estimated from samples."""
+    raise NotImplementedError("your answer here")
+
+
+# check_empirical_gain(empirical_gain)  # uncomment when your function is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def empirical_gain(act_fn):
+    """The next layer needs E[x^2] (not Var(x)): Var(y_next) = d_x Var(w) E[f(y)^2]."""
+    y = torch.randn(1_000_000, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return 1 / act_fn(y).pow(2).mean().sqrt().item()
+
+
+check_empirical_gain(empirical_gain)
+print(f"tanh: empirical gain {empirical_gain(nn.Tanh()):.3f}, PyTorch's calculate_gain {nn.init.calculate_gain('tanh'):.3f}")

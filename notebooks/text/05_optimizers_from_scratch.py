@@ -1,0 +1,640 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Optimizers from scratch
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/05_optimizers_from_scratch.ipynb)
+#
+# Notebooks 01-04 chose where the weights **start**. From here on the question is how they **move**.
+# An optimizer is the rule that turns the gradient into a step, and in this notebook we write the three
+# that the rest of the course uses, from nothing but tensor arithmetic:
+#
+# 1. **SGD**: step against the gradient;
+# 2. **SGD with momentum**: step against a running *average* of gradients;
+# 3. **Adam**: a running average of gradients, divided by a running average of their *size*, so every
+#    weight gets its own step length.
+#
+# Then we check them against `torch.optim` on the course's network and Fashion-MNIST, step for step,
+# and settle a classic source of confusion: the four different ways people write momentum, and which
+# learning rates make them the same algorithm. Notebook 06 trains with these exact classes (they are
+# also in `utils.optimizers`, and a test keeps both copies equal).
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %%
+import copy
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+from torch import nn
+
+from utils import set_seed
+from utils.data import fashion_mnist_tensors
+from utils.exercises.optimizers import check_adagrad, check_nesterov
+from utils.models import BaseNetwork
+from utils.plotting import OPTIMIZER_COLORS, set_course_style
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+
+
+# %% [markdown]
+# ## What an optimizer is
+#
+# Training repeats one move: compute the gradient $g_t = \nabla_w \mathcal{L}(w_{t-1})$ of the loss on a
+# batch, then update the weights. An optimizer is the function that makes the update,
+#
+# $$w_t = f\left(w_{t-1},\; g_t,\; \text{state}_{t-1}\right),$$
+#
+# where the *state* is whatever the optimizer remembers from earlier steps (nothing for SGD, a running
+# average for momentum, two for Adam). Every optimizer has a **learning rate** $\eta$: it sets the
+# **step size**, how far one update moves the weights. Everything else is about the *direction* and
+# about how the step length adapts.
+#
+# ### The template
+#
+# All our optimizers share the same bookkeeping, so we write it once:
+#
+# * `__init__` keeps the list of parameters and the learning rate (and rejects a learning rate that is
+#   not positive: a clear error now beats a silent non-training run later);
+# * `zero_grad()` resets the gradients. PyTorch **adds** every `backward()` into `p.grad`, so without this
+#   the gradient of step $t$ would include those of all earlier steps. It also detaches the gradient,
+#   so no computation graph stays alive through it;
+# * `step()` runs under `torch.no_grad()` (an update is not part of the model's computation, autograd must
+#   not record it) and calls `update_param(p)` for every parameter **that has a gradient**: a frozen
+#   layer, or one the forward pass did not use, is simply skipped;
+# * `update_param(p)` is the one thing a concrete optimizer defines.
+#
+# `_check_range` is a tiny helper the subclasses use to reject hyperparameters outside their allowed range.
+
+# %%
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    """Reject a hyperparameter outside [low, high) with a message that says what is allowed."""
+    if not low <= value < high:
+        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+
+
+class OptimizerTemplate:
+    """Holds the parameters and the learning rate; subclasses define one parameter's update."""
+
+    def __init__(self, params, lr: float):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        self.params = list(params)
+        self.lr = lr
+
+    def zero_grad(self):
+        """Reset every gradient to zero (detached, so no graph is kept alive through it)."""
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.detach_()
+                p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self):
+        """Apply update_param to every parameter that received a gradient."""
+        for p in self.params:
+            if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
+                continue
+            self.update_param(p)
+
+    def update_param(self, p):
+        raise NotImplementedError
+
+
+# %% [markdown]
+# Why `zero_grad` is needed: two `backward()` calls without it give **twice** the gradient.
+
+# %%
+w = torch.tensor([1.0, -2.0], requires_grad=True)
+template = OptimizerTemplate([w], lr=0.1)
+for _ in range(2):
+    (w**2).sum().backward()  # dL/dw = 2w
+print("after two backward() calls:   ", w.grad)
+assert torch.equal(w.grad, 2 * (2 * w.detach())), "gradients accumulate: twice 2w"
+template.zero_grad()
+(w**2).sum().backward()
+print("after zero_grad() + backward():", w.grad)
+assert torch.equal(w.grad, 2 * w.detach()), "after zero_grad only the new gradient is there"
+
+
+# %% [markdown]
+# ## SGD
+#
+# Stochastic gradient descent steps straight downhill, by the learning rate times the gradient:
+#
+# $$w_t = w_{t-1} - \eta\, g_t .$$
+#
+# ("Stochastic" because $g_t$ is computed on a random batch, not on the whole training set.) The update
+# is done **in place** (`p.add_`): the optimizer changes the tensor that the model holds, it does not
+# make a new one.
+
+# %%
+class SGD(OptimizerTemplate):
+    """w <- w - lr * g"""
+
+    def update_param(self, p):
+        p.add_(p.grad, alpha=-self.lr)
+
+
+# %% [markdown]
+# The learning rate is literally the step size: the distance moved is $\eta\,\lVert g\rVert$.
+
+# %%
+for lr in (0.1, 0.5):
+    w = torch.tensor([3.0, 4.0], requires_grad=True)  # loss ||w||^2 / 2 has gradient w, |g| = 5
+    optimizer = SGD([w], lr=lr)
+    before = w.detach().clone()
+    (0.5 * (w**2).sum()).backward()
+    optimizer.step()
+    distance = (w.detach() - before).norm().item()
+    print(f"lr = {lr}: moved {distance:.3f} = lr * |g| = {lr} * 5")
+    assert abs(distance - lr * 5) < 1e-6, "SGD moves by lr * |g|"
+
+
+# %% [markdown]
+# ## SGD with momentum
+#
+# A single batch's gradient is noisy, and in a ravine it points mostly across the valley instead of along
+# it (notebook 07). Momentum steps along an **exponential moving average** of the gradients instead:
+#
+# $$m_t = \beta\, m_{t-1} + (1-\beta)\, g_t, \qquad w_t = w_{t-1} - \eta\, m_t, \qquad m_0 = 0 .$$
+#
+# Unrolled, $m_t = (1-\beta)\sum_{k=1}^{t} \beta^{\,t-k} g_k$: the weights $(1-\beta)\beta^{t-k}$ sum to at most
+# 1, and the average covers roughly the last $1/(1-\beta)$ gradients (10 for $\beta = 0.9$). Noise that
+# flips sign from step to step cancels in the average; a direction that stays the same adds up.
+# $\beta = 0$ gives back SGD. This is the **averaged** form; torch.optim writes momentum differently,
+# which is the subject of the last section.
+#
+# The state, one $m$ per parameter, lives in a dictionary keyed by the parameter tensor.
+
+# %%
+class SGDMomentum(OptimizerTemplate):
+    """m <- beta * m + (1 - beta) * g;  w <- w - lr * m   (momentum as an average of gradients)."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.0):
+        super().__init__(params, lr)
+        _check_range("momentum", momentum, 0.0, 1.0)
+        self.momentum = momentum
+        self.param_momentum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        m = self.param_momentum[p]
+        m.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)
+        p.add_(m, alpha=-self.lr)
+
+
+# %% [markdown]
+# With a constant gradient $g$ the average starts at $0$ and fills up as $m_t = (1 - \beta^t)\,g$: the first
+# steps are **shorter** than SGD's ($0.1\,g$, then $0.19\,g$, ...). After $1/(1-\beta) = 10$ steps the step
+# has reached about two thirds of SGD's ($1 - 0.9^{10} \approx 1 - 1/e$), after 30 steps 96 %. (Adam corrects exactly this start-up bias; our momentum does not.)
+
+# %%
+beta, g = 0.9, torch.tensor([1.0])
+w = torch.zeros(1, requires_grad=True)
+optimizer = SGDMomentum([w], lr=1.0, momentum=beta)
+for t in range(1, 31):
+    w.grad = g.clone()  # the same gradient at every step
+    optimizer.step()
+    m = optimizer.param_momentum[w]
+    assert torch.allclose(m, (1 - beta**t) * g), f"step {t}: m should be (1 - beta^t) g"
+    if t in (1, 2, 3, 10, 30):
+        print(f"step {t:2d}: m = {m.item():.4f} = (1 - 0.9^{t}) g")
+
+
+# %% [markdown]
+# ## Adam
+#
+# Adam (Kingma & Ba, 2015) keeps two moving averages per weight, of the gradient and of its square,
+#
+# $$m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2 ,$$
+#
+# corrects their start at zero (the $(1-\beta^t)$ factor we just saw) with a per-parameter step count $t$,
+#
+# $$\hat m_t = \frac{m_t}{1-\beta_1^{\,t}}, \qquad \hat v_t = \frac{v_t}{1-\beta_2^{\,t}},$$
+#
+# and divides one by the square root of the other:
+#
+# $$w_t = w_{t-1} - \eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
+#
+# $\hat m_t / \sqrt{\hat v_t}$ is (roughly) the gradient measured in units of its own typical size, so it is of
+# order 1 whatever the scale of the gradient: every weight moves about $\eta$ per step, big gradients or
+# small. $\epsilon$ (default $10^{-8}$) only prevents a division by zero. Defaults: $\beta_1 = 0.9$,
+# $\beta_2 = 0.999$.
+
+# %%
+class Adam(OptimizerTemplate):
+    """Running averages m of g and v of g^2, bias-corrected, give each weight its own step size:
+    w <- w - lr * m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, params, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(params, lr)
+        _check_range("beta1", beta1, 0.0, 1.0)
+        _check_range("beta2", beta2, 0.0, 1.0)
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got eps={eps}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.param_step = {p: 0 for p in self.params}
+        self.param_momentum = {p: torch.zeros_like(p) for p in self.params}
+        self.param_2nd_momentum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        self.param_step[p] += 1
+        t = self.param_step[p]
+        m = self.param_momentum[p].mul_(self.beta1).add_(p.grad, alpha=1 - self.beta1)
+        v = self.param_2nd_momentum[p].mul_(self.beta2).addcmul_(p.grad, p.grad, value=1 - self.beta2)
+        m_hat = m / (1 - self.beta1**t)
+        v_hat = v / (1 - self.beta2**t)
+        p.addcdiv_(m_hat, v_hat.sqrt() + self.eps, value=-self.lr)
+
+
+# %% [markdown]
+# The scale-free step, shown on the first update: there $\hat m_1 = g$ and $\hat v_1 = g^2$, so every weight
+# moves by $\eta\,\operatorname{sign}(g)$ whether its gradient is $10^{-3}$ or $10^{3}$ (SGD would move them
+# $10^6$ times differently).
+
+# %%
+w = torch.zeros(3, requires_grad=True)
+optimizer = Adam([w], lr=0.01)
+w.grad = torch.tensor([1e-3, -1.0, 1e3])
+optimizer.step()
+print("gradients:        ", w.grad.tolist())
+print("Adam's first step:", w.detach().tolist())
+assert torch.allclose(w.detach(), -0.01 * w.grad.sign(), rtol=1e-4), "first Adam step = -lr * sign(g)"
+
+# %% [markdown]
+# ## Step for step against `torch.optim`
+#
+# If our classes are right, they must do exactly what `torch.optim.SGD` and `torch.optim.Adam` do. The
+# test: the course's ReLU network (`BaseNetwork`, 784-512-256-256-128-10), deep-copied so both copies
+# start from identical weights, trained 200 steps on the **same** Fashion-MNIST batches of 64 images,
+# one copy with our optimizer and one with torch's. After every step we record the largest difference
+# between any two corresponding weights.
+#
+# The function below can give the second copy either **its own** gradient (each model does its own
+# forward and backward pass, a completely independent training run) or **the first copy's** gradient
+# (both optimizers see the identical gradient sequence, so any difference comes from the update
+# arithmetic alone).
+
+# %%
+(train_images, train_labels), (val_images, val_labels), _ = fashion_mnist_tensors()
+STEPS, BATCH = 200, 64
+batch_indices = torch.randint(0, len(train_images), (STEPS, BATCH), generator=torch.Generator().manual_seed(0))
+
+
+def backward_on(model, idx):
+    loss = nn.functional.cross_entropy(model(train_images[idx]), train_labels[idx])
+    loss.backward()
+    return loss.item()
+
+
+def side_by_side(make_ours, make_torch, share_gradients=False):
+    """Max |w_ours - w_torch| over all weights after each step, and the two trained models."""
+    set_seed(42)
+    ours_model = BaseNetwork("relu")
+    torch_model = copy.deepcopy(ours_model)
+    ours, theirs = make_ours(ours_model.parameters()), make_torch(torch_model.parameters())
+    differences = []
+    for idx in batch_indices:
+        ours.zero_grad()
+        theirs.zero_grad()
+        backward_on(ours_model, idx)
+        if share_gradients:
+            for p, q in zip(ours_model.parameters(), torch_model.parameters()):
+                q.grad = p.grad.clone()
+        else:
+            backward_on(torch_model, idx)
+        ours.step()
+        theirs.step()
+        differences.append(max((p - q).abs().max().item()
+                               for p, q in zip(ours_model.parameters(), torch_model.parameters())))
+    return np.array(differences), (ours_model, torch_model)
+
+
+@torch.no_grad()
+def val_accuracy(model):
+    return (model(val_images).argmax(1) == val_labels).float().mean().item()
+
+
+# %% [markdown]
+# **SGD** does the same single operation as torch (`p.add_(g, alpha=-lr)`), so the two training runs are
+# identical to the last bit, for all 200 steps, even with each model computing its own gradients:
+
+# %%
+sgd_diff, _ = side_by_side(lambda p: SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1))
+print(f"SGD vs torch.optim.SGD: max |difference| over {STEPS} steps = {sgd_diff.max()}")
+assert sgd_diff.max() == 0.0, "SGD must be bit-identical to torch.optim.SGD"
+
+# %% [markdown]
+# **Adam** is a different story in the last bit. First with both optimizers fed the same gradients, then as
+# two fully independent runs:
+
+# %%
+adam_shared, _ = side_by_side(lambda p: Adam(p, lr=1e-3), lambda p: torch.optim.Adam(p, lr=1e-3),
+                              share_gradients=True)
+adam_own, adam_models = side_by_side(lambda p: Adam(p, lr=1e-3), lambda p: torch.optim.Adam(p, lr=1e-3))
+largest_weight = max(p.abs().max().item() for p in BaseNetwork("relu").parameters())
+round_off = torch.finfo(torch.float32).eps * largest_weight  # one rounding step of the largest weight
+for label, diff in (("same gradients", adam_shared), ("own gradients ", adam_own)):
+    print(f"Adam, {label}: step 1 {diff[0]:.1e}, step 10 {diff[9]:.1e}, step 100 {diff[99]:.1e}, "
+          f"step 200 {diff[-1]:.1e}")
+print(f"one float32 rounding step of the largest weight: {round_off:.1e}")
+accuracies = [val_accuracy(model) for model in adam_models]
+print(f"validation accuracy after {STEPS} steps (own gradients): ours {100 * accuracies[0]:.1f} %, "
+      f"torch {100 * accuracies[1]:.1f} %")
+assert adam_shared.max() < 10 * round_off, "same gradients: Adam must stay at float32 round-off"
+assert adam_own[0] < 10 * round_off, "the first step of two independent runs must agree to round-off"
+assert abs(accuracies[0] - accuracies[1]) < 0.01, "independent runs drift apart but train equally well"
+
+# %%
+fig, ax = plt.subplots(figsize=(11, 5.5))
+steps = np.arange(1, STEPS + 1)
+ax.semilogy(steps, adam_own, color=OPTIMIZER_COLORS["Adam"], lw=2.5, label="Adam, each copy its own gradient")
+ax.semilogy(steps, adam_shared, color=OPTIMIZER_COLORS["Adam"], lw=2.5, ls="--", label="Adam, same gradients")
+ax.axhline(round_off, color="gray", lw=1.5, ls=":")
+ax.text(STEPS, round_off / 1.5, "1 float32 rounding step of the largest weight", ha="right", va="top", fontsize=13, color="gray")
+ax.set_ylim(1e-9, 1)
+ax.set_xlabel("step")
+ax.set_ylabel(r"max $|w_{\mathrm{ours}} - w_{\mathrm{torch}}|$")
+ax.set_title("Ours vs torch.optim on BaseNetwork + Fashion-MNIST\n(SGD: exactly 0 at every step, not drawable on a log axis)", fontsize=16)
+ax.legend(loc="upper left", fontsize=13)
+plt.show()
+
+# %% [markdown]
+# **Why Adam differs in the last bit.** torch evaluates the same formula in a different order, to save
+# memory traffic: it updates $m$ with `lerp` ($m + (1-\beta_1)(g - m)$ instead of $\beta_1 m + (1-\beta_1) g$),
+# folds $1/(1-\beta_1^t)$ into the step size instead of dividing $m$, and computes
+# $\sqrt{v}/\sqrt{1-\beta_2^t}$ instead of $\sqrt{v/(1-\beta_2^t)}$. In exact arithmetic these are equal; in
+# float32 every operation rounds its result to 24 significant bits (relative error up to $6\cdot10^{-8}$),
+# and different operations round differently. So the updates agree to 6-7 significant digits, not bit for bit.
+# The cell below evaluates both orders on the same random $m$, $v$:
+
+# %%
+gen = torch.Generator().manual_seed(0)
+m, v, t = torch.randn(100_000, generator=gen) * 1e-3, torch.rand(100_000, generator=gen) * 1e-6, 5
+beta1, beta2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+ours_update = lr * (m / (1 - beta1**t)) / ((v / (1 - beta2**t)).sqrt() + eps)
+torch_update = (lr / (1 - beta1**t)) * m / (v.sqrt() / (1 - beta2**t) ** 0.5 + eps)
+relative = ((ours_update - torch_update).abs() / ours_update.abs()).max().item()
+share = (ours_update != torch_update).float().mean().item()
+print(f"{100 * share:.0f} % of the updates differ, by at most {relative:.1e} relative (float32 eps: 1.2e-07)")
+assert 0 < relative < 1e-6, "the two orders agree to float32 precision, but not bit for bit"
+
+# %% [markdown]
+# With the same gradients (dashed line) those last-bit differences just add up slowly and stay at the level
+# of a few rounding steps. With each model computing its own gradient (solid line) they are **amplified**:
+# a weight that differs by $10^{-9}$ changes the next gradient a little, a ReLU that was just at its kink
+# switches on in one copy and off in the other, and Adam, which divides by the gradient's own size, turns
+# even a minute gradient difference on a weight with tiny $v$ into a step of size $\eta$. Training a deep
+# network is chaotic in this sense. Neither run is wrong: they reach the same validation accuracy
+# (printed above, to within one percentage point), like two runs with different seeds. The same happens to any run whose arithmetic changes order (a GPU instead of a CPU, a different
+# library version, a different number of threads): bit-identical training needs bit-identical operations,
+# which is exactly what SGD has and Adam does not.
+
+# %% [markdown]
+# ## Four ways to write momentum
+#
+# Momentum has several conventions in papers and libraries, and the same `momentum=0.9, lr=0.1` means
+# different algorithms in each. With $\beta$ the momentum and $g_t$ the gradient:
+#
+# | convention | state update | weight update | same as this course's $(\eta, \beta)$ when |
+# |---|---|---|---|
+# | **this course** (averaged) | $m_t = \beta m_{t-1} + (1-\beta) g_t$, $m_0 = 0$ | $w_t = w_{t-1} - \eta\, m_t$ | (reference) |
+# | **velocity** form | $v_t = \beta v_{t-1} - \eta_v\, g_t$, $v_0 = 0$ | $w_t = w_{t-1} + v_t$ | $\eta_v = (1-\beta)\,\eta$: **identical at every step**, $v_t = -\eta\, m_t$ |
+# | **torch.optim.SGD**, `dampening=0` (default) | $b_t = \beta b_{t-1} + g_t$, $b_1 = g_1$ | $w_t = w_{t-1} - \eta_{\mathrm{t}}\, b_t$ | $\eta_{\mathrm{t}} = (1-\beta)\,\eta$: **identical at every step**, $b_t = m_t/(1-\beta)$ |
+# | **torch.optim.SGD**, `dampening=`$\beta$ | $b_t = \beta b_{t-1} + (1-\beta) g_t$, but $b_1 = g_1$ | $w_t = w_{t-1} - \eta_{\mathrm{t}}\, b_t$ | **never exactly**: with $\eta_{\mathrm{t}} = \eta$ the rule is ours from step 2 on, but step 1 is $1/(1-\beta)$ times too long ($b_1 = g_1$, not $(1-\beta) g_1$) |
+#
+# Three consequences worth remembering:
+#
+# * torch's default `SGD(lr=0.1, momentum=0.9)` is **not** our `SGDMomentum(lr=0.1, momentum=0.9)`: its buffer
+#   is a *sum*, about $1/(1-\beta) = 10$ times our average, so it steps about 10 times further. Ours with
+#   `lr=0.1` is torch's with `lr=0.01`.
+# * torch applies no dampening at the first step (`buf = g.clone()`). With `dampening=0` that changes
+#   nothing ($\beta\cdot 0 + g_1 = g_1$), which is why that row is exact from step 1. With `dampening=`$\beta$
+#   the buffer starts $\beta g_1$ too high; the excess then decays as $\beta^t$, and the weights it pushed
+#   keep the offset until the loss pulls them back.
+# * the velocity form is ours in disguise: multiply our state by $-\eta$.
+#
+# The cell below proves each row on a 1-D quadratic bowl $\mathcal{L}(w) = \tfrac12 a w^2$ with noisy
+# gradients $g_t = a w_{t-1} + \xi_t$ (the same noise sequence $\xi_t$ for everyone), in float64 so that
+# "identical" means $\sim 10^{-16}$.
+
+# %%
+LR, BETA, A, T = 0.1, 0.9, 1.0, 100
+noise = torch.randn(T, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+
+
+def gradient(w, t):
+    return A * w + noise[t]
+
+
+def run_ours():
+    w = torch.tensor([5.0], dtype=torch.float64, requires_grad=True)
+    optimizer, path = SGDMomentum([w], lr=LR, momentum=BETA), []
+    for t in range(T):
+        w.grad = gradient(w.detach(), t)
+        optimizer.step()
+        path.append(w.item())
+    return np.array(path)
+
+
+def run_velocity(lr_v):
+    w, v, path = 5.0, 0.0, []
+    for t in range(T):
+        v = BETA * v - lr_v * gradient(torch.tensor(w, dtype=torch.float64), t).item()
+        w = w + v
+        path.append(w)
+    return np.array(path)
+
+
+def run_torch(lr, dampening):
+    w = torch.tensor([5.0], dtype=torch.float64, requires_grad=True)
+    optimizer, path = torch.optim.SGD([w], lr=lr, momentum=BETA, dampening=dampening), []
+    for t in range(T):
+        w.grad = gradient(w.detach(), t)
+        optimizer.step()
+        path.append(w.item())
+    return np.array(path)
+
+
+paths = {
+    "this course (lr 0.1)": run_ours(),
+    "velocity, lr_v = (1-β)·lr = 0.01": run_velocity((1 - BETA) * LR),
+    "torch, dampening=0, lr = 0.01": run_torch((1 - BETA) * LR, dampening=0),
+    "torch, dampening=β, lr = 0.1": run_torch(LR, dampening=BETA),
+    "torch, dampening=0, lr = 0.1": run_torch(LR, dampening=0),
+}
+ours_path = paths["this course (lr 0.1)"]
+for name, path in paths.items():
+    gap = np.abs(path - ours_path)
+    print(f"{name:34s} step 1: w = {path[0]:.6f}  |gap| step 1 {gap[0]:.1e}, step 2-{T} max {gap[1:].max():.1e}, "
+          f"step {T} {gap[-1]:.1e}")
+
+gaps = {name: np.abs(path - ours_path) for name, path in paths.items()}
+assert gaps["velocity, lr_v = (1-β)·lr = 0.01"].max() < 1e-12, "velocity with lr_v = (1-β) lr is ours"
+assert gaps["torch, dampening=0, lr = 0.01"].max() < 1e-12, "torch dampening=0 with lr (1-β) is ours, step 1 included"
+damped = gaps["torch, dampening=β, lr = 0.1"]
+assert abs(damped[0] - LR * BETA * (A * 5.0 + noise[0].item())) < 1e-12, "dampening=β: step 1 is off by lr·β·g_1"
+assert damped[-10:].max() < damped.max() / 10, "dampening=β: the first-step offset fades afterwards"
+
+# %%
+styles = {
+    "this course (lr 0.1)": dict(color="black", lw=5, alpha=0.35),
+    "velocity, lr_v = (1-β)·lr = 0.01": dict(color="C0", lw=2.5, ls="--"),
+    "torch, dampening=0, lr = 0.01": dict(color="C1", lw=2.5, ls=":"),
+    "torch, dampening=β, lr = 0.1": dict(color="C2", lw=2.5),
+    "torch, dampening=0, lr = 0.1": dict(color="C3", lw=2.5),
+}
+steps = np.arange(1, T + 1)
+fig, (left, right) = plt.subplots(1, 2, figsize=(16, 6))
+for name, path in paths.items():
+    left.plot(steps, path, label=name, **styles[name])
+    if name != "this course (lr 0.1)":
+        right.semilogy(steps, np.maximum(gaps[name], 1e-17), **styles[name])
+left.set(xlabel="step", ylabel="w", title=r"Trajectories on $\frac{1}{2}w^2$ + noise (β = 0.9)")
+left.legend(fontsize=12, loc="upper right")
+right.axhline(1e-15, color="gray", lw=1, ls=":")
+right.text(T, 2e-15, "float64 round-off", ha="right", fontsize=13, color="gray")
+right.text(T / 2, 1e-11, "velocity and torch (dampening=0, lr·(1-β)):\n0 at step 1, round-off after", ha="center",
+           va="bottom", fontsize=13, color="C0")
+right.set(xlabel="step", ylabel=r"$|w - w_{\mathrm{this\ course}}|$", title="Gap to this course's momentum",
+          ylim=(1e-17, 1e2))
+plt.tight_layout()
+plt.show()
+
+
+# %% [markdown]
+# Left: the velocity form and torch's undamped buffer at $\eta_{\mathrm{t}} = (1-\beta)\eta$ lie exactly on
+# our trajectory (the thick grey line). torch with `dampening=`$\beta$ overshoots at step 1 (its first
+# step is 10 times ours) and then follows the same rule, so its gap (right, green) fades as the bowl
+# pulls it back. torch's default undamped buffer with the *same* `lr=0.1` (red) is a different, much
+# more aggressive algorithm: 10 times the effective step size. When you copy a recipe "momentum 0.9, lr
+# 0.1" from a paper or a library, first find out which row of the table it uses.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise is an `OptimizerTemplate` subclass; the checker trains a small model with your class and
+# with a reference (torch.optim set to the same convention) side by side in float64, and tells you the
+# first step where the weights differ, which weight, and by how much.
+#
+# ### Exercise 1: Adagrad
+#
+# Adagrad (Duchi et al., 2011) was the first optimizer to give each weight its own step size. It divides
+# by the root of the **sum** of all squared gradients so far (not an average, so the steps only shrink):
+#
+# $$s_t = s_{t-1} + g_t^2, \quad s_0 = 0, \qquad w_t = w_{t-1} - \eta\,\frac{g_t}{\sqrt{s_t} + \epsilon}.$$
+#
+# Write `Adagrad(params, lr, eps=1e-10)` and check it with `check_adagrad(Adagrad)` (reference:
+# `torch.optim.Adagrad`).
+
+# %%
+class Adagrad(OptimizerTemplate):
+    """Your turn: one running sum of squared gradients per parameter."""
+
+    def __init__(self, params, lr, eps=1e-10):
+        super().__init__(params, lr)
+        self.eps = eps
+
+    def update_param(self, p):
+        raise NotImplementedError("your turn: update the running sum, then step")
+
+
+# check_adagrad(Adagrad)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class Adagrad(OptimizerTemplate):
+    """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + eps): each weight's steps shrink with its own history."""
+
+    def __init__(self, params, lr, eps=1e-10):
+        super().__init__(params, lr)
+        self.eps = eps
+        self.param_sum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        s = self.param_sum[p].addcmul_(p.grad, p.grad)
+        p.addcdiv_(p.grad, s.sqrt() + self.eps, value=-self.lr)
+
+
+check_adagrad(Adagrad);
+
+
+# %% [markdown]
+# ### Exercise 2: Nesterov momentum
+#
+# Nesterov's variant looks one step ahead: after updating the average, it steps along the average *as it
+# would be after one more step with the same gradient*. In this course's averaged convention:
+#
+# $$m_t = \beta\, m_{t-1} + (1-\beta)\, g_t, \qquad w_t = w_{t-1} - \eta\,\big(\beta\, m_t + (1-\beta)\, g_t\big).$$
+#
+# Write `SGDNesterov(params, lr, momentum=0.0)` (hint: subclass `SGDMomentum` and change `update_param`)
+# and check it with `check_nesterov(SGDNesterov)`. The reference is `torch.optim.SGD(nesterov=True)` with
+# `lr` multiplied by $(1-\beta)$: by the table above, that is the same convention.
+
+# %%
+class SGDNesterov(SGDMomentum):
+    """Your turn: momentum with a look-ahead step."""
+
+    def update_param(self, p):
+        raise NotImplementedError("your turn: update m, then step along beta * m + (1 - beta) * g")
+
+
+# check_nesterov(SGDNesterov)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class SGDNesterov(SGDMomentum):
+    """m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g)."""
+
+    def update_param(self, p):
+        m = self.param_momentum[p]
+        m.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)
+        p.add_(self.momentum * m + (1 - self.momentum) * p.grad, alpha=-self.lr)
+
+
+check_nesterov(SGDNesterov);
+
+# %% [markdown]
+# ## Summary
+#
+# * An optimizer maps (weights, gradient, state) to new weights; the learning rate is the step size.
+# * SGD: $w \leftarrow w - \eta g$. Momentum (averaged): step along an exponential moving average of
+#   gradients. Adam: a bias-corrected average divided by the root of a bias-corrected average of
+#   squares, so every weight moves about $\eta$ per step.
+# * Our SGD is bit-identical to `torch.optim.SGD`; our Adam agrees with `torch.optim.Adam` to float32
+#   round-off for the same gradients, and independent runs drift apart only because training amplifies
+#   round-off.
+# * Momentum conventions differ by constant factors: ours with $(\eta, \beta)$ = torch's with
+#   $((1-\beta)\eta, \beta)$ = velocity with $\eta_v = (1-\beta)\eta$.
+#
+# Next, notebook 06 trains the course's network on Fashion-MNIST with all three optimizers.

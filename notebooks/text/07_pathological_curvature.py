@@ -1,0 +1,397 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Pathological curvature
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/07_pathological_curvature.ipynb)
+#
+# In notebook 05 we wrote SGD, SGD with momentum and Adam from scratch; in notebook 06 all three trained
+# the same network to about the same test accuracy. That network has hundreds of thousands of
+# parameters, so we could not *see* what the optimizers did differently. Here we shrink the problem to
+# **two parameters** $(w_1, w_2)$, where the whole loss surface fits in one picture and every step of an
+# optimizer is a dot on it.
+#
+# This notebook looks at one classic difficulty, **pathological curvature**: a loss that is steep in one
+# direction and almost flat in another, like a narrow ravine with a gently sloping floor. You will
+#
+# 1. build the ravine as a function that works on torch tensors (to train) and numpy grids (to plot),
+# 2. measure how different its slopes and curvatures are across and along the ravine,
+# 3. race SGD, SGD with momentum and Adam down it (100 steps from $(5, 5)$) and explain every path,
+# 4. see that no constant SGD learning rate fixes the problem, and
+# 5. move the hyperparameters yourself with sliders.
+#
+# Notebook 08 turns to the opposite difficulty (a flat plane with steep holes) and closes the course with
+# the question *which optimizer should I use?*
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %%
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+from utils import set_seed
+from utils.exercises.surfaces import check_first_adam_step, check_ravine_settles
+from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
+from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.surfaces import surface_grid
+from utils.training import train_curve
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+
+# %% [markdown]
+# ## A ravine in two parameters
+#
+# The surface is
+#
+# $$\mathcal{L}(w_1, w_2) = \tanh(w_1)^2 + 0.01\,|w_1| + \sigma(w_2), \qquad \sigma(x) = \frac{1}{1 + e^{-x}}.$$
+#
+# * Across the ravine ($w_1$): $\tanh(w_1)^2$ is a steep valley around $w_1 = 0$ that flattens out to a
+#   plateau at height 1 for $|w_1| \gtrsim 2$; the small term $0.01\,|w_1|$ tilts the plateau so that
+#   even far out there is a gentle push back towards the centre.
+# * Along the ravine ($w_2$): the sigmoid goes down slowly and keeps going down as $w_2 \to -\infty$,
+#   so the best an optimizer can do is to sit at $w_1 = 0$ and keep walking towards negative $w_2$.
+#
+# An optimizer needs the loss on **tensors** (for autograd); a plot needs it on a **numpy grid**. We write
+# the formula once in torch and let a small decorator, `accepts_numpy`, convert numpy inputs on the way in
+# and out. The same two functions live in `utils.surfaces`, so the tests (and notebook 08) use exactly
+# this code.
+
+# %%
+import functools
+
+
+def accepts_numpy(surface):
+    """Let a surface written in torch also take numpy arrays (and return numpy) for plotting."""
+
+    @functools.wraps(surface)
+    def wrapper(w1, w2, **kwargs):
+        if isinstance(w1, torch.Tensor):
+            return surface(w1, w2, **kwargs)
+        return surface(torch.as_tensor(w1), torch.as_tensor(w2), **kwargs).numpy()
+
+    return wrapper
+
+
+@accepts_numpy
+def pathological_curve_loss(w1, w2):
+    """A ravine: steep across w1 (tanh^2 plus a small |w1| slope), shallow along w2 (a sigmoid)."""
+    x1_loss = torch.tanh(w1) ** 2 + 0.01 * torch.abs(w1)
+    x2_loss = torch.sigmoid(w2)
+    return x1_loss + x2_loss
+
+
+# The same function on a tensor and on a numpy array gives the same number.
+on_tensor = pathological_curve_loss(torch.tensor(1.0), torch.tensor(-2.0)).item()
+on_numpy = pathological_curve_loss(np.array(1.0), np.array(-2.0)).item()
+print(f"loss(1, -2) on a tensor: {on_tensor:.6f}, on numpy: {on_numpy:.6f}")
+assert abs(on_tensor - on_numpy) < 1e-6, "the surface must not depend on the array library"
+
+# %% [markdown]
+# In 3D: the ravine runs along $w_2$, its walls rise across $w_1$. `surface_grid` evaluates the surface
+# **once** on a grid of points ($80 \times 80$ is plenty for a 3D mesh); the heat maps below get a finer
+# $200 \times 200$ grid, also computed once and reused by every later figure and every slider move.
+
+# %%
+surface_view = surface_grid(pathological_curve_loss, x_range=(-5, 5), y_range=(-5, 5), num=80)
+plot_surface_3d(surface_view, title="The ravine: steep across $w_1$, shallow along $w_2$", azim=-50);
+
+
+# %% [markdown]
+# ## How lopsided is it? Slopes and curvatures
+#
+# The trouble is not that the surface is steep, nor that it is flat, but that it is both **at once, in
+# different directions**. Compare, at a few points, the slope (first derivative) and the curvature
+# (second derivative) in each direction. Autograd gives them directly (`create_graph=True` lets us
+# differentiate the gradient again).
+
+# %%
+def slopes_and_curvatures(w1, w2):
+    """(dL/dw1, dL/dw2, d2L/dw1^2, d2L/dw2^2) at one point, by autograd."""
+    w = torch.tensor([w1, w2], dtype=torch.float64, requires_grad=True)
+    grad = torch.autograd.grad(pathological_curve_loss(w[0], w[1]), w, create_graph=True)[0]
+    curv = [torch.autograd.grad(grad[i], w, retain_graph=True)[0][i].item() for i in range(2)]
+    return grad[0].item(), grad[1].item(), curv[0], curv[1]
+
+
+print(f"{'point':>12} | {'slope w1':>9} {'slope w2':>9} | {'curv. w1':>9} {'curv. w2':>9}")
+for point in [(5.0, 5.0), (1.0, 0.0), (0.3, -2.0), (0.0, -5.0)]:
+    g1, g2, c1, c2 = slopes_and_curvatures(*point)
+    print(f"{str(point):>12} | {g1:9.4f} {g2:9.4f} | {c1:9.3f} {c2:9.4f}")
+
+_, _, curv_w1, _ = slopes_and_curvatures(0.1, 0.0)
+max_curv_w2 = max(abs(slopes_and_curvatures(0.1, w2)[3]) for w2 in np.linspace(-6, 6, 61))
+print(f"\ncurvature across the ravine floor: {curv_w1:.2f}; largest curvature along it: {max_curv_w2:.3f}")
+assert curv_w1 > 15 * max_curv_w2, "across the ravine the surface should be far more curved than along it"
+
+# %% [markdown]
+# Across the floor of the ravine the curvature is about $2$ (near 0, $\tanh(w_1)^2 \approx w_1^2$); along it
+# it is never more than about $0.1$, and at the start $(5, 5)$ the slope along $w_2$ is only
+# $\sigma'(5) \approx 0.0066$.
+#
+# This is what makes one learning rate for both directions impossible. On a quadratic valley with
+# curvature $h$, a gradient step multiplies the distance to the bottom by $(1 - \eta h)$; it shrinks only
+# if $|1 - \eta h| < 1$, i.e. $\eta < 2/h$. Across the ravine that means $\eta < 1$. But with $\eta < 1$ a
+# step along $w_2$ at the start is shorter than $0.0066$: hundreds of steps to get anywhere. Any learning
+# rate large enough to walk along the ravine is too large to stay in it.
+#
+# ## The race: 100 steps from $(5, 5)$
+#
+# The settings: SGD with $\eta = 10$, SGD with momentum ($\eta = 10$, $\beta = 0.9$, the averaged form
+# of notebook 05), Adam with $\eta = 1$. `train_curve` from `utils.training` runs the steps and returns
+# one row $(w_1, w_2, \mathcal{L})$ per step, row 0 being the start. One run of all three takes a few
+# milliseconds, so we wrap it in a function and can call it as often as we like.
+
+# %%
+RAVINE_DEFAULTS = dict(sgd_lr=10.0, momentum_lr=10.0, momentum=0.9, adam_lr=1.0, beta1=0.9, beta2=0.999,
+                       w1_start=5.0, w2_start=5.0, steps=100)
+
+
+def ravine_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, w2_start, steps):
+    """The path of each optimizer on the ravine: name -> array [steps, 3] of (w1, w2, loss)."""
+    optimizers = {
+        "SGD": lambda params: SGD(params, lr=sgd_lr),
+        "SGDMomentum": lambda params: SGDMomentum(params, lr=momentum_lr, momentum=momentum),
+        "Adam": lambda params: Adam(params, lr=adam_lr, beta1=beta1, beta2=beta2),
+    }
+    return {name: train_curve(make, pathological_curve_loss, num_updates=steps, init=(w1_start, w2_start))
+            for name, make in optimizers.items()}
+
+
+paths = ravine_paths(**RAVINE_DEFAULTS)
+for name, path in paths.items():
+    print(f"{name:>12}: ends at w1 = {path[-1, 0]:6.3f}, w2 = {path[-1, 1]:7.2f}, loss {path[-1, 2]:.4f}")
+
+# %% [markdown]
+# On the heat map (darker = lower loss) each dot is one step; the black circle is the start, the large
+# crosses the end points.
+
+# %%
+# The map is wide enough to hold every path of the default run (w2 goes down to about -13).
+ravine_map = surface_grid(pathological_curve_loss, x_range=(-7, 7), y_range=(-15, 7))
+
+
+def show_ravine(**settings):
+    """Draw the three paths for the given settings (defaults: the race above) on the precomputed map."""
+    settings = {**RAVINE_DEFAULTS, **settings}
+    paths = ravine_paths(**settings)
+    plot_trajectories(ravine_map, paths, title=f"The ravine: {settings['steps']} steps from "
+                      f"({settings['w1_start']:g}, {settings['w2_start']:g})")
+
+
+show_ravine()
+
+
+# %% [markdown]
+# What the picture shows, and the cell below checks:
+#
+# * **SGD** (blue) drifts slowly off the plateau until it reaches the steep wall, where one step with
+#   $\eta = 10$ throws it to the far side of the ravine, often onto the opposite plateau. It keeps
+#   switching sides and never settles at $w_1 = 0$; because it spends most of its time on the plateaus,
+#   where $\sigma(w_2)$ is its only slope, it gets only to $w_2 \approx -7$.
+# * **SGD with momentum** (orange) also overshoots at first, but the averaged gradient across $w_1$
+#   changes sign every time it crosses the floor, so those contributions cancel, while the small slope
+#   along $w_2$ always points the same way and accumulates. It settles at $w_1 \approx 0$ and walks
+#   about twice as far down the ravine ($w_2 \approx -13$).
+# * **Adam** (green) divides each coordinate's averaged gradient by its own root-mean-square. The tiny but
+#   steady $w_2$ gradient therefore gets a step of about $\eta$, the same as the large $w_1$ gradient: it
+#   goes diagonally to the floor and then straight down the ravine, ending near $w_2 \approx -13$ too.
+
+# %%
+def jumps_across(w1):
+    """Steps that cross the floor (w1 changes sign) AND are longer than 2: thrown from wall to wall,
+    not a small wobble around w1 = 0."""
+    crosses = np.diff(np.sign(w1)) != 0
+    return int((crosses & (np.abs(np.diff(w1)) > 2)).sum())
+
+
+for name, path in paths.items():
+    late = np.abs(path[-10:, 0]).max()
+    print(f"{name:>12}: |w1| over the last 10 steps <= {late:.3f}, {jumps_across(path[:, 0])} jumps "
+          f"across the ravine, final w2 = {path[-1, 1]:.2f}")
+
+sgd, momentum, adam = paths["SGD"], paths["SGDMomentum"], paths["Adam"]
+assert jumps_across(sgd[:, 0]) >= 4, "SGD should be thrown across the ravine again and again"
+assert np.abs(sgd[-10:, 0]).max() > 1, "SGD should still be far from the floor (w1 = 0) at the end"
+for name in ["SGDMomentum", "Adam"]:
+    assert jumps_across(paths[name][:, 0]) <= 1, f"{name} should not be thrown from wall to wall"
+    assert np.abs(paths[name][-10:, 0]).max() < 0.1, f"{name} should have settled at w1 ~ 0"
+    assert paths[name][-1, 1] < -11, f"{name} should travel far down the ravine (w2 ~ -13)"
+assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
+
+# %% [markdown]
+# The same story as time series: $w_1$ and $w_2$ after every step.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+for name, path in paths.items():
+    for ax, column in zip(axes, [0, 1]):
+        ax.plot(path[:, column], "-", color=OPTIMIZER_COLORS[name], linewidth=2.5, label=name)
+axes[0].set(title="Across the ravine: $w_1$", xlabel="step", ylabel="$w_1$")
+axes[1].set(title="Along the ravine: $w_2$", xlabel="step", ylabel="$w_2$")
+axes[0].axhline(0, color="black", linewidth=1)
+axes[1].legend(loc="lower left")
+fig.tight_layout()
+
+# %% [markdown]
+# ## Would a different SGD learning rate do?
+#
+# It is tempting to think we just picked $\eta = 10$ badly. The argument above says otherwise: across the
+# floor we need $\eta < 1$, along the ravine we need a large $\eta$. Let us try 21 learning rates from 0.3
+# to 30, 100 steps each, and record the two things we want: $w_1$ settled (largest $|w_1|$ over the last
+# 10 steps below 0.1) and progress along the ravine (final $w_2 < -3$).
+
+# %%
+sweep_lrs = np.geomspace(0.3, 30, 21)
+sweep = np.array([train_curve(lambda params: SGD(params, lr=float(lr)), pathological_curve_loss, init=(5.0, 5.0))
+                  for lr in sweep_lrs])
+late_w1 = np.abs(sweep[:, -10:, 0]).max(axis=1)
+final_w2 = sweep[:, -1, 1]
+
+fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+axes[0].loglog(sweep_lrs, late_w1, "o-", color=OPTIMIZER_COLORS["SGD"], linewidth=2.5)
+axes[0].axhline(0.1, color="black", linestyle="--", label="goal: below 0.1")
+axes[0].set(title="Settled? largest $|w_1|$, last 10 steps", xlabel="SGD learning rate", ylabel="$|w_1|$")
+axes[1].semilogx(sweep_lrs, final_w2, "o-", color=OPTIMIZER_COLORS["SGD"], linewidth=2.5)
+axes[1].axhline(-3, color="black", linestyle="--", label="goal: below -3")
+axes[1].set(title="Progress: $w_2$ after 100 steps", xlabel="SGD learning rate", ylabel="$w_2$")
+for ax in axes:
+    ax.legend()
+fig.tight_layout()
+
+both = (late_w1 < 0.1) & (final_w2 < -3)
+print(f"learning rates that settle AND make progress: {sweep_lrs[both].round(2).tolist()}")
+assert not both.any(), "no constant SGD learning rate should solve the ravine in 100 steps"
+
+# %% [markdown]
+# Small learning rates never leave the plateau (where $\tanh$ is saturated the slope is tiny), large ones
+# make progress but bounce. There is no constant learning rate that does both. The two remedies are
+# exactly what the other two optimizers do: remember past gradients so that oscillations cancel
+# (momentum), or scale each direction by its own gradient size (Adam). A third remedy, changing
+# $\eta$ over time, is the second exercise below.
+#
+# ## Try it yourself
+#
+# The static figure above is the default view (the settings of the race). With a running kernel the
+# sliders below redraw it live: push SGD's learning rate down and watch it stall on the plateau, lower the
+# momentum to 0 and watch momentum turn into SGD, lower Adam's $\beta_1$ and watch it wobble, or start
+# from somewhere else. (On GitHub or nbviewer the sliders do not run: the figure above is what they show
+# at their initial values.)
+
+# %%
+slider = dict(continuous_update=False, style={"description_width": "110px"})
+ravine_sliders = widgets.interactive(
+    show_ravine,
+    sgd_lr=widgets.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.05, description="SGD lr", **slider),
+    momentum_lr=widgets.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.05, description="Momentum lr", **slider),
+    momentum=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="momentum β", **slider),
+    adam_lr=widgets.FloatLogSlider(value=1, base=10, min=-2, max=1, step=0.05, description="Adam lr", **slider),
+    beta1=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="Adam β1", **slider),
+    beta2=widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="Adam β2", **slider),
+    w1_start=widgets.FloatSlider(value=5, min=-6, max=6, step=0.5, description="start w1", **slider),
+    w2_start=widgets.FloatSlider(value=5, min=-5, max=6, step=0.5, description="start w2", **slider),
+    steps=widgets.IntSlider(value=100, min=1, max=300, step=1, description="steps", **slider),
+)
+ravine_sliders
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 1: Adam's first step, by hand
+#
+# Work out, with pen and paper, the very first update $w^{(1)} - w^{(0)}$ that `Adam(lr=1)` makes from
+# $(5, 5)$ (defaults $\beta_1 = 0.9$, $\beta_2 = 0.999$, $\epsilon = 10^{-8}$). The gradient there is about
+# $(0.0104, 0.0066)$. Hint: write down $m_1$, $v_1$, then $\hat m_1$ and $\hat v_1$. Your answer explains why
+# Adam's first steps in the race above go diagonally, whatever the gradient's size.
+
+# %%
+# Your turn: the two numbers (update of w1, update of w2). Replace None, then uncomment the check.
+first_adam_step = None
+# check_first_adam_step(first_adam_step)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+# After one step m_1 = (1 - b1) g and v_1 = (1 - b2) g^2; the bias correction divides them by (1 - b1)
+# and (1 - b2), so m_hat = g and v_hat = g^2: the update is -lr * g / (|g| + eps) = -lr * sign(g).
+first_adam_step = [-1.0, -1.0]
+check_first_adam_step(first_adam_step);
+
+
+# %% [markdown]
+# ### Exercise 2: a learning-rate schedule for SGD
+#
+# The sweep showed that no *constant* learning rate solves the ravine. Write an SGD whose learning rate
+# **changes over the steps**: large at first (to leave the plateau and travel along $w_2$), small later
+# (so it can no longer jump across the floor). Subclass `OptimizerTemplate` from notebook 05; `step()` is
+# called once per update, so it is a natural place to change `self.lr` (call `super().step()` first). The checker
+# runs your optimizer for 100 steps from $(5, 5)$ and passes when $|w_1| < 0.1$ over the last 10 steps and
+# $w_2$ ended below $-3$.
+
+# %%
+class SGDSchedule(OptimizerTemplate):
+    """Your turn: SGD whose learning rate follows a schedule."""
+
+    def update_param(self, p):
+        raise NotImplementedError("your turn: update p with a learning rate that depends on the step")
+
+
+# check_ravine_settles(lambda params: SGDSchedule(params, lr=10))
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class SGDExpDecay(OptimizerTemplate):
+    """SGD whose learning rate shrinks by the factor `decay` after every step: lr_t = lr * decay^t."""
+
+    def __init__(self, params, lr, decay):
+        super().__init__(params, lr)
+        self.decay = decay
+
+    def step(self):
+        super().step()
+        self.lr *= self.decay
+
+    def update_param(self, p):
+        p.add_(p.grad, alpha=-self.lr)
+
+
+# lr = 10 falls to 10 * 0.97^100 ~ 0.5 after 100 steps: below the stability limit 1 of the floor.
+check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=0.97));
+schedule_path = train_curve(lambda params: SGDExpDecay(params, lr=10, decay=0.97), pathological_curve_loss,
+                            init=(5.0, 5.0))
+plot_trajectories(ravine_map, {"SGDMomentum": paths["SGDMomentum"], "SGD, lr 10 x 0.97^t": schedule_path},
+                  title="A decaying learning rate settles, but travels less far than momentum");
+
+# %% [markdown]
+# The schedule settles, but it still gets only to $w_2 \approx -5$: by the time the learning rate is small
+# enough to stay on the floor, it is also too small to walk quickly along it. Momentum and Adam get both.
+# In practice schedules and momentum/Adam are combined; notebook 08 asks which optimizer to choose.

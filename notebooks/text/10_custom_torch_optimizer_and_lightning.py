@@ -1,0 +1,638 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · A real `torch.optim.Optimizer`, LR schedulers and PyTorch Lightning
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/10_custom_torch_optimizer_and_lightning.ipynb)
+#
+# Notebook 05 wrote SGD with momentum and Adam from scratch as small classes that hold a list of
+# parameters. They compute the right updates, but nothing else in the PyTorch ecosystem can use them:
+# a learning-rate scheduler, a checkpoint, or a training framework such as
+# [PyTorch Lightning](https://lightning.ai/docs/pytorch/stable/) all expect the protocol of
+# `torch.optim.Optimizer`.
+#
+# In this notebook you will
+# 1. see exactly which parts of that protocol are missing from notebook 05's classes;
+# 2. rewrite the course's `SGDMomentum` and `Adam` as `torch.optim.Optimizer` subclasses
+#    (`param_groups`, `defaults`, per-parameter `state`, `step(closure)`), and check them against
+#    notebook 05 and against `torch.optim`, step for step;
+# 3. save and resume an optimizer through `state_dict()` / `load_state_dict()` with identical steps;
+# 4. drive the learning rate with `torch.optim.lr_scheduler` and watch it change in `param_groups`;
+# 5. train the course network (ReLU, Kaiming init) with a Lightning `Trainer` whose
+#    `configure_optimizers` returns our optimizer and a scheduler, and show that it takes **exactly the
+#    same steps** as a plain PyTorch loop.
+#
+# It builds on notebook 05 (the update rules) and notebook 04 (Kaiming initialization).
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %%
+import copy
+import io
+import logging
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+# Colab does not ship PyTorch Lightning: install it there (and only when it is missing).
+if importlib.util.find_spec("pytorch_lightning") is None:
+    # %pip install -q pytorch-lightning
+import pytorch_lightning as pl
+from pytorch_lightning.utilities.warnings import PossibleUserWarning
+
+from utils import optimizers as course
+from utils import set_seed
+from utils.data import fashion_mnist_tensors
+from utils.init import kaiming_init
+from utils.models import BaseNetwork
+from utils.plotting import set_course_style
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+# The networks here are small: the toy ones gain nothing from more threads (their operations are too small
+# to split), and the course network trains for only 80 steps, about a second on one thread.
+torch.set_num_threads(1)
+
+# %% [markdown]
+# ## 1. What a scheduler (or Lightning) expects from an optimizer
+#
+# A learning-rate scheduler does not know any update rule. It only reads and writes the number stored
+# under `"lr"` in each entry of `optimizer.param_groups`, and it refuses anything that is not a
+# `torch.optim.Optimizer`. Notebook 05's `Adam` keeps its learning rate in a plain attribute
+# `self.lr`, so the scheduler rejects it:
+
+# %%
+toy = nn.Linear(3, 1)
+try:
+    torch.optim.lr_scheduler.StepLR(course.Adam(toy.parameters(), lr=1e-3), step_size=1)
+    rejected = None
+except TypeError as err:
+    rejected = err
+print(f"{type(rejected).__name__}: {rejected}")
+assert rejected is not None, "a scheduler should refuse an object that is not a torch.optim.Optimizer"
+
+
+# %% [markdown]
+# The protocol has four parts; each one has a reason:
+#
+# | part | what it is | why it exists |
+# |---|---|---|
+# | `defaults` | the hyperparameters given to the constructor | filled into every group that does not set its own |
+# | `param_groups` | a list of dicts: `{"params": [...], "lr": ..., ...}` | different hyperparameters for different parts of a network (e.g. a smaller lr for a pretrained body); schedulers write `group["lr"]` |
+# | `state` | a dict `parameter -> dict of buffers` | per-parameter memory (momentum, step count), created lazily at the first step |
+# | `step(closure=None)` | applies one update to every parameter that has a gradient | the optional `closure` re-evaluates the loss (needed by L-BFGS; Lightning always passes one) |
+#
+# `state_dict()` and `load_state_dict()` come for free from the base class, **as long as every buffer
+# lives in `self.state[p]` and every hyperparameter in `param_groups`**: those two are what gets saved.
+
+# %% [markdown]
+# ## 2. The course's optimizers as `torch.optim.Optimizer` subclasses
+#
+# The update rules are copied from notebook 05 line by line. What changes is where things are kept:
+# hyperparameters are read from the group (`group["lr"]`, not `self.lr`), and buffers from
+# `self.state[p]`. We keep notebook 05's *averaged* momentum,
+# $m \leftarrow \beta m + (1-\beta)\,g,\; w \leftarrow w - \eta\, m$, and take Adam's arguments in
+# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it is a drop-in replacement.
+
+# %%
+class SGDMomentum(torch.optim.Optimizer):
+    """m <- beta * m + (1 - beta) * g;  w <- w - lr * m   (the course's averaged momentum).
+
+    Equals torch.optim.SGD(lr=lr * (1 - beta), momentum=beta), whose buffer is the plain sum
+    buf <- beta * buf + g = m / (1 - beta).
+    """
+
+    def __init__(self, params, lr: float = 0.1, momentum: float = 0.0):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got momentum={momentum}")
+        super().__init__(params, defaults={"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss, if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():  # the closure recomputes the loss and its gradients
+                loss = closure()
+        for group in self.param_groups:
+            beta = group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:  # first step of this parameter: lazily create its buffer
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                m = state["momentum_buffer"]
+                m.mul_(beta).add_(p.grad, alpha=1 - beta)
+                p.add_(m, alpha=-group["lr"])
+        return loss
+
+
+# %%
+class Adam(torch.optim.Optimizer):
+    """m, v: running averages of g and g^2, bias-corrected with the parameter's own step count t;
+    w <- w - lr * m_hat / (sqrt(v_hat) + eps). Same arguments and updates as torch.optim.Adam."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got eps={eps}")
+        super().__init__(params, defaults={"lr": lr, "betas": tuple(betas), "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss, if given."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                m = state["exp_avg"].mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                v = state["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                m_hat = m / (1 - beta1**t)
+                v_hat = v / (1 - beta2**t)
+                p.addcdiv_(m_hat, v_hat.sqrt() + group["eps"], value=-group["lr"])
+        return loss
+
+
+# %% [markdown]
+# The same classes live in `utils/torch_optimizers.py` (a test keeps the two copies equal).
+#
+# **Check 1: same updates as notebook 05.** We train two copies of a small network on the same random
+# batches, one with notebook 05's class and one with the new one. Same arithmetic in the same order
+# means the weights must be *bit-for-bit* identical, not just close.
+
+# %%
+def small_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 1))
+
+
+def random_batches(n=30, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    return [(torch.randn(64, 8, generator=gen), torch.randn(64, 1, generator=gen)) for _ in range(n)]
+
+
+def fit(model, optimizer, batches, scheduler=None):
+    """A plain training loop; returns the loss of every step."""
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+    return losses
+
+
+def max_weight_diff(a, b):
+    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
+
+
+pairs = {
+    "SGDMomentum": (lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9), lambda p: SGDMomentum(p, lr=0.1, momentum=0.9)),
+    "Adam": (lambda p: course.Adam(p, lr=1e-2), lambda p: Adam(p, lr=1e-2)),
+}
+for name, (make_old, make_new) in pairs.items():
+    old, new = small_net(), small_net()
+    fit(old, make_old(old.parameters()), random_batches())
+    fit(new, make_new(new.parameters()), random_batches())
+    diff = max_weight_diff(old, new)
+    print(f"{name:12s} notebook 05 vs torch.optim.Optimizer subclass: max weight difference {diff:.1e}")
+    assert diff == 0.0, f"{name}: the subclass must repeat notebook 05's arithmetic exactly"
+
+# %% [markdown]
+# **Check 2: the conventions of `torch.optim`.** Our `Adam` should agree with `torch.optim.Adam`.
+# For momentum the two libraries disagree on purpose: `torch.optim.SGD` accumulates a *sum*,
+# $b \leftarrow \beta b + g$, which is our average divided by $(1-\beta)$. So our
+# `SGDMomentum(lr=η, momentum=β)` equals `torch.optim.SGD(lr=η(1-β), momentum=β)`. Both hold to
+# float32 round-off (torch arranges the arithmetic slightly differently):
+
+# %%
+ours, ref = small_net(), small_net()
+fit(ours, Adam(ours.parameters(), lr=1e-2), random_batches())
+fit(ref, torch.optim.Adam(ref.parameters(), lr=1e-2), random_batches())
+adam_diff = max_weight_diff(ours, ref)
+
+beta, lr = 0.9, 0.1
+ours, ref = small_net(), small_net()
+fit(ours, SGDMomentum(ours.parameters(), lr=lr, momentum=beta), random_batches())
+fit(ref, torch.optim.SGD(ref.parameters(), lr=lr * (1 - beta), momentum=beta), random_batches())
+sgd_diff = max_weight_diff(ours, ref)
+
+print(f"Adam        vs torch.optim.Adam                       : {adam_diff:.1e}")
+print(f"SGDMomentum vs torch.optim.SGD(lr*(1-beta), momentum) : {sgd_diff:.1e}")
+assert adam_diff < 1e-6 and sgd_diff < 1e-6, "the conventions should agree to float32 round-off"
+
+# %% [markdown]
+# ## 3. Parameter groups
+#
+# A list of dicts instead of a list of tensors gives each part of a network its own hyperparameters;
+# what a group leaves out comes from `defaults`. Here the last layer gets a ten times larger learning
+# rate and a different $\beta_1$:
+
+# %%
+net = small_net()
+grouped = Adam([{"params": net[0].parameters()},
+                {"params": net[2].parameters(), "lr": 1e-2, "betas": (0.5, 0.999)}], lr=1e-3)
+for i, group in enumerate(grouped.param_groups):
+    print(f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}")
+assert grouped.param_groups[0]["lr"] == 1e-3 and grouped.param_groups[1]["lr"] == 1e-2
+
+# %% [markdown]
+# ## 4. Saving and resuming: `state_dict()` / `load_state_dict()`
+#
+# A checkpoint must hold the optimizer as well as the model: Adam's running averages and step counts
+# are part of where training is. We train 30 steps in one go, then repeat the run with an interruption
+# after 12 steps: model and optimizer go through `torch.save` / `torch.load` (into memory here; a
+# file works the same), a **fresh** model and optimizer load them, and training continues. The two runs
+# must be identical, loss for loss.
+
+# %%
+batches = random_batches()
+straight = small_net()
+straight_losses = fit(straight, Adam(straight.parameters(), lr=1e-2), batches)
+
+model = small_net()
+optimizer = Adam(model.parameters(), lr=1e-2)
+losses_before = fit(model, optimizer, batches[:12])
+buffer = io.BytesIO()
+torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, buffer)
+
+buffer.seek(0)
+checkpoint = torch.load(buffer, weights_only=True)
+resumed = small_net(seed=123)  # other weights: everything must come from the checkpoint
+resumed.load_state_dict(checkpoint["model"])
+resumed_optimizer = Adam(resumed.parameters(), lr=1e-2)
+resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+losses_after = fit(resumed, resumed_optimizer, batches[12:])
+
+state = checkpoint["optimizer"]["state"][0]
+print("saved param_groups[0]:", {k: v for k, v in checkpoint["optimizer"]["param_groups"][0].items()})
+print("saved state of parameter 0:", {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in state.items()})
+print(f"max weight difference, interrupted vs straight run: {max_weight_diff(resumed, straight):.1e}")
+assert losses_before + losses_after == straight_losses, "resuming must repeat the uninterrupted run exactly"
+
+
+# %% [markdown]
+# Note that the saved `param_groups` refer to parameters by their position (`"params": [0, 1, 2, 3]`),
+# not by name: load a state dict into an optimizer built over the same parameters, in the same order.
+
+# %% [markdown]
+# ## 5. Learning-rate schedulers
+#
+# A scheduler changes `group["lr"]` after every call of `scheduler.step()` (usually once per epoch).
+# Because our `step()` reads `group["lr"]` each time, the update uses the new value at once. Below:
+# `StepLR` halves the lr every 10 epochs, `CosineAnnealingLR` lowers it along half a cosine to 0 in
+# 30 epochs. We read the lr back from `param_groups`, where the optimizer sees it.
+
+# %%
+def lr_trace(make_scheduler, epochs=30, lr=0.1):
+    """The lr in param_groups at the start of every epoch (one scheduler.step() per epoch)."""
+    optimizer = SGDMomentum(small_net().parameters(), lr=lr, momentum=0.9)
+    scheduler = make_scheduler(optimizer)
+    trace = []
+    for _ in range(epochs):
+        trace.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()  # no gradients yet, so nothing moves; torch expects step() before scheduler.step()
+        scheduler.step()
+    return np.array(trace)
+
+
+schedules = {
+    "StepLR(step_size=10, gamma=0.5)": lr_trace(lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)),
+    "CosineAnnealingLR(T_max=30)": lr_trace(lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)),
+}
+fig, ax = plt.subplots(figsize=(9, 4.5))
+for (name, trace), marker in zip(schedules.items(), "os"):
+    ax.plot(trace, marker=marker, markersize=5, label=name)
+ax.set(xlabel="epoch", ylabel="param_groups[0]['lr']", title="The lr the optimizer uses, epoch by epoch")
+ax.legend(fontsize=13)
+plt.show()
+
+step_trace = schedules["StepLR(step_size=10, gamma=0.5)"]
+assert np.allclose(step_trace, [0.1] * 10 + [0.05] * 10 + [0.025] * 10), "StepLR should halve the lr every 10 epochs"
+
+# %% [markdown]
+# The scheduled value is really the one the step uses: with a `LambdaLR` that multiplies the lr by 0,
+# SGD must leave the weights where they are.
+
+# %%
+net = small_net()
+frozen_by_schedule = SGDMomentum(net.parameters(), lr=0.1)
+torch.optim.lr_scheduler.LambdaLR(frozen_by_schedule, lr_lambda=lambda epoch: 0.0)
+before = copy.deepcopy(net)
+fit(net, frozen_by_schedule, random_batches(5))
+print(f"lr in param_groups: {frozen_by_schedule.param_groups[0]['lr']}, weight change: {max_weight_diff(net, before)}")
+assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_groups"
+
+# %% [markdown]
+# ## 6. The course network in PyTorch Lightning
+#
+# Lightning separates *what* to compute (a `LightningModule`: the network, the loss of one batch, the
+# optimizer) from *how* to run it (the `Trainer`: loops, devices, logging, checkpoints). To check that
+# nothing changes the arithmetic, we train the course network twice, from the same initial weights and
+# on the same batches in the same order:
+#
+# * a plain PyTorch loop, written out below, and
+# * a Lightning `Trainer` whose `configure_optimizers` returns our `Adam` and a `StepLR` scheduler.
+#
+# Setting: the ReLU network 784-512-256-256-128-10 with Kaiming initialization (notebook 04),
+# `Adam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
+# 2 epochs (80 steps). That is small enough for a laptop CPU and long enough to see the loss fall.
+
+# %%
+(train_images, train_labels), _, _ = fashion_mnist_tensors()
+subset = TensorDataset(train_images[:10_000], train_labels[:10_000])
+EPOCHS, BATCH_SIZE, LR = 2, 256, 1e-3
+
+
+def train_loader():
+    """Shuffled batches whose order depends only on this generator's seed (same in both runs)."""
+    return DataLoader(subset, batch_size=BATCH_SIZE, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+
+def make_optimizer(params):
+    optimizer = Adam(params, lr=LR)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+
+set_seed(42)
+initial_net = BaseNetwork("relu")
+kaiming_init(initial_net)
+print(f"{len(subset)} images, {len(train_loader())} batches per epoch, {EPOCHS} epochs")
+
+# %% [markdown]
+# ### The plain loop
+#
+# Zero the gradients, forward, loss, backward, step; after each epoch, one scheduler step.
+
+# %%
+plain_net = copy.deepcopy(initial_net)
+optimizer, scheduler = make_optimizer(plain_net.parameters())
+plain_losses, plain_lrs = [], []
+loader = train_loader()
+for epoch in range(EPOCHS):
+    plain_lrs.append(optimizer.param_groups[0]["lr"])
+    for images, labels in loader:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(plain_net(images), labels)
+        loss.backward()
+        optimizer.step()
+        plain_losses.append(loss.item())
+    scheduler.step()
+print(f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {plain_losses[-1]:.3f}, lr per epoch {plain_lrs}")
+
+
+# %% [markdown]
+# ### The LightningModule
+#
+# `training_step` returns the loss of one batch; Lightning does the backward pass and calls
+# `optimizer.step(closure)` itself. `configure_optimizers` returns our optimizer and scheduler; by
+# default Lightning steps the scheduler once per epoch, like the loop above. We record each loss and
+# the lr of each epoch so we can compare.
+#
+# Lightning talks a lot by default. For a clean notebook we switch off its progress bar, model summary,
+# logger and checkpoints in the `Trainer`, raise its log level (that hides the
+# "GPU available / TPU available" lines, which only report the hardware), and filter two specific
+# warnings that are not about our code: the hint to use more `DataLoader` workers (our data is already
+# a tensor in memory, so workers would only add overhead) and a deprecation inside Lightning's own use
+# of `torch.utils._pytree`.
+
+# %%
+class LitClassifier(pl.LightningModule):
+    """The course network, its loss, and its optimizer + scheduler, in Lightning's form."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.step_losses, self.epoch_lrs = [], []
+
+    def on_train_epoch_start(self):
+        self.epoch_lrs.append(self.optimizers().param_groups[0]["lr"])
+
+    def training_step(self, batch, batch_idx):
+        images, labels = batch
+        loss = nn.functional.cross_entropy(self.net(images), labels)
+        self.step_losses.append(loss.item())
+        return loss
+
+    def configure_optimizers(self):
+        optimizer, scheduler = make_optimizer(self.parameters())
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # the GPU/TPU availability report
+warnings.filterwarnings("ignore", category=PossibleUserWarning, message=".*does not have many workers")
+warnings.filterwarnings("ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+
+lit = LitClassifier(copy.deepcopy(initial_net))
+trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="cpu", devices=1, enable_progress_bar=False,
+                     enable_model_summary=False, logger=False, enable_checkpointing=False)
+trainer.fit(lit, train_dataloaders=train_loader())
+print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}")
+
+# %% [markdown]
+# ### Same steps?
+#
+# Same initial weights, same batches, same optimizer class, same scheduler: the per-step losses and the
+# final weights should agree to round-off. (On a CPU they agree *exactly*, because both runs do the
+# same float operations in the same order.)
+
+# %%
+loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
+weight_diff = max_weight_diff(plain_net, lit.net)
+print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")
+print(f"max difference of the final weights:       {weight_diff:.1e}")
+assert len(lit.step_losses) == len(plain_losses) == EPOCHS * len(train_loader()), "both runs take every step"
+assert lit.epoch_lrs == plain_lrs == [LR, LR / 2], "the scheduler halves the lr after each epoch in both runs"
+assert loss_diff < 1e-6 and weight_diff < 1e-6, "Lightning and the plain loop should take the same steps"
+
+fig, ax = plt.subplots(figsize=(9, 4.5))
+ax.plot(plain_losses, lw=4, alpha=0.5, label="plain PyTorch loop")
+ax.plot(lit.step_losses, "k--", lw=1.5, label="Lightning Trainer")
+ax.axvline(len(train_loader()), color="grey", lw=1)
+ax.text(len(train_loader()) + 1, max(plain_losses) * 0.9, "epoch 2: lr halved", fontsize=12)
+ax.set(xlabel="update step", ylabel="training loss (batch)", title="Adam (ours) + StepLR: two runs, one curve")
+ax.legend(fontsize=13)
+plt.show()
+
+# %% [markdown]
+# Our optimizer now behaves like any `torch.optim` optimizer: schedulers drive it, checkpoints resume
+# it, and Lightning runs it without changing a single step. The same recipe (hyperparameters in
+# `param_groups`, buffers in `self.state[p]`, `step(closure)`) turns any update rule into a
+# first-class PyTorch optimizer: the exercises ask you to do it for RMSProp.
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 1: RMSProp as a `torch.optim.Optimizer`
+#
+# RMSProp (Hinton's lecture notes, 2012) is Adam without the first moment and without bias correction:
+#
+# $$v \leftarrow \alpha\, v + (1-\alpha)\, g^2, \qquad w \leftarrow w - \eta\, \frac{g}{\sqrt{v} + \epsilon}.$$
+#
+# Write `MyRMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
+# `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
+# have different learning rates.
+
+# %%
+from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
+
+
+class MyRMSprop(torch.optim.Optimizer):
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+        # TODO: validate the hyperparameters, then hand them to the base class as defaults
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        # TODO: for every group and every parameter with a gradient, update v (in self.state[p]) and w
+        raise NotImplementedError
+
+
+# check_rmsprop(MyRMSprop)  # uncomment when your class is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class RMSprop(torch.optim.Optimizer):
+    """v <- alpha * v + (1 - alpha) * g^2;  w <- w - lr * g / (sqrt(v) + eps)."""
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0.0 <= alpha < 1.0:
+            raise ValueError(f"alpha must be in [0, 1), got alpha={alpha}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got eps={eps}")
+        super().__init__(params, defaults={"lr": lr, "alpha": alpha, "eps": eps})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["square_avg"] = torch.zeros_like(p)
+                v = state["square_avg"].mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                p.addcdiv_(p.grad, v.sqrt() + group["eps"], value=-group["lr"])
+        return loss
+
+
+check_rmsprop(RMSprop)
+
+
+# %% [markdown]
+# ### Exercise 2: make a checkpoint resume exactly
+#
+# The optimizer below computes correct momentum steps, but a run that is saved and resumed does not
+# continue where it left off. Find out why, fix it, and confirm with `check_resumes_exactly`, which
+# trains 12 steps straight through and again with a save/load after step 5. (Hint: print
+# `optimizer.state_dict()` after a few steps.)
+
+# %%
+class ForgetfulMomentum(torch.optim.Optimizer):
+    """Averaged momentum, as in SGDMomentum... but where do the buffers live?"""
+
+    def __init__(self, params, lr=0.1, momentum=0.9):
+        super().__init__(params, defaults={"lr": lr, "momentum": momentum})
+        self.buffers = {}
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                m = self.buffers.setdefault(p, torch.zeros_like(p))
+                m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
+                p.add_(m, alpha=-group["lr"])
+
+
+# check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)  # fails: read its message, then fix the class
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+# state_dict() saves self.state and param_groups only: the attribute self.buffers is lost, so the
+# resumed optimizer restarts its momentum from zero. Keeping the buffer in self.state[p] fixes it.
+class RememberingMomentum(torch.optim.Optimizer):
+    def __init__(self, params, lr=0.1, momentum=0.9):
+        super().__init__(params, defaults={"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                m = state["momentum_buffer"]
+                m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
+                p.add_(m, alpha=-group["lr"])
+
+
+try:
+    check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)
+except AssertionError as err:
+    print("ForgetfulMomentum:", err, "\n")
+check_resumes_exactly(RememberingMomentum, lr=0.1, momentum=0.9)
+check_resumes_exactly(RMSprop, lr=0.01)
