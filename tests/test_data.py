@@ -292,6 +292,33 @@ def test_read_only_data_folder_with_good_files_is_used(env_and_debian, monkeypat
             folder.chmod(0o755)
 
 
+def test_full_disk_while_unpacking_is_the_folder_error(env_and_debian, monkeypatch):
+    def unpack_to_full_disk(src, out):
+        out.write(b"some bytes")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data, "_unpack", unpack_to_full_disk)
+    with pytest.raises(PermissionError, match="No space left on device.*PATH_DATASETS"):
+        data.ensure_fashion_mnist(env_and_debian / "data")
+    assert not leftovers(env_and_debian)
+
+
+def test_unreadable_file_in_data_dir_is_replaced(env_and_debian, monkeypatch, capsys):
+    raw = data._raw_dir(env_and_debian / "data")
+    write_idx_files(raw, 9, gz=False)
+    real_check, refused = data._check_raw_file, []
+
+    def unreadable_labels(path):  # as root, chmod 000 would not stop the read: refuse it here, once
+        if path.name == "train-labels-idx1-ubyte" and not refused:
+            refused.append(path)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_check(path)
+
+    monkeypatch.setattr(data, "_check_raw_file", unreadable_labels)
+    assert n_train_images(data.ensure_fashion_mnist(env_and_debian / "data")) == 9
+    assert "train-labels-idx1-ubyte cannot be read (PermissionError" in capsys.readouterr().err
+
+
 # --- the real files --------------------------------------------------------------------------------
 
 

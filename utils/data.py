@@ -113,7 +113,10 @@ def _data_dir_is_good(root: Path) -> bool:
         if not path.is_file():
             good = False
             continue
-        problem = _check_raw_file(path)
+        try:
+            problem = _check_raw_file(path)
+        except OSError as err:  # unreadable: as useless as a damaged file
+            problem = f"cannot be read ({type(err).__name__}: {err})"
         if problem:
             good = False
             _report(f"{path} {problem}: removing it, a good copy is taken from the next source.")
