@@ -246,6 +246,20 @@ def test_a_file_is_hashed_once_per_process_and_again_when_it_changes(no_sources,
     assert f"{path} has MD5" in capsys.readouterr().err
 
 
+def test_old_torchvision_cache_is_not_loaded_instead_of_the_checked_files(no_sources, monkeypatch, capsys):
+    root = no_sources / "data"
+    write_idx_files(data._raw_dir(root), 5, gz=False)
+    trust(monkeypatch, 5)
+    processed = root / "FashionMNIST" / "processed"
+    processed.mkdir(parents=True)
+    for name in ("training.pt", "test.pt"):  # what torchvision < 0.9 left: 2 unchecked images
+        torch.save(
+            (torch.zeros(2, 28, 28, dtype=torch.uint8), torch.zeros(2, dtype=torch.long)), processed / name
+        )
+    assert n_train_images(data.ensure_fashion_mnist(root)) == 5
+    assert "old torchvision cache" in capsys.readouterr().err
+
+
 # --- a data folder that cannot be written ------------------------------------------------------------
 
 

@@ -127,6 +127,23 @@ def _data_dir_is_good(root: Path) -> bool:
     return good
 
 
+def _remove_legacy_cache(root: Path) -> None:
+    """torchvision < 0.9 cached the data as processed/*.pt, and torchvision still loads those instead of
+    the raw files when both exist: they would bypass every check, so they are removed."""
+    processed = Path(root) / "FashionMNIST" / "processed"
+    legacy = [processed / FashionMNIST.training_file, processed / FashionMNIST.test_file]
+    if all(path.is_file() for path in legacy):
+        _report(
+            f"{processed} holds an old torchvision cache that would be loaded instead of the checked "
+            "files: removing it."
+        )
+        try:
+            for path in legacy:
+                path.unlink()
+        except OSError as err:
+            raise _not_writable(root, err) from err
+
+
 def _ensure_writable(root: Path) -> None:
     """Create torchvision's raw folder under `root` and prove a file can be written there."""
     try:
@@ -259,6 +276,7 @@ def ensure_fashion_mnist(root: Path = DATA_DIR) -> Path:
     FileNotFoundError naming the three fixes when no source has the data.
     """
     root = Path(root)
+    _remove_legacy_cache(root)
     if _data_dir_is_good(root):
         return root
     _ensure_writable(root)
