@@ -293,6 +293,18 @@ def test_read_only_data_folder(read_only_data_dir):
     check_not_writable_error(err, read_only_data_dir)
 
 
+def test_read_only_data_folder_as_root(env_and_debian, monkeypatch):
+    """What a read-only folder does to a non-root user, injected where chmod cannot (running as root)."""
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(env_and_debian / "data"))
+
+    monkeypatch.setattr(data.tempfile, "TemporaryFile", refuse)
+    with pytest.raises(PermissionError) as err:
+        data.ensure_fashion_mnist(env_and_debian / "data")
+    check_not_writable_error(err, env_and_debian / "data")
+
+
 def test_read_only_data_folder_with_good_files_is_used(env_and_debian, monkeypatch):
     root = env_and_debian / "data"
     write_idx_files(data._raw_dir(root), 9, gz=False)
