@@ -56,14 +56,14 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torch import nn
 
-from utils import CHECKPOINT_DIR, get_device, set_seed
+from utils import REPO_ROOT, get_device, set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.exercises.training import check_accuracy, check_early_stopping
 from utils.init import kaiming_init, var_init
 from utils.models import BaseNetwork
 from utils.optimizers import SGD, Adam, SGDMomentum
 from utils.plotting import OPTIMIZER_COLORS, set_course_style
-from utils.training import train_model
+from utils.training import retrained_dir, train_model
 
 set_course_style()
 set_seed(42)
@@ -78,7 +78,8 @@ print(f"Training device: {device.type}")
 # two studies below about three times as long.
 
 # %%
-RETRAIN = False
+RETRAIN = False  # True: train the three networks of section 3 again (into saved_models/retrained/)
+RETRAIN_STUDIES = False  # True: also run the two studies of section 4 again (about three times longer)
 
 # %% [markdown]
 # ## 1 · The data lives on the device
@@ -166,7 +167,7 @@ kaiming_init(probe)
 before = test_model(probe, (x_val, y_val))
 start = time.perf_counter()
 loss, acc = train_epoch(probe, SGD(probe.parameters(), lr=0.1), x_train[:5000], y_train[:5000], 256,
-                        torch.Generator().manual_seed(0))
+                        torch_generator(0))
 seconds = time.perf_counter() - start
 after = test_model(probe, (x_val, y_val))
 print(f"validation accuracy: {before:.1%} before, {after:.1%} after one epoch on 5,000 images (train loss {loss:.3f})")
@@ -350,7 +351,8 @@ assert (grad_norms["ratio"] > 100).all(), "the poor init should shrink every lay
 
 # %%
 POOR_EPOCHS = 10
-STUDY_DIR = CHECKPOINT_DIR / "studies"
+# the course's study results ship with the code; a re-run goes to a folder of your own
+STUDY_DIR = retrained_dir() / "studies" if RETRAIN_STUDIES else REPO_ROOT / "saved_models" / "studies"
 
 
 def poor_init_study(checkpoint_dir):
@@ -368,9 +370,10 @@ def poor_init_study(checkpoint_dir):
 # %%
 import tempfile
 
-if RETRAIN:
+if RETRAIN_STUDIES:
     with tempfile.TemporaryDirectory() as scratch:  # weights are not kept: only the results matter here
         poor = poor_init_study(scratch)
+    STUDY_DIR.mkdir(parents=True, exist_ok=True)
     (STUDY_DIR / "poor_init.json").write_text(json.dumps(poor, indent=1))
 poor = json.loads((STUDY_DIR / "poor_init.json").read_text())
 
@@ -425,7 +428,7 @@ def seed_study(checkpoint_dir):
     return out
 
 
-if RETRAIN:
+if RETRAIN_STUDIES:
     with tempfile.TemporaryDirectory() as scratch:
         seeds = seed_study(scratch)
     (STUDY_DIR / "seeds.json").write_text(json.dumps(seeds, indent=1))
