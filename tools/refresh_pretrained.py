@@ -45,7 +45,10 @@ def notebook_source(models: bool, studies: bool) -> str:
 def run_notebook(scratch: Path, models: bool, studies: bool, threads: int) -> None:
     script = scratch / "notebook06.py"
     script.write_text(notebook_source(models, studies))
-    runner = f"import torch; torch.set_num_threads({threads}); exec(compile(open({str(script)!r}).read(), 'nb06', 'exec'))"
+    runner = (
+        f"import torch; torch.set_num_threads({threads}); "
+        f"exec(compile(open({str(script)!r}).read(), 'nb06', 'exec'))"
+    )
     env = {**os.environ, "PATH_CHECKPOINT": str(scratch), "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO_ROOT)}
     env.pop("COURSE_SEED", None)  # the published files are made with the course's own seeds
     subprocess.run([sys.executable, "-c", runner], env=env, cwd=REPO_ROOT / "notebooks", check=True)
@@ -72,7 +75,9 @@ def main() -> None:
                 install_model(name, scratch / "retrained", TARGET)
             for name in STUDIES if args.studies else ():
                 source = scratch / "retrained" / "studies" / name
-                atomic_write(TARGET / "studies" / name, lambda f, s=source: shutil.copyfileobj(s.open("rb"), f))
+                atomic_write(
+                    TARGET / "studies" / name, lambda f, s=source: shutil.copyfileobj(s.open("rb"), f)
+                )
     for name, digest in write_manifest(TARGET).items():
         print(f"{digest}  {name}")
 

@@ -102,7 +102,9 @@ def save_results(results: dict, model_name: str, checkpoint_dir=None) -> None:
     folder, files = folder_of(checkpoint_dir), model_files(model_name)
     staged = {key: _staged(folder / files[key]) for key in ("config", "weights")}
     if not all(path.is_file() for path in staged.values()):
-        raise CheckpointError(f"Nothing staged for {model_name!r} in {folder}: call save_model before save_results.")
+        raise CheckpointError(
+            f"Nothing staged for {model_name!r} in {folder}: call save_model before save_results."
+        )
     hashes = {files[key]: sha256(path) for key, path in staged.items()}
     _write_json(_staged(folder / files["results"]), {**results, "files": hashes})
     _finish_commit(model_name, folder)
@@ -162,14 +164,16 @@ def load_results(model_name: str, checkpoint_dir=None) -> dict:
     try:
         results = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)) from err
+        raise CheckpointError(
+            f"{path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)
+        ) from err
     if not isinstance(results, dict):
         raise CheckpointError(f"{path} holds no results dict. " + _retrain_hint(model_name, folder))
     return results
 
 
 def verify_model(model_name: str, checkpoint_dir=None) -> None:
-    """Refuse a model whose files differ from the folder's manifest or from the hashes its results recorded."""
+    """Refuse a model whose files differ from the folder's manifest or from the hashes in its results."""
     folder, files = folder_of(checkpoint_dir), model_files(model_name)
     manifest = read_manifest(folder)
     for name in files.values():
@@ -192,7 +196,9 @@ def verify_model(model_name: str, checkpoint_dir=None) -> None:
 def _read_state(path: Path, model_name: str, folder: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, foreign pickle: torch's text suggests unsafe loading, not quoted
+    except (
+        Exception
+    ) as err:  # truncated zip, foreign pickle: torch's text suggests unsafe loading, not quoted
         raise CheckpointError(
             f"{path} is not a readable state dict ({type(err).__name__}: the file is damaged or holds "
             "something else). " + _retrain_hint(model_name, folder)
@@ -236,7 +242,9 @@ def load_model(model_name: str, checkpoint_dir=None, net: BaseNetwork | None = N
     try:
         config = json.loads(config_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{config_path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)) from err
+        raise CheckpointError(
+            f"{config_path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)
+        ) from err
     state = _read_state(folder / files["weights"], model_name, folder)
     if net is None:
         net = _build(config, config_path, model_name, folder)

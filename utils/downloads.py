@@ -18,8 +18,16 @@ import urllib.request
 from pathlib import Path
 
 from utils import COURSE_REPO, REPO_ROOT
-from utils.checkpoints import (MANIFEST_NAME, CheckpointError, atomic_write, folder_of, model_files,
-                               parse_manifest, read_manifest, sha256)
+from utils.checkpoints import (
+    MANIFEST_NAME,
+    CheckpointError,
+    atomic_write,
+    folder_of,
+    model_files,
+    parse_manifest,
+    read_manifest,
+    sha256,
+)
 
 MODELS_URL_ENV = "COURSE_MODELS_URL"
 DEFAULT_MODELS_URL = f"https://raw.githubusercontent.com/{COURSE_REPO}/main/saved_models/"
@@ -47,8 +55,14 @@ def pretrained_manifest(folder: Path) -> dict[str, str]:
     return parse_manifest(COURSE_MANIFEST.read_text(), COURSE_MANIFEST) if COURSE_MANIFEST.is_file() else {}
 
 
-def fetch(url: str, target: Path, expected_sha: str, total_seconds: float = TOTAL_SECONDS,
-          max_bytes: int = MAX_BYTES, read_timeout: float = READ_TIMEOUT) -> None:
+def fetch(
+    url: str,
+    target: Path,
+    expected_sha: str,
+    total_seconds: float = TOTAL_SECONDS,
+    max_bytes: int = MAX_BYTES,
+    read_timeout: float = READ_TIMEOUT,
+) -> None:
     """Stream `url` into `target` (atomically), keeping it only if its SHA-256 is `expected_sha`.
 
     Raises DownloadError (or the network's OSError / HTTPException) past `total_seconds` or `max_bytes`,
@@ -78,8 +92,21 @@ def fetch(url: str, target: Path, expected_sha: str, total_seconds: float = TOTA
     atomic_write(target, stream)
 
 
-def download_pretrained(model_name: str, checkpoint_dir=None, base_url: str | None = None,
-                        timeout: float = READ_TIMEOUT, total_seconds: float = TOTAL_SECONDS) -> bool:
+def _reason(err: Exception) -> str:
+    if isinstance(err, urllib.error.HTTPError):
+        return str(err)  # "HTTP Error 404: Not Found"
+    if isinstance(err, urllib.error.URLError):
+        return f"{err.reason}"  # "[Errno 111] Connection refused"
+    return f"{type(err).__name__}: {err}"
+
+
+def download_pretrained(
+    model_name: str,
+    checkpoint_dir=None,
+    base_url: str | None = None,
+    timeout: float = READ_TIMEOUT,
+    total_seconds: float = TOTAL_SECONDS,
+) -> bool:
     """Make the pretrained files of `model_name` present *and verified*; True if they then are.
 
     False for a model the manifest does not list. A file that is missing or differs from the manifest
@@ -107,9 +134,10 @@ def download_pretrained(model_name: str, checkpoint_dir=None, base_url: str | No
             fetch(base_url + name, folder / name, manifest[name], total_seconds, read_timeout=timeout)
     except (OSError, http.client.HTTPException, ValueError, DownloadError) as err:
         why = f"{', '.join(changed)} differ from {MANIFEST_NAME}; " if changed else ""
-        reason = getattr(err, "reason", None) or err
-        print(f"Could not download the pretrained {name} from {base_url} "
-              f"({why}{type(err).__name__}: {reason}); training instead.")
+        print(
+            f"Could not download the pretrained {name} from {base_url} ({why}{_reason(err)}); "
+            "training instead."
+        )
         return False
     if changed:
         print(f"{', '.join(changed)} differed from {MANIFEST_NAME} and were downloaded again.")

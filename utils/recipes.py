@@ -96,7 +96,7 @@ def _flatten(tree, prefix=""):
 
 def _same(key: str, a, b) -> bool:
     if key == "init.weight_std" and isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return all(abs(x - y) <= INIT_TOLERANCE * max(abs(x), abs(y)) for x, y in zip(a, b))
+        return all(abs(x - y) <= INIT_TOLERANCE * max(abs(x), abs(y)) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -106,7 +106,12 @@ def recipe_differences(stored: dict | None, wanted: dict) -> list[str]:
         return ["the stored results do not record their recipe (made by an older version of the course)"]
     old, new = _flatten(stored), _flatten(wanted)
     if old.get("optimizer.class") != new.get("optimizer.class"):  # another optimizer: its settings differ too
-        old, new = ({k: v for k, v in d.items() if not k.startswith("optimizer.") or k == "optimizer.class"}
-                    for d in (old, new))
-    return [f"{key}: {old.get(key, '(none)')} -> {new.get(key, '(none)')}"
-            for key in sorted(old.keys() | new.keys()) if not _same(key, old.get(key), new.get(key))]
+        old, new = (
+            {k: v for k, v in d.items() if not k.startswith("optimizer.") or k == "optimizer.class"}
+            for d in (old, new)
+        )
+    return [
+        f"{key}: {old.get(key, '(none)')} -> {new.get(key, '(none)')}"
+        for key in sorted(old.keys() | new.keys())
+        if not _same(key, old.get(key), new.get(key))
+    ]

@@ -17,8 +17,17 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from utils import REPO_ROOT, get_device, torch_generator
-from utils.checkpoints import (CheckpointError, check_writable, folder_of, is_complete, load_model,
-                               load_results, model_files, save_model, save_results)
+from utils.checkpoints import (
+    CheckpointError,
+    check_writable,
+    folder_of,
+    is_complete,
+    load_model,
+    load_results,
+    model_files,
+    save_model,
+    save_results,
+)
 from utils.downloads import download_pretrained, models_url, pretrained_manifest
 from utils.recipes import make_recipe, recipe_differences
 
@@ -56,8 +65,8 @@ def evaluate(net: nn.Module, data_split, batch_size: int = 1024) -> tuple[float,
     net.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
-        logits = net(x[start:start + batch_size])
-        target = y[start:start + batch_size]
+        logits = net(x[start : start + batch_size])
+        target = y[start : start + batch_size]
         loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(dim=-1) == target).sum()
     return float(loss_sum) / len(x), int(correct) / len(x)
@@ -78,7 +87,7 @@ def train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, flo
     loss_sum = torch.zeros((), device=x.device)  # summed on the device: no GPU->CPU wait per batch
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for start in range(0, len(x), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         logits = net(x[idx])
         loss = nn.functional.cross_entropy(logits, y[idx])
         optimizer.zero_grad()
@@ -114,12 +123,17 @@ def data_recipe(data) -> dict:
     if data is None:
         from utils.data import SPLIT_SEED, TRAIN_SIZE, VAL_SIZE
 
-        return {"source": "fashion_mnist_tensors", "split_seed": SPLIT_SEED,
-                "sizes": [TRAIN_SIZE, VAL_SIZE, TEST_SIZE]}
+        return {
+            "source": "fashion_mnist_tensors",
+            "split_seed": SPLIT_SEED,
+            "sizes": [TRAIN_SIZE, VAL_SIZE, TEST_SIZE],
+        }
     try:
         (x_train, _), (x_val, _), (x_test, _) = data
     except (TypeError, ValueError):
-        raise ValueError("data must be ((x_train, y_train), (x_val, y_val), (x_test, y_test)) tensors") from None
+        raise ValueError(
+            "data must be ((x_train, y_train), (x_val, y_val), (x_test, y_test)) tensors"
+        ) from None
     return {"source": "given", "sizes": [len(x_train), len(x_val), len(x_test)]}
 
 
@@ -136,22 +150,36 @@ def _reuse(net, model_name: str, folder: Path, out: Path, recipe: dict) -> dict 
             continue
         differences = recipe_differences(load_results(model_name, where).get("recipe"), recipe)
         if differences:
-            print(f"The stored {model_name!r} in {shown(where)} was made with another recipe "
-                  f"({'; '.join(differences)}): not used.")
+            print(
+                f"The stored {model_name!r} in {shown(where)} was made with another recipe "
+                f"({'; '.join(differences)}): not used."
+            )
             continue
         try:
             load_model(model_name, where, net=net)
         except CheckpointError as err:
             print(f"{err} Not used.")
             continue
-        print(f"Loaded the trained {model_name!r} from {shown(where)} "
-              "(train_model(..., overwrite=True) retrains it).")
+        print(
+            f"Loaded the trained {model_name!r} from {shown(where)} "
+            "(train_model(..., overwrite=True) retrains it)."
+        )
         return load_results(model_name, where)
     return None
 
 
-def train_model(net, model_name: str, optim_func, max_epochs: int = 40, batch_size: int = 256,
-                overwrite: bool = False, data=None, device=None, checkpoint_dir=None, seed: int = 42) -> dict:
+def train_model(
+    net,
+    model_name: str,
+    optim_func,
+    max_epochs: int = 40,
+    batch_size: int = 256,
+    overwrite: bool = False,
+    data=None,
+    device=None,
+    checkpoint_dir=None,
+    seed: int = 42,
+) -> dict:
     """Train `net` with cross-entropy, keep the epoch with the best validation accuracy; return its results.
 
     optim_func(params) builds the optimizer: any object with zero_grad() and step() (the course's own
@@ -164,8 +192,12 @@ def train_model(net, model_name: str, optim_func, max_epochs: int = 40, batch_si
     beside the old one and replaces it only once it is complete. A pretrained model is never written
     over: its retrain goes to retrained_dir(checkpoint_dir). `net` ends up holding the best weights.
     """
-    if not (isinstance(max_epochs, int) and isinstance(batch_size, int) and max_epochs >= 1 and batch_size >= 1):
-        raise ValueError(f"max_epochs and batch_size must be whole numbers >= 1, got {max_epochs!r} and {batch_size!r}")
+    if not (
+        isinstance(max_epochs, int) and isinstance(batch_size, int) and max_epochs >= 1 and batch_size >= 1
+    ):
+        raise ValueError(
+            f"max_epochs and batch_size must be whole numbers >= 1, got {max_epochs!r} and {batch_size!r}"
+        )
     if not model_name or Path(model_name).name != model_name:
         raise ValueError(f"model_name must be a plain file name (no folders), got {model_name!r}")
     folder = folder_of(checkpoint_dir)
@@ -202,7 +234,7 @@ def fit(net, optimizer, data, max_epochs: int, batch_size: int, seed: int, desc:
     for epoch in epochs:
         train_loss, train_acc = train_epoch(net, optimizer, x_train, y_train, batch_size, generator)
         val_loss, val_acc = evaluate(net, val)
-        for key, value in zip(history, (train_acc, val_acc, train_loss, val_loss)):
+        for key, value in zip(history, (train_acc, val_acc, train_loss, val_loss), strict=True):
             history[key].append(value)
         if val_acc > best_val:
             best_val, best_epoch = val_acc, epoch
