@@ -224,6 +224,10 @@ for name, r in results.items():
           f"({made_on['device']}: {made_on['cpu']}, {made_on['threads']} thread(s))")
 
 # %% [markdown]
+# The times printed above depend on the machine and on what else it was running: the stored runs were
+# made with one thread on a 2-core machine shared with other jobs (section 4b prints the times of the
+# seed-study runs for comparison); section 2's measurement is the one that applies to yours.
+#
 # The stored test accuracy belongs to the weights we just loaded — we measure it again — and every
 # optimizer clears 88 %:
 
@@ -511,6 +515,8 @@ for name in OPTIMIZERS:
     print(f"{name:>11}: band {100 * curves.std(axis=0, ddof=1).mean():.2f} points wide (std over seeds, mean over "
           f"epochs), mean curve moves {rough[name]:.2f} points per epoch; best validation - test: "
           f"{gap_means[name]:.2f} points on average, from {min(gaps):.2f} to {max(gaps):.2f}")
+seconds = [runs[s][name]["seconds_per_epoch"] for s in seeds for name in OPTIMIZERS]
+print(f"the {len(seconds)} runs of the seed study took {min(seconds):.1f} to {max(seconds):.1f} s per epoch")
 assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), "SGD's mean curve should be the most jagged"
 assert all(g > 0 for g in gap_means.values()), "picking the best of 40 epochs should flatter every optimizer"
 assert gap_means["SGD"] < 2 * min(gap_means["SGDMomentum"], gap_means["Adam"]), "SGD's gap should not follow its noise"
