@@ -425,3 +425,11 @@ def test_offline_download_falls_back_to_training(small_data, tmp_path, monkeypat
     )
     assert "training instead" in capsys.readouterr().out
     assert results["epochs"] == 1 and (tmp_path / "retrained" / "dl_results.json").is_file()
+
+
+def test_malformed_manifest_stops_training_with_file_and_line(small_data, tmp_path):
+    (tmp_path / MANIFEST_NAME).write_text("0123  m.pt\n")
+    with pytest.raises(CheckpointError, match=r"MANIFEST.sha256, line 1, is not"):
+        train_model(
+            fresh_net(), "m", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+        )
