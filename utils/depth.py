@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from utils import course_seed
+from utils.measure import activations_by_layer, variances
 from utils.models import BaseNetwork
-from utils.plotting import activations_by_layer, variances
 
 MARKERS = "osD^v"  # curves that coincide (equal variance and Xavier on square layers) stay visible
 
