@@ -46,10 +46,16 @@ def variance_by_depth(
         torch.set_num_threads(threads)
 
 
-def plot_variance_vs_depth(panels: dict[str, dict[str, np.ndarray]], title: str = "") -> plt.Figure:
+def plot_variance_vs_depth(
+    panels: dict[str, dict[str, np.ndarray]],
+    title: str = "",
+    ylabel: str = "activation variance",
+    goal: float | None = 1.0,
+) -> plt.Figure:
     """One panel per entry of `panels` ({panel title: {curve label: variances}}), log y axis,
-    a dashed line at variance 1 (the goal), one shared legend below the panels. Each panel keeps its own
-    y range: a shared one would squash a panel whose curves all stay within a few decades."""
+    a dashed line at `goal` (variance 1 for activations; None: no line), one shared legend below the
+    panels. Each panel keeps its own y range: a shared one would squash a panel whose curves all stay
+    within a few decades."""
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5.5), squeeze=False)
     for ax, (panel, curves) in zip(axes[0], panels.items(), strict=True):
         for i, (label, var) in enumerate(curves.items()):
@@ -62,11 +68,13 @@ def plot_variance_vs_depth(panels: dict[str, dict[str, np.ndarray]], title: str 
                 color=f"C{i}",
                 label=label,
             )
-        ax.axhline(1.0, color="black", linestyle="--", linewidth=1.5)
+        if goal is not None:
+            ax.axhline(goal, color="black", linestyle="--", linewidth=1.5)
         ax.set_yscale("log")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=18)
         ax.set_xlabel("linear layer", fontsize=15)
-        ax.set_ylabel("activation variance", fontsize=15)
+        ax.set_ylabel(ylabel, fontsize=15)
         ax.tick_params(labelsize=13)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(
