@@ -55,8 +55,14 @@ def plot_distributions(
     fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 3.8), squeeze=False, sharex=True)
     for ax, (name, v) in zip(axes[0], values.items(), strict=True):
         shown = np.clip(v / scale, -edge, edge)
-        ax.hist(shown, bins=bins, weights=np.full(shown.size, 1 / max(shown.size, 1)), color=color, alpha=0.8,
-                linewidth=0)
+        ax.hist(
+            shown,
+            bins=bins,
+            weights=np.full(shown.size, 1 / max(shown.size, 1)),
+            color=color,
+            alpha=0.8,
+            linewidth=0,
+        )
         ax.set_title(f"{name}\nvar {np.var(v, dtype=np.float64):.3g}", fontsize=14)
         ax.set_xlabel(f"{xlabel} ($\\times 10^{{{exponent}}}$)".strip() if exponent else xlabel, fontsize=13)
         ax.tick_params(labelsize=11)
@@ -78,8 +84,9 @@ def plot_heatmaps(matrices: dict[str, np.ndarray], title: str, xlabel: str, ylab
         m = np.asarray(m)
         lo, hi = float(m.min()), float(m.max())
         pad = 1e-12 + 1e-6 * max(abs(lo), abs(hi))  # a constant matrix still gets a valid colour range
-        image = ax.imshow(m, aspect="auto", cmap="viridis", vmin=lo - pad, vmax=hi + pad,
-                          interpolation="nearest")
+        image = ax.imshow(
+            m, aspect="auto", cmap="viridis", vmin=lo - pad, vmax=hi + pad, interpolation="nearest"
+        )
         bar = fig.colorbar(image, ax=ax, pad=0.02)
         bar.ax.tick_params(labelsize=11)
         bar.formatter.set_useOffset(False)
