@@ -260,9 +260,9 @@ print_variances(small_acts, "Activation")
 # $$\mathrm{Var}(y) = d_x\, \sigma^2\, \mathrm{Var}(x) + \sigma^2 .$$
 #
 # Each layer multiplies the variance by $d_x \sigma^2$: $784 \cdot 10^{-4} = 0.078$, then
-# $512 \cdot 10^{-4} = 0.051$, then $0.026$... until only the biases' own variance $\sigma^2 = 10^{-4}$ is
-# left. The network's output is then almost pure bias noise: it has forgotten its input (in layer 8 the
-# histogram is ten spikes, one per output unit: its ten bias values). The rule predicts the measured numbers
+# $512 \cdot 10^{-4} = 0.051$, then $0.026$... until little more than the biases' own variance
+# $\sigma^2 = 10^{-4}$ is left. The network's output is then almost pure bias noise: it has forgotten its
+# input (layer 8's ten outputs are essentially its ten bias values). The rule predicts the measured numbers
 # (in layer 8 only roughly: a variance made of just ten random biases scatters a lot around $\sigma^2$):
 
 # %%
@@ -367,7 +367,7 @@ for std in (0.01, 1 / 16, 0.1):
 def std_figure(std, depth):
     """The depth figure for one std, next to the two failing ones for reference."""
     shown = {f"std {s:.3g}": std_curve(s, depth) for s in sorted({0.01, std, 0.1})}
-    return plot_variance_vs_depth({f"identity activation, width 256, {depth} hidden layers": shown})
+    return plot_variance_vs_depth({f"width 256, {depth} hidden layers": shown})
 
 
 live_figure(std_figure, std=log_slider("std σ", 1 / 16, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5))
