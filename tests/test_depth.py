@@ -81,3 +81,29 @@ def test_a_burst_of_changes_gives_one_redraw(shown):
     asyncio.run(burst())
     assert calls == [(0.1, 30), (0.1, 50)] and handle.updates == 1
     plt.close("all")
+
+
+def test_in_a_real_kernel_a_burst_of_changes_redraws_once():
+    """The kernel's own event loop runs the debounce timer: three quick changes, one redraw, last value."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    cells = [
+        "from utils.depth import int_slider, live_figure, log_slider\n"
+        "import matplotlib.pyplot as plt\n"
+        "calls = []\n"
+        "def make(std, layers):\n"
+        "    calls.append((std, layers))\n"
+        "    return plt.figure(figsize=(2, 2))\n"
+        "layers = int_slider('layers', 30, 5, 50, 5)\n"
+        "live_figure(make, std=log_slider('std', 0.1, -2, 0), layers=layers)",
+        "for value in (35, 40, 45):\n    layers.value = value\nprint(calls)",
+        "import asyncio\nawait asyncio.sleep(3 * DEBOUNCE_S)\nprint(calls)".replace(
+            "DEBOUNCE_S", str(depth.DEBOUNCE_S)
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    assert "image/png" in nb.cells[0].outputs[0]["data"], "the default figure is an ordinary PNG output"
+    assert nb.cells[1].outputs[0]["text"].strip() == "[(0.1, 30)]", "no redraw while the changes keep coming"
+    assert nb.cells[2].outputs[0]["text"].strip() == "[(0.1, 30), (0.1, 45)]"
