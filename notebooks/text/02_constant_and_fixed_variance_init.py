@@ -394,8 +394,9 @@ print("Explodes at std 0.1, vanishes at std 0.01, flat at std 1/sqrt(width).")
 # %% [markdown]
 # ## Summary
 # * Constant initialization keeps all units of a layer identical forever: no learning of distinct features.
-# * A fixed std scales the variance by $d_x\sigma^2$ per layer: exponential vanishing ($\sigma = 0.01$) or
-#   explosion ($\sigma = 0.1$), in the activations and in the gradients.
+# * A fixed std scales the activations' variance by $d_x\sigma^2$ per layer on the way forward, and the
+#   backward signal's by $d_y\sigma^2$ on the way back: exponential vanishing ($\sigma = 0.01$) or
+#   explosion ($\sigma = 0.1$).
 # * The right std depends on the layer's width. Notebook 03 derives it: $\mathrm{Var}(w) = 1/d_x$.
 #
 # ## Exercises
