@@ -170,7 +170,7 @@ assert curv_w1 > 15 * max_curv_w2, "across the ravine the surface should be far 
 # The settings: SGD with $\eta = 10$, SGD with momentum ($\eta = 10$, $\beta = 0.9$, the averaged form
 # of notebook 05), Adam with $\eta = 1$. `train_curve` from `utils.surfaces` runs the steps and returns
 # one row $(w_1, w_2, \mathcal{L})$ per point, row 0 being the start: `steps` steps give `steps + 1` rows.
-# One run of all three takes a few milliseconds, so we wrap it in a function and can call it as often as
+# One run of all three takes a fraction of a second, so we wrap it in a function and can call it as often as
 # we like.
 
 # %%
