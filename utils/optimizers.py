@@ -4,6 +4,8 @@ They work on a plain list of parameters (no param_groups, no state_dict): the sm
 each update rule. Notebook 10 turns them into real torch.optim.Optimizer subclasses.
 """
 
+import math
+
 import torch
 
 
@@ -13,13 +15,23 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
         raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
 
 
+def _check_positive(name: str, value: float) -> None:
+    """Reject a step size or eps that is not a positive finite number (0, negative, inf or nan)."""
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value}")
+
+
 class OptimizerTemplate:
     """Holds the parameters and the learning rate; subclasses define one parameter's update."""
 
     def __init__(self, params, lr: float):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        _check_positive("lr", lr)
         self.params = list(params)
+        if not self.params:
+            raise ValueError(
+                "got an empty list of parameters: pass model.parameters() freshly to each "
+                "optimizer (a generator is used up after one pass)"
+            )
         self.lr = lr
 
     def zero_grad(self):
@@ -71,8 +83,7 @@ class Adam(OptimizerTemplate):
         super().__init__(params, lr)
         _check_range("beta1", beta1, 0.0, 1.0)
         _check_range("beta2", beta2, 0.0, 1.0)
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        _check_positive("eps", eps)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.param_step = {p: 0 for p in self.params}
         self.param_momentum = {p: torch.zeros_like(p) for p in self.params}

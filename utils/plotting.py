@@ -134,6 +134,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
 
     paths: name -> array [steps, 3] of (w1, w2, loss) as returned by train_curve; names found in
     OPTIMIZER_COLORS keep the course's colours. The start is a black circle, each end a large cross.
+    The first path is drawn on top (SGD's short steps would vanish under the others' longer ones).
     The view stays on the grid: a path that leaves it says where it ended in the legend.
     """
     w1, w2, z = grid
@@ -144,8 +145,9 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
     for i, (name, path) in enumerate(paths.items()):
         color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
+        on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=5, linewidth=2.5,
-                path_effects=outline, label=_trajectory_label(name, path), zorder=3)
+                path_effects=outline, label=_trajectory_label(name, path), zorder=on_top)
         ax.plot(*path[-1, :2], "X", color=color, markersize=18, markeredgecolor="white", zorder=4)
     for start in {tuple(path[0, :2]) for path in paths.values()}:
         ax.plot(*start, "o", color="black", markersize=14, markeredgecolor="white", zorder=5)

@@ -1,5 +1,5 @@
-"""Training loops of the course: classifiers on Fashion-MNIST (06, 10) and optimizer paths on 2D loss
-surfaces (07-08).
+"""Training loop of the course: classifiers on Fashion-MNIST (06, 10). (The optimizer paths on the 2D
+surfaces of 07-08 are run by utils.surfaces.train_curve.)
 
 train_model keeps whole splits on the device as tensors and slices shuffled batches out of them: no
 DataLoader, no per-sample transform, so an epoch costs what the network costs (see
@@ -11,7 +11,6 @@ old model only once the new one is complete - never the course's pretrained file
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -35,23 +34,6 @@ RETRAINED = "retrained"
 TEST_SIZE = 10_000  # Fashion-MNIST's official test split
 
 
-def train_curve(optimizer_func, curve_func, num_updates: int = 100, init=(5, 5)) -> np.ndarray:
-    """Run `num_updates` steps of an optimizer on a 2D loss surface.
-
-    optimizer_func: called with [w] (w a 2-element parameter) and returns an optimizer.
-    curve_func(w1, w2): the loss surface, on tensors.
-    Returns an array [num_updates, 3] of (w1, w2, loss) *before* each step: row 0 is the start point.
-    """
-    weights = nn.Parameter(torch.tensor(init, dtype=torch.float32))
-    optimizer = optimizer_func([weights])
-    points = []
-    for _ in range(num_updates):
-        loss = curve_func(weights[0], weights[1])
-        points.append(torch.cat([weights.detach(), loss.detach().reshape(1)]))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return torch.stack(points).numpy()
 
 
 def _to_device(data, device):
