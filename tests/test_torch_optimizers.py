@@ -11,9 +11,9 @@ import math
 
 import pytest
 import torch
+from nbsource import assert_no_drift
 from torch import nn
 
-from nbsource import assert_no_drift
 from utils import optimizers as course
 from utils.torch_optimizers import TorchAdam, TorchSGDMomentum
 
@@ -45,7 +45,7 @@ def train(model, optimizer, data, scheduler=None) -> list[float]:
 
 
 def assert_same_weights(a: nn.Module, b: nn.Module, atol: float = 1e-6):
-    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+    for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
         assert torch.allclose(p, q, atol=atol, rtol=0), f"{name}: max diff {(p - q).abs().max():.2e}"
 
 
@@ -70,10 +70,18 @@ def test_sgd_momentum_matches_torch_sgd_at_scaled_lr(momentum):
     assert_same_weights(ours, ref)
 
 
-@pytest.mark.parametrize("ours_cls, course_cls, kwargs, course_kwargs", [
-    (TorchSGDMomentum, course.SGDMomentum, {"lr": 0.1, "momentum": 0.9}, {"lr": 0.1, "momentum": 0.9}),
-    (TorchAdam, course.Adam, {"lr": 1e-2, "betas": (0.8, 0.99)}, {"lr": 1e-2, "beta1": 0.8, "beta2": 0.99}),
-])
+@pytest.mark.parametrize(
+    "ours_cls, course_cls, kwargs, course_kwargs",
+    [
+        (TorchSGDMomentum, course.SGDMomentum, {"lr": 0.1, "momentum": 0.9}, {"lr": 0.1, "momentum": 0.9}),
+        (
+            TorchAdam,
+            course.Adam,
+            {"lr": 1e-2, "betas": (0.8, 0.99)},
+            {"lr": 1e-2, "beta1": 0.8, "beta2": 0.99},
+        ),
+    ],
+)
 def test_same_updates_as_notebook_05(ours_cls, course_cls, kwargs, course_kwargs):
     ours, ref = make_model(), make_model()
     train(ours, ours_cls(ours.parameters(), **kwargs), batches())
@@ -81,7 +89,9 @@ def test_same_updates_as_notebook_05(ours_cls, course_cls, kwargs, course_kwargs
     assert_same_weights(ours, ref, atol=0)
 
 
-@pytest.mark.parametrize("cls, kwargs", [(TorchSGDMomentum, {"lr": 0.1, "momentum": 0.9}), (TorchAdam, {"lr": 1e-2})])
+@pytest.mark.parametrize(
+    "cls, kwargs", [(TorchSGDMomentum, {"lr": 0.1, "momentum": 0.9}), (TorchAdam, {"lr": 1e-2})]
+)
 def test_state_dict_resume_gives_identical_steps(cls, kwargs):
     data = batches()
     straight = make_model()
@@ -159,22 +169,29 @@ def test_parameters_without_gradient_are_skipped():
     assert torch.equal(model[0].weight, frozen)
 
 
-@pytest.mark.parametrize("cls, kwargs, message", [
-    (TorchSGDMomentum, {"lr": -0.1}, "learning rate must be positive"),
-    (TorchSGDMomentum, {"lr": 0.1, "momentum": 1.0}, r"momentum must be in \[0, 1\)"),
-    (TorchAdam, {"lr": 0.0}, "learning rate must be positive"),
-    (TorchAdam, {"betas": (0.9, 1.0)}, r"betas\[1\] must be in \[0, 1\)"),
-    (TorchAdam, {"betas": (-0.1, 0.999)}, r"betas\[0\] must be in \[0, 1\)"),
-    (TorchAdam, {"eps": 0.0}, "eps must be positive"),
-    (TorchSGDMomentum, {"lr": math.inf}, "learning rate must be positive and finite, got lr=inf"),
-    (TorchSGDMomentum, {"lr": math.nan}, "learning rate must be positive and finite, got lr=nan"),
-    (TorchSGDMomentum, {"lr": 0.1, "momentum": math.nan}, r"momentum must be in \[0, 1\), got momentum=nan"),
-    (TorchAdam, {"lr": math.inf}, "learning rate must be positive and finite, got lr=inf"),
-    (TorchAdam, {"lr": math.nan}, "learning rate must be positive and finite, got lr=nan"),
-    (TorchAdam, {"eps": math.inf}, "eps must be positive and finite, got eps=inf"),
-    (TorchAdam, {"eps": math.nan}, "eps must be positive and finite, got eps=nan"),
-    (TorchAdam, {"betas": (math.nan, 0.999)}, r"betas\[0\] must be in \[0, 1\), got nan"),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (TorchSGDMomentum, {"lr": -0.1}, "learning rate must be positive"),
+        (TorchSGDMomentum, {"lr": 0.1, "momentum": 1.0}, r"momentum must be in \[0, 1\)"),
+        (TorchAdam, {"lr": 0.0}, "learning rate must be positive"),
+        (TorchAdam, {"betas": (0.9, 1.0)}, r"betas\[1\] must be in \[0, 1\)"),
+        (TorchAdam, {"betas": (-0.1, 0.999)}, r"betas\[0\] must be in \[0, 1\)"),
+        (TorchAdam, {"eps": 0.0}, "eps must be positive"),
+        (TorchSGDMomentum, {"lr": math.inf}, "learning rate must be positive and finite, got lr=inf"),
+        (TorchSGDMomentum, {"lr": math.nan}, "learning rate must be positive and finite, got lr=nan"),
+        (
+            TorchSGDMomentum,
+            {"lr": 0.1, "momentum": math.nan},
+            r"momentum must be in \[0, 1\), got momentum=nan",
+        ),
+        (TorchAdam, {"lr": math.inf}, "learning rate must be positive and finite, got lr=inf"),
+        (TorchAdam, {"lr": math.nan}, "learning rate must be positive and finite, got lr=nan"),
+        (TorchAdam, {"eps": math.inf}, "eps must be positive and finite, got eps=inf"),
+        (TorchAdam, {"eps": math.nan}, "eps must be positive and finite, got eps=nan"),
+        (TorchAdam, {"betas": (math.nan, 0.999)}, r"betas\[0\] must be in \[0, 1\), got nan"),
+    ],
+)
 def test_bad_hyperparameters_raise_value_error(cls, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cls(make_model().parameters(), **kwargs)

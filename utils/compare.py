@@ -11,7 +11,10 @@ def max_weight_diff(a: nn.Module, b: nn.Module) -> float:
     the same run shows up as about 1e-7 times the size of the weights.
     """
     params_a, params_b = list(a.parameters()), list(b.parameters())
-    if len(params_a) != len(params_b) or any(p.shape != q.shape for p, q in zip(params_a, params_b)):
-        raise ValueError("max_weight_diff compares two networks of the same architecture; the parameter "
-                         f"shapes differ: {[tuple(p.shape) for p in params_a]} vs {[tuple(q.shape) for q in params_b]}")
-    return max((p - q).abs().max().item() for p, q in zip(params_a, params_b))
+    shapes_a, shapes_b = [tuple(p.shape) for p in params_a], [tuple(q.shape) for q in params_b]
+    if shapes_a != shapes_b:
+        raise ValueError(
+            "max_weight_diff compares two networks of the same architecture; the parameter "
+            f"shapes differ: {shapes_a} vs {shapes_b}"
+        )
+    return max((p - q).abs().max().item() for p, q in zip(params_a, params_b, strict=True))
