@@ -127,9 +127,9 @@ assert rejected is not None, "a scheduler should refuse an object that is not a 
 # names, with the prefix `Torch`: one name, one signature.
 #
 # The constructors refuse what would silently ruin a run: a learning rate or `eps` that is not a positive
-# finite number (`lr=float("inf")` turns every weight into NaN at the first step; `not 0 < x < math.inf`
-# is also true for NaN), and a `beta` outside $[0, 1)$. An empty parameter list, usually a
-# `model.parameters()` generator that was already used up, is refused by the base class.
+# finite number (`not 0 < x < math.inf` is also true for NaN), and a `beta` outside $[0, 1)$. An empty
+# parameter list, usually a `model.parameters()` generator that was already used up, is refused by the
+# base class. Check 3 below shows why the guards are worth their lines.
 
 # %%
 class TorchSGDMomentum(torch.optim.Optimizer):
@@ -276,6 +276,28 @@ sgd_diff = max_weight_diff(ours, ref)
 print(f"TorchAdam        vs torch.optim.Adam                       : {adam_diff:.1e}")
 print(f"TorchSGDMomentum vs torch.optim.SGD(lr*(1-beta), momentum) : {sgd_diff:.1e}")
 assert adam_diff < 1e-6 and sgd_diff < 1e-6, "the conventions should agree to float32 round-off"
+
+# %% [markdown]
+# **Check 3: bad hyperparameters fail loudly.** `torch.optim.SGD` accepts `lr=float("inf")` and trains on
+# with weights that are no longer numbers; our constructors refuse it, and NaN, and an empty list:
+
+# %%
+net = small_net()
+fit(net, torch.optim.SGD(net.parameters(), lr=math.inf), random_batches(2))
+print(f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}")
+used_up = small_net().parameters()
+list(used_up)
+refused = []
+for make in [lambda: TorchAdam(small_net().parameters(), lr=math.inf),
+             lambda: TorchAdam(small_net().parameters(), eps=math.nan),
+             lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
+             lambda: TorchSGDMomentum(used_up, lr=0.1)]:
+    try:
+        make()
+    except ValueError as err:
+        refused.append(str(err))
+print("refused:", *refused, sep="\n  ")
+assert len(refused) == 4, "each of the four bad constructions should raise ValueError"
 
 # %% [markdown]
 # ## 3. Parameter groups
