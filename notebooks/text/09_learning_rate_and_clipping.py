@@ -62,8 +62,8 @@ from utils.plotting import set_course_style
 set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
-# The networks here are tiny (64 units per layer): splitting such small operations across threads costs
-# about as much as it saves, so one thread is as fast as several, and the timings of section 5 stay steady.
+# The networks here are tiny (64 units per layer): splitting such small operations across threads gains
+# little, so we use one thread; that also keeps the timings of section 5 from depending on the thread count.
 torch.set_num_threads(1)
 
 

@@ -80,7 +80,7 @@ set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
 # The networks here are small: the toy ones gain nothing from more threads (their operations are too small
-# to split), and the course network trains for only 80 steps, about a second on one thread.
+# to split), and the course network trains for only 80 steps.
 torch.set_num_threads(1)
 
 # %% [markdown]
