@@ -1,8 +1,8 @@
 """The precomputed study of notebook 12: learning-rate range tests, schedules, Adam + L2 against AdamW,
 and the sharpness of the trained minima, on Fashion-MNIST with 3 seeds.
 
-    PYTHONPATH=. python tools/practice_study.py            # about 15-30 min on one CPU thread
-    PYTHONPATH=. python tools/practice_study.py --quick    # a smoke test: 1 seed, 2 epochs, nothing kept
+    python -m utils.practice            # about 25 min on one CPU thread (notebook 12: RETRAIN = True)
+    python -m utils.practice --quick    # a smoke test: 1 seed, 2 epochs, nothing kept
 
 Writes saved_models/studies/practice.json (every number the notebook shows) and the seed-0 networks of
 four optimizers to saved_models/practice/ (config + weights + results, with MANIFEST.sha256). A run under
