@@ -109,9 +109,9 @@ x_probe, y_probe = x_train[: recipe["sharpness_images"]], y_train[: recipe["shar
 # ## 1 · The learning-rate range test
 #
 # Start from a fresh network and train it for a few hundred batches while the learning rate **grows
-# geometrically** every batch, from far too small to far too large. The loss first does not move (the
-# rate is too small), then falls faster and faster, reaches a minimum, and explodes (the rate is past
-# the stability limit of notebook 11, $\eta \lesssim 2/\lambda_{\max}$). The rule of thumb: take the rate
+# geometrically** every batch, from far too small to far too large. The loss first falls slowly (the
+# rate is too small to make progress), then faster, levels off at a minimum, and finally shoots up (the
+# rate is past the stability limit of notebook 11, $\eta \lesssim 2/\lambda_{\max}$). The rule of thumb: take the rate
 # at the *lowest* smoothed loss and divide it by 10 — still fast, safely below the explosion.
 
 # %%
@@ -309,6 +309,8 @@ for name in SCHEDULES[1:]:
     assert gain[name][0] > gain[name][1], f"{name} should beat the constant rate beyond the seed noise"
     assert mean_std(name)[0] < mean_std(SCHEDULES[0])[0], f"at the range test's lr, {name} should trail constant"
     print(f"   ... and the range test's constant rate by {100 * (m_hi - mean_std(SCHEDULES[0])[0]):.2f} points")
+best_two = sorted(runs, key=lambda n: mean_std(n)[0])[-2:]
+assert set(best_two) == {n + HIGH for n in SCHEDULES[1:]}, f"the two best settings should be the 10x schedules, not {best_two}"
 
 # %% [markdown]
 # Two findings, and they belong together:
@@ -405,6 +407,7 @@ print("first-layer weight norm: " + ", ".join(f"{n} {v:.1f}" for n, v in norms.i
 assert spread < max(s for _, s in accs.values()), "the accuracies should differ by less than the seed noise"
 assert norms["Adam + L2"] < norms["AdamW 0.1"] < norms["Adam"], "L2 at 5e-4 should shrink more than AdamW at 0.1"
 assert abs(norms["AdamW 0.0005"] / norms["Adam"] - 1) < 0.05, "AdamW at 5e-4 should barely differ from Adam"
+assert 0.7 < norms["Adam + L2"] / norms["Adam"] < 0.85, "L2 in Adam should shrink layer 0 by about a quarter"
 
 # %% [markdown]
 # * The test accuracies of the four settings lie within the seed noise of each other: on this task and
