@@ -340,11 +340,12 @@ def show_momentum(log10_kappa=2.0, eta=10.0, beta=0.669, steps=150):
               "SGDNesterov": momentum_rate(eta * (1 - beta), beta, lam, nesterov=True)}
     t = np.arange(steps + 1)
     for name, make in runs.items():
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows: drawn up to 1e4
             dist = np.linalg.norm(run_on_quadratic(make, lam, SLIDER_START, steps), axis=1) / np.linalg.norm(SLIDER_START)
+            predicted = float(theory[name]) ** t
         ax_run.semilogy(t, np.where(dist < 1e4, dist, np.nan), color=COLORS[name], lw=3,
                         label=f"{name}: rate {float(theory[name]):.3f}")
-        ax_run.semilogy(t, float(theory[name]) ** t, ":", color=COLORS[name], lw=2)
+        ax_run.semilogy(t, np.where(predicted < 1e4, predicted, np.nan), ":", color=COLORS[name], lw=2)
     ax_run.set(ylim=(1e-12, 1e3), xlabel="step", ylabel="distance to the minimum (relative)",
                title=f"$\\eta$ = {eta:.3g}, $\\beta$ = {beta:.3f}")
     ax_run.legend(loc="lower left", fontsize=13)
