@@ -97,3 +97,43 @@ class Adam(OptimizerTemplate):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         p.addcdiv_(m_hat, v_hat.sqrt() + self.eps, value=-self.lr)
+
+
+# Added for notebook 11 (the quadratic model): Adagrad and Nesterov momentum are the solutions of
+# notebook 05's exercises, RMSprop the one of notebook 11's; the drift tests keep each one identical to
+# its notebook.
+class SGDNesterov(SGDMomentum):
+    """m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g)."""
+
+    def update_param(self, p):
+        m = self.param_momentum[p]
+        m.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)
+        p.add_(self.momentum * m + (1 - self.momentum) * p.grad, alpha=-self.lr)
+
+
+class Adagrad(OptimizerTemplate):
+    """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + eps): each weight's steps shrink with its own history."""
+
+    def __init__(self, params, lr, eps=1e-10):
+        super().__init__(params, lr)
+        self.eps = eps
+        self.param_sum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        s = self.param_sum[p].addcmul_(p.grad, p.grad)
+        p.addcdiv_(p.grad, s.sqrt() + self.eps, value=-self.lr)
+
+
+class RMSprop(OptimizerTemplate):
+    """v <- alpha v + (1 - alpha) g^2;  w <- w - lr g / (sqrt(v) + eps): Adagrad with a running *average*
+    of squared gradients, so old gradients are forgotten and the steps stop shrinking."""
+
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+        super().__init__(params, lr)
+        _check_range("alpha", alpha, 0.0, 1.0)
+        self.alpha, self.eps = alpha, eps
+        self.param_avg = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        v = self.param_avg[p].mul_(self.alpha).addcmul_(p.grad, p.grad, value=1 - self.alpha)
+        p.addcdiv_(p.grad, v.sqrt() + self.eps, value=-self.lr)
