@@ -16,7 +16,7 @@ def lsuv_one_pass(model, imgs):
     orthogonal_init(model)
     scales = [layer_output_variance(model, layer, imgs) for layer in linear_layers(model)]
     with torch.no_grad():
-        for layer, var in zip(linear_layers(model), scales):
+        for layer, var in zip(linear_layers(model), scales, strict=True):
             layer.weight /= math.sqrt(var)
 
 
@@ -52,10 +52,15 @@ def test_lsuv_accepts_the_course_solution():
     check_lsuv(lsuv_init)
 
 
-@pytest.mark.parametrize("wrong, message", [(lsuv_one_pass, "output variance"),
-                                            (lsuv_by_variance, "instead of the std"),
-                                            (lsuv_from_kaiming, "orthogonal init"),
-                                            (lsuv_keeps_biases, "biases are not 0")])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lsuv_one_pass, "output variance"),
+        (lsuv_by_variance, "instead of the std"),
+        (lsuv_from_kaiming, "orthogonal init"),
+        (lsuv_keeps_biases, "biases are not 0"),
+    ],
+)
 def test_lsuv_rejects(wrong, message):
     with pytest.raises(ExerciseError, match=message):
         check_lsuv(wrong)
@@ -63,8 +68,12 @@ def test_lsuv_rejects(wrong, message):
 
 def test_branch_scale():
     check_branch_scale(lambda L: math.sqrt(2 ** (1 / L) - 1))
-    for wrong, message in [(lambda L: 1 / L, "shrinks too fast"), (lambda L: 1 / math.sqrt(L), "towards e"),
-                           (lambda L: math.sqrt(math.log(2) / L), "large-L approximation"),
-                           (lambda L: 2 ** (1 / L) - 1, "square root"), (lambda L: 1.0, "expected 2")]:
+    for wrong, message in [
+        (lambda L: 1 / L, "shrinks too fast"),
+        (lambda L: 1 / math.sqrt(L), "towards e"),
+        (lambda L: math.sqrt(math.log(2) / L), "large-L approximation"),
+        (lambda L: 2 ** (1 / L) - 1, "square root"),
+        (lambda L: 1.0, "expected 2"),
+    ]:
         with pytest.raises(ExerciseError, match=message):
             check_branch_scale(wrong)

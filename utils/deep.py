@@ -42,17 +42,29 @@ class ResidualBlock(nn.Module):
 class DeepMLP(nn.Module):
     """Stem, `depth` hidden linear layers of `width` units in blocks, head; `model.blocks` in order."""
 
-    def __init__(self, depth: int = 40, width: int = 128, norm: str | None = None, residual: bool = False,
-                 input_size: int = 784, num_classes: int = 10):
+    def __init__(
+        self,
+        depth: int = 40,
+        width: int = 128,
+        norm: str | None = None,
+        residual: bool = False,
+        input_size: int = 784,
+        num_classes: int = 10,
+    ):
         super().__init__()
         if depth < 2 or width < 1 or (residual and depth % 2):
-            raise ValueError(f"depth must be >= 2 (even for a residual network) and width >= 1, got "
-                             f"depth={depth}, width={width}, residual={residual}.")
+            raise ValueError(
+                f"depth must be >= 2 (even for a residual network) and width >= 1, got "
+                f"depth={depth}, width={width}, residual={residual}."
+            )
         if residual and norm is not None:
             raise ValueError("The residual variant is the normalization-free one: use norm=None.")
         self.stem = nn.Sequential(nn.Linear(input_size, width), make_norm(norm, width))
-        blocks = [ResidualBlock(width) for _ in range(depth // 2)] if residual else [
-            PlainBlock(width, norm) for _ in range(depth)]
+        blocks = (
+            [ResidualBlock(width) for _ in range(depth // 2)]
+            if residual
+            else [PlainBlock(width, norm) for _ in range(depth)]
+        )
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(width, num_classes))
 
@@ -81,5 +93,8 @@ def stream_variances(model: DeepMLP, imgs, labels) -> tuple[list[int], list[floa
     model.zero_grad()
     per_block = 2 if isinstance(model.blocks[0], ResidualBlock) else 1
     layers = [1 + per_block * i for i in range(len(outputs))]
-    return (layers, [out.detach().var().item() for out in outputs],
-            [out.grad.var().item() for out in outputs])
+    return (
+        layers,
+        [out.detach().var().item() for out in outputs],
+        [out.grad.var().item() for out in outputs],
+    )

@@ -23,8 +23,17 @@ from utils.init import kaiming_init, lsuv_init, orthogonal_init, scale_residual_
 from utils.training import evaluate, train_epoch
 
 STUDY_FILE = CHECKPOINT_DIR / "studies" / "deep_training.json"
-RECIPE = {"depth": 40, "width": 128, "epochs": 4, "batch_size": 128, "optimizer": "SGD", "lr": 0.003,
-          "momentum": 0.9, "seeds": [0, 1, 2], "lsuv_batch": "first 1024 training images"}
+RECIPE = {
+    "depth": 40,
+    "width": 128,
+    "epochs": 4,
+    "batch_size": 128,
+    "optimizer": "SGD",
+    "lr": 0.003,
+    "momentum": 0.9,
+    "seeds": [0, 1, 2],
+    "lsuv_batch": "first 1024 training images",
+}
 
 
 def _zero_init_residual(model):
@@ -65,7 +74,7 @@ def _finite(x: float) -> float | None:
 
 
 def train_variant(name: str, seed: int, data, recipe: dict = RECIPE) -> dict:
-    """Train one variant with one seed; per-epoch training loss and validation accuracy, final test accuracy."""
+    """One variant, one seed: per-epoch training loss and validation accuracy, final test accuracy."""
     (x_train, y_train), val, test = data
     model = build_variant(name, x_train[:1024], seed, recipe["depth"], recipe["width"])
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"])
@@ -90,11 +99,20 @@ def run_study(recipe: dict = RECIPE, variants=tuple(VARIANTS), log=print) -> dic
         results[name] = {}
         for seed in recipe["seeds"]:
             results[name][str(seed)] = run = train_variant(name, seed, data, recipe)
-            log(f"{name:>22} seed {seed}: val acc {[round(a, 4) for a in run['val_acc']]}, "
-                f"test {run['test_acc']:.4f}, {run['seconds']:.0f} s")
+            log(
+                f"{name:>22} seed {seed}: val acc {[round(a, 4) for a in run['val_acc']]}, "
+                f"test {run['test_acc']:.4f}, {run['seconds']:.0f} s"
+            )
     used_seeds = {str(s): course_seed(s) for s in recipe["seeds"]}
-    return {"recipe": {**recipe, "course_seeds_used": used_seeds, "torch": torch.__version__,
-                       "threads": torch.get_num_threads()}, "results": results}
+    return {
+        "recipe": {
+            **recipe,
+            "course_seeds_used": used_seeds,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+        "results": results,
+    }
 
 
 def stored_study(path: Path = STUDY_FILE, recipe: dict = RECIPE) -> dict | None:

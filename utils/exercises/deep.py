@@ -45,21 +45,29 @@ def _check_lsuv(lsuv_fn) -> None:
     lsuv_fn(model, imgs)
     layers = linear_layers(model)
     for i, layer in enumerate(layers):  # the start first: a wrong start also spoils the variances
-        check(layer.bias is None or layer.bias.abs().max().item() == 0,
-              f"Linear layer {i}: biases are not 0 (largest |b| = {layer.bias.abs().max().item():.3g}); "
-              "the orthogonal start sets them to 0.")
+        check(
+            layer.bias is None or layer.bias.abs().max().item() == 0,
+            f"Linear layer {i}: biases are not 0 (largest |b| = {layer.bias.abs().max().item():.3g}); "
+            "the orthogonal start sets them to 0.",
+        )
         off = _off_orthogonal(layer.weight)
-        check(off < 1e-3, f"Linear layer {i}: W W^T is not a multiple of the identity (largest deviation "
-                          f"{off:.3g}): LSUV starts from an orthogonal init (nn.init.orthogonal_), then only "
-                          "rescales.")
+        check(
+            off < 1e-3,
+            f"Linear layer {i}: W W^T is not a multiple of the identity (largest deviation "
+            f"{off:.3g}): LSUV starts from an orthogonal init (nn.init.orthogonal_), then only "
+            "rescales.",
+        )
     for i, layer in enumerate(layers):
         var = layer_output_variance(model, layer, imgs)
-        check(abs(var - 1) < LSUV_TOL, f"Linear layer {i} of {len(layers)}: output variance {var:.4g} on the "
-                                       f"batch, expected 1 (within {LSUV_TOL}). Two usual causes: dividing the "
-                                       "weights by the variance instead of the std (its square root), or "
-                                       "rescaling every layer from one forward pass: each layer must be "
-                                       "measured after the layers before it are fixed, since rescaling a "
-                                       "layer changes every output after it.")
+        check(
+            abs(var - 1) < LSUV_TOL,
+            f"Linear layer {i} of {len(layers)}: output variance {var:.4g} on the "
+            f"batch, expected 1 (within {LSUV_TOL}). Two usual causes: dividing the "
+            "weights by the variance instead of the std (its square root), or "
+            "rescaling every layer from one forward pass: each layer must be "
+            "measured after the layers before it are fixed, since rescaling a "
+            "layer changes every output after it.",
+        )
 
 
 def check_branch_scale(branch_scale) -> None:
@@ -70,14 +78,21 @@ def check_branch_scale(branch_scale) -> None:
         growth = (1 + alpha**2) ** blocks
         hint = ""
         if math.isclose(alpha, 1 / blocks, rel_tol=1e-3) and blocks > 1:
-            hint = (" alpha = 1/L shrinks too fast: (1 + 1/L^2)^L -> 1, the branches add almost nothing. "
-                    "The variance adds alpha^2 per block, so it is alpha^2 that must scale like 1/L.")
+            hint = (
+                " alpha = 1/L shrinks too fast: (1 + 1/L^2)^L -> 1, the branches add almost nothing. "
+                "The variance adds alpha^2 per block, so it is alpha^2 that must scale like 1/L."
+            )
         elif math.isclose(alpha, 1 / math.sqrt(blocks), rel_tol=1e-3) and blocks > 1:
-            hint = " alpha = 1/sqrt(L) is the right law, but (1 + 1/L)^L grows towards e, not 2: solve exactly."
+            hint = (
+                " alpha = 1/sqrt(L) is the right law, but (1 + 1/L)^L grows towards e, not 2: solve exactly."
+            )
         elif math.isclose(alpha, math.sqrt(math.log(2) / blocks), rel_tol=1e-3):
             hint = " sqrt(ln 2 / L) is the large-L approximation; solve (1 + alpha^2)^L = 2 exactly."
         elif math.isclose(alpha, 2 ** (1 / blocks) - 1, rel_tol=1e-3):
             hint = " That is alpha^2; the branch scale is its square root."
-        check(abs(growth / 2 - 1) < 1e-3, f"L = {blocks} blocks, alpha = {alpha:.4g}: the variance grows by "
-                                          f"(1 + alpha^2)^L = {growth:.4g}, expected 2.{hint}")
+        check(
+            abs(growth / 2 - 1) < 1e-3,
+            f"L = {blocks} blocks, alpha = {alpha:.4g}: the variance grows by "
+            f"(1 + alpha^2)^L = {growth:.4g}, expected 2.{hint}",
+        )
     return passed(getattr(branch_scale, "__name__", "your function"))
