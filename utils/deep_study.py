@@ -5,8 +5,9 @@
 Each variant is the same 40-layer, 128-unit ReLU network (utils.deep.DeepMLP) with one thing changed: the
 init, a normalization layer, or residual connections. All train with the same optimizer, learning rate,
 batch size and number of epochs, so the accuracies compare the starts, not tuned recipes. The notebook
-loads the JSON; with RETRAIN = True it calls run_study() itself (about 20 CPU-minutes on one thread).
-Running the script again trains only the variants that the stored file (same recipe) lacks.
+loads the JSON; with RETRAIN = True it calls run_study() itself (the stored run took about 40 minutes on
+one thread of a shared machine). Running the script again trains only the variants that the stored file
+(same recipe) lacks.
 """
 
 import json

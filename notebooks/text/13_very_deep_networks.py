@@ -32,7 +32,7 @@
 #    identity.
 #
 # For each: activation and gradient variance against depth (live, on this machine), and a short training
-# run, 3 seeds per variant, precomputed (about 20 CPU-minutes; `RETRAIN = True` redoes it).
+# run, 3 seeds per variant, precomputed (tens of CPU-minutes; `RETRAIN = True` redoes it).
 
 # %%
 # Set-up: make the course's helper package `utils` importable.
@@ -76,7 +76,7 @@ set_seed(0)
 
 # %% [markdown]
 # `RETRAIN = False` loads the stored training study (`saved_models/studies/deep_training.json`); `True`
-# trains it again here (about 20 minutes on one CPU core; nothing stored is overwritten).
+# trains it again here (section 6 prints how long the stored run took; nothing stored is overwritten).
 
 # %%
 RETRAIN = False
@@ -358,7 +358,7 @@ for name, (_, act, grad) in norm_curves.items():
     if name.startswith("BatchNorm"):
         assert grad[0] > 1e3, f"{name}: the gradient should grow by orders of magnitude towards the input"
     else:
-        assert 1e-3 < grad[0] < 10, f"{name}: the gradient should stay within a few decades"
+        assert 1e-2 < grad[0] < 30, f"{name}: the gradient should stay within a decade or two"
 print("Both fix the forward pass, with either init; BatchNorm's gradient explodes towards the input at init.")
 
 # %% [markdown]
@@ -476,7 +476,9 @@ print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes sign
 # ## 6 · Training: which of them learn?
 # All variants train with the same recipe: SGD with momentum, the same learning rate, batch size and
 # number of epochs, 3 seeds each, on the 50,000 training images; the test accuracy is the network's after
-# the last epoch. The recipe was fixed before looking at the results, so none of the variants is tuned.
+# the last epoch. The learning rate was picked once for all, from a short pilot of a few variants at
+# three learning rates, each about three times the one before (the smallest, printed below, suited most
+# of them); no variant is tuned alone.
 
 # %%
 if RETRAIN:
@@ -485,6 +487,9 @@ else:
     study = json.loads(STUDY_FILE.read_text())
 recipe = study["recipe"]
 print({key: recipe[key] for key in ("depth", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "seeds")})
+minutes = sum(run["seconds"] for runs in study["results"].values() for run in runs.values()) / 60
+print(f"{len(study['results'])} variants x {len(recipe['seeds'])} seeds: {minutes:.0f} minutes of training on "
+      f"{recipe['threads']} CPU thread (a shared machine: an idle one is faster)")
 
 SHOWN_AS = {"BatchNorm": "BatchNorm, default init", "LayerNorm": "LayerNorm, default init"}
 rows = {}
@@ -538,8 +543,9 @@ for seed, run in study["results"]["LayerNorm"].items():
 #   pulled down by one slow seed.
 # * **Normalization**: BatchNorm learns with either init, but ends far behind the plain Kaiming network in
 #   the same four epochs: its exploding gradient (section 4) is there with both inits. LayerNorm with the
-#   default init ends at chance in every seed (its training loss dips in the first epoch, then returns
-#   to $\ln 10 \approx 2.30$, as printed above), while the same network with Kaiming's weights learns.
+#   default init ends at chance in every seed (in two of them its training loss dips below $\ln 10$ in
+#   the first epoch, then climbs back to chance level, as printed above), while the same network with
+#   Kaiming's weights learns.
 #   The normalization hides the weights' scale from the forward pass, not from training: with the
 #   default init the effective learning rate is 6 times larger (and the head layer's init differs too).
 #   A normalized network does *not* train "whatever the init" at a fixed learning rate.
