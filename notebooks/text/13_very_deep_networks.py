@@ -153,10 +153,10 @@ print("Default: the gradient reaching the first layer is more than 20 orders of 
 # With the default init the activations fall within a few layers to the floor set by the biases (about
 # $3\cdot 10^{-3}$; the biases alone have variance $1/(3 \cdot 128) \approx 2.6\cdot 10^{-3}$):
 # every image produces almost the same output, and the gradient that reaches the first layer is
-# smaller by some thirty orders of magnitude (its std by some fifteen). No single SGD learning rate can fix
-# that: a step large enough for the first layer would be $10^{15}$ times too large for the last. Kaiming keeps both curves
-# within a small factor of 1; they *wander* (each finite layer multiplies the variance by a random factor
-# near 1), which is the imperfection the next two inits remove.
+# smaller by some thirty orders of magnitude (its std by some fifteen). No single SGD learning rate can
+# fix that: a step large enough for the first layer would be $10^{15}$ times too large for the last.
+# Kaiming keeps both curves within a small factor of 1; they *wander* (each finite layer multiplies the
+# variance by a random factor near 1), an imperfection that LSUV (section 3) removes.
 #
 # ## 2 · Orthogonal init: norms kept exactly
 # A Gaussian matrix with $\mathrm{Var}(w) = 1/d$ keeps $\|Wx\|$ close to $\|x\|$ *on average*. An
@@ -201,7 +201,7 @@ def orthogonal_init(model):
 # Keeping the *variance* (the average squared norm) at 1 is a statement about one number. Learning is
 # governed by the whole **input-output Jacobian** $J = \partial\,\text{output}/\partial\,\text{input}$: the
 # gradient of every layer passes through products of such matrices. Saxe et al. (2014) showed that a
-# *deep linear* network with orthogonal weights learns as fast as a shallow one, and Pennington et al.
+# *deep linear* network with orthogonal weights learns in a time that does not grow with depth, and Pennington et al.
 # (2017) named the property that matters **dynamical isometry**: *all* singular values of $J$ near 1, not
 # only their mean square. For a deep linear network, orthogonal weights give exactly that ($J$ is a
 # product of orthogonal matrices, itself orthogonal), while Gaussian weights with the right variance give
@@ -366,8 +366,9 @@ print("Both fix the forward pass, with either init; BatchNorm's gradient explode
 # The backward pass is not: with BatchNorm the gradient **grows** towards the input, by orders of
 # magnitude over 40 layers, with the default init and with Kaiming's alike. This is not a bug of our
 # network: Yang et al. (2019, "A mean field theory of batch normalization") show that BatchNorm itself
-# makes the gradients of a deep plain network explode at init, and that no choice of the weights' scale
-# removes it. LayerNorm's gradient stays within a decade or two.
+# makes the gradients of a deep plain network explode at init; the init cannot remove the explosion,
+# only reduce it (by working closer to the activation's linear regime). LayerNorm's gradient stays within
+# a decade or two.
 #
 # **Scale invariance.** A linear layer followed by a normalization layer computes the same thing when its
 # weights (and bias) are multiplied by any $c > 0$: the normalization divides $c$ away. Then the gradient
@@ -549,15 +550,15 @@ for seed, run in study["results"]["LayerNorm"].items():
 #   The normalization hides the weights' scale from the forward pass, not from training: with the
 #   default init the effective learning rate is 6 times larger (and the head layer's init differs too).
 #   A normalized network does *not* train "whatever the init" at a fixed learning rate.
-# * **Residual + zero-init** is the best network of the study, with the smallest spread of those that learn: every
-#   block starts as the identity, and signal and gradient cross all 40 layers unchanged.
+# * **Residual + zero-init** is the best network of the study, with the smallest spread of those that
+#   learn: every block starts as the identity, and signal and gradient cross all 40 layers unchanged.
 #
 # ## Summary
 # * In a 40-layer ReLU network, PyTorch's default init loses the signal and the gradient by tens of orders
 #   of magnitude: it does not train. Kaiming keeps the variance near 1 and trains.
 # * **Orthogonal** matrices keep every norm exactly. A deep *linear* orthogonal network is an isometry
-#   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for any weights, but
-#   orthogonal weights still wander less than Gaussian ones.
+#   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for any weights. In the
+#   ReLU network, orthogonal weights keep the variance near 1 as Kaiming does, not flat.
 # * **LSUV** measures instead of deriving: orthogonal start, then each layer rescaled to variance 1 on a data
 #   batch, in forward order.
 # * **BatchNorm / LayerNorm** make the forward pass independent of the init's scale. The scale does not
