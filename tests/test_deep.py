@@ -7,6 +7,7 @@ import torch
 
 from utils import set_seed, torch_generator
 from utils.deep import DeepMLP, stream_variances
+from utils.deep_study import RECIPE, VARIANTS, load_study, stored_study
 from utils.init import (
     kaiming_init,
     layer_output_variance,
@@ -83,3 +84,15 @@ def test_branch_scale_growth():
         _, act, _ = stream_variances(model, IMGS, LABELS)
         growth[alpha] = act[-1] / act[0]
     assert growth[1.0] > 100 and 1.3 < growth[1 / math.sqrt(10)] < 4
+
+
+def test_missing_study_names_the_fixes(tmp_path):
+    with pytest.raises(FileNotFoundError, match="RETRAIN = True"):
+        load_study(tmp_path / "deep_training.json")
+
+
+def test_committed_study_matches_the_recipe():
+    study = stored_study()
+    assert study is not None, "saved_models/studies/deep_training.json was not made with RECIPE"
+    assert set(study["results"]) == set(VARIANTS)
+    assert all(len(runs) == len(RECIPE["seeds"]) for runs in study["results"].values())

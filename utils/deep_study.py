@@ -125,6 +125,17 @@ def stored_study(path: Path = STUDY_FILE, recipe: dict = RECIPE) -> dict | None:
     return study if made_with == recipe else None
 
 
+def load_study(path: Path = STUDY_FILE) -> dict:
+    """The committed study (any recipe); a clear error when the file is missing."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"No stored study at {path}. It ships with the course repository (saved_models/studies/); if "
+            "PATH_CHECKPOINT points elsewhere, copy it there, or set RETRAIN = True to train it (or run "
+            "`python -m utils.deep_study`)."
+        )
+    return json.loads(Path(path).read_text())
+
+
 def main(path: Path = STUDY_FILE) -> None:
     """Train the variants that the stored study (same recipe) lacks and store the whole study again."""
     torch.set_num_threads(1)  # a shared machine: one core, and the same numbers whatever it has

@@ -50,7 +50,6 @@ if importlib.util.find_spec("utils") is None:
 # ## Set-up
 
 # %%
-import json
 import math
 
 import matplotlib.pyplot as plt
@@ -63,7 +62,7 @@ from torch import nn
 from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.deep import DeepMLP, stream_variances
-from utils.deep_study import RECIPE, STUDY_FILE, build_variant, run_study
+from utils.deep_study import RECIPE, build_variant, load_study, run_study
 from utils.depth import plot_curves_vs_depth
 from utils.exercises.deep import check_branch_scale, check_lsuv
 from utils.init import kaiming_init, linear_layers
@@ -485,7 +484,7 @@ print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes sign
 if RETRAIN:
     study = run_study()
 else:
-    study = json.loads(STUDY_FILE.read_text())
+    study = load_study()
 recipe = study["recipe"]
 print({key: recipe[key] for key in ("depth", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "seeds")})
 minutes = sum(run["seconds"] for runs in study["results"].values() for run in runs.values()) / 60
