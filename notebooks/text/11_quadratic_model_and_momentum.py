@@ -65,8 +65,7 @@ from utils.exercises.quadratic import check_best_heavy_ball, check_rmsprop
 from utils.optimizers import SGD, Adagrad, Adam, OptimizerTemplate, RMSprop, SGDMomentum, SGDNesterov, _check_range
 from utils.plotting import OPTIMIZER_COLORS, set_course_style
 from utils.quadratic import curvatures, measured_rate, momentum_rate, run_on_quadratic
-from utils.surfaces import pathological_curve_loss
-from utils.training import train_curve
+from utils.surfaces import pathological_curve_loss, train_curve
 
 set_matplotlib_formats("png")
 set_course_style()
