@@ -83,11 +83,19 @@ def time_classic_loop(net, device, num_batches: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: utils.get_device())")
-    parser.add_argument("--epochs", type=float, default=None, help="whole epochs per loop (overrides --batches)")
+    parser.add_argument(
+        "--epochs", type=float, default=None, help="whole epochs per loop (overrides --batches)"
+    )
     parser.add_argument("--batches", type=int, default=60, help="batches per loop, extrapolated to an epoch")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timings per loop, interleaved; the fastest counts (least disturbed by other load)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timings per loop, interleaved; the fastest counts (least disturbed by other load)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -108,9 +116,11 @@ def main() -> None:
         for loop, seconds in times.items():
             seconds.append(loop(copy.deepcopy(base), device, num_batches) * per_epoch / num_batches)
     course, classic = min(times[time_course_loop]), min(times[time_classic_loop])
-    print(f"device: {device} ({torch.get_num_threads()} CPU threads), batch size {BATCH_SIZE}, "
-          f"{num_batches} batches per loop, fastest of {max(args.repeats, 1)}, extrapolated to one epoch of "
-          f"{TRAIN_SIZE} images ({per_epoch} batches)")
+    print(
+        f"device: {device} ({torch.get_num_threads()} CPU threads), batch size {BATCH_SIZE}, "
+        f"{num_batches} batches per loop, fastest of {max(args.repeats, 1)}, extrapolated to one epoch of "
+        f"{TRAIN_SIZE} images ({per_epoch} batches)"
+    )
     print(f"course loop  (tensors on the device):              {course:7.2f} s/epoch")
     print(f"classic loop (DataLoader + per-sample transforms): {classic:7.2f} s/epoch")
     print(f"speed-up: {classic / course:.1f}x")

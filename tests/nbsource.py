@@ -33,9 +33,13 @@ def cells(path: Path, cell_type: str = "code") -> list[str]:
 def _strip_docstrings(node: ast.AST) -> ast.AST:
     for sub in ast.walk(node):
         body = getattr(sub, "body", None)
-        if (isinstance(sub, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(sub, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             sub.body = body[1:] or [ast.Pass()]
     return node
 
@@ -49,7 +53,9 @@ def _python(source: str, where: str) -> ast.Module:
     try:
         return ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError as err:
-        raise AssertionError(f"{where} is not valid Python ({err.msg}, line {err.lineno}): fix the cell") from err
+        raise AssertionError(
+            f"{where} is not valid Python ({err.msg}, line {err.lineno}): fix the cell"
+        ) from err
 
 
 def notebook_definition(path: Path, name: str) -> str:

@@ -124,8 +124,10 @@ def test_files_that_differ_from_the_manifest_are_refused(tmp_path):
 @pytest.mark.parametrize(
     "config, what",
     [
-        ({"act_fn": "relu", "input_size": 784, "num_classes": 10, "hidden_sizes": [16], "colour": "red"},
-         "colour"),
+        (
+            {"act_fn": "relu", "input_size": 784, "num_classes": 10, "hidden_sizes": [16], "colour": "red"},
+            "colour",
+        ),
         ([16, 8], "JSON object"),
         ({"act_fn": "relu", "input_size": 784, "num_classes": 10, "hidden_sizes": [-4]}, "-4"),
         ({"act_fn": "swoosh", "input_size": 784, "num_classes": 10, "hidden_sizes": [16]}, "swoosh"),

@@ -27,9 +27,13 @@ def test_all_generators_follow_it(monkeypatch):
     for value in ("", "7"):
         monkeypatch.setenv("COURSE_SEED", value)
         set_seed(42)
-        draws[value] = (torch.rand(3), np.random.rand(3), torch.rand(3, generator=torch_generator(0)),
-                        numpy_rng(0).random(3))
-    for a, b in zip(draws[""], draws["7"]):
+        draws[value] = (
+            torch.rand(3),
+            np.random.rand(3),
+            torch.rand(3, generator=torch_generator(0)),
+            numpy_rng(0).random(3),
+        )
+    for a, b in zip(draws[""], draws["7"], strict=True):
         assert not np.allclose(np.asarray(a), np.asarray(b))
 
 

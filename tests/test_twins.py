@@ -8,8 +8,8 @@ import sys
 
 import nbformat
 import pytest
-
 from nbsource import notebook_definition, notebooks
+
 from utils import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "tools"))
@@ -24,8 +24,9 @@ def test_twin_in_sync_and_no_timestamps(path):
 
 
 def _tiny_notebook(folder, cells):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     nb.cells = cells
     path = folder / "01_tiny.ipynb"
     nbtool.store(path, nb)
@@ -33,7 +34,9 @@ def _tiny_notebook(folder, cells):
 
 
 def test_run_takes_the_twin_and_stores_a_clean_run(tmp_path):
-    path = _tiny_notebook(tmp_path, [nbformat.v4.new_markdown_cell("# Tiny"), nbformat.v4.new_code_cell("1 + 1")])
+    path = _tiny_notebook(
+        tmp_path, [nbformat.v4.new_markdown_cell("# Tiny"), nbformat.v4.new_code_cell("1 + 1")]
+    )
     twin = nbtool.twin_path(path)
     twin.write_text(twin.read_text().replace("1 + 1", "2 + 3"))
     nbtool.execute(path, timeout=60)
@@ -76,15 +79,20 @@ def test_check_rejects_timestamps(tmp_path):
 def test_check_command_exits_nonzero_on_a_problem(tmp_path):
     path = _tiny_notebook(tmp_path, [nbformat.v4.new_markdown_cell("Prose.")])
     nbtool.twin_path(path).unlink()
-    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "nb.py"), "check", str(path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "nb.py"), "check", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "no text twin" in result.stdout
 
 
 def test_drift_test_fails_loudly_on_an_unreadable_cell(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%matplotlib inline\ndef taught(x):\n    return x"),
-                nbformat.v4.new_code_cell("def broken(:\n    pass")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\ndef taught(x):\n    return x"),
+        nbformat.v4.new_code_cell("def broken(:\n    pass"),
+    ]
     path = tmp_path / "99_bad.ipynb"
     path.write_text(nbformat.writes(nb))
     with pytest.raises(AssertionError, match="99_bad.ipynb, code cell 1 is not valid Python"):
@@ -93,7 +101,9 @@ def test_drift_test_fails_loudly_on_an_unreadable_cell(tmp_path):
 
 def test_drift_test_reads_definitions_in_cells_with_magics(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%matplotlib inline\n!echo hi\nx = !ls\ndef taught(x):\n    return x")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\n!echo hi\nx = !ls\ndef taught(x):\n    return x")
+    ]
     path = tmp_path / "99_magic.ipynb"
     path.write_text(nbformat.writes(nb))
     assert "taught" in notebook_definition(path, "taught")

@@ -46,8 +46,10 @@ def resolve(name: str) -> Path:
     stem = path.stem
     matches = sorted(NOTEBOOKS.glob(f"{stem}.ipynb")) or sorted(NOTEBOOKS.glob(f"{stem}_*.ipynb"))
     if len(matches) != 1:
-        raise SystemExit(f"{name!r} names no single notebook in {NOTEBOOKS} (found {len(matches)}); "
-                         "give a path like notebooks/05_optimizers_from_scratch.ipynb or a number like 05")
+        raise SystemExit(
+            f"{name!r} names no single notebook in {NOTEBOOKS} (found {len(matches)}); "
+            "give a path like notebooks/05_optimizers_from_scratch.ipynb or a number like 05"
+        )
     return matches[0]
 
 
@@ -84,7 +86,7 @@ def store(path: Path, nb: nbformat.NotebookNode) -> None:
 
 
 def take_twin(path: Path) -> nbformat.NotebookNode:
-    """The stored notebook with the twin's cells (sources, markdown, tags); outputs of unchanged cells kept."""
+    """The stored notebook with the twin's cells (sources, markdown, tags), unchanged cells keep outputs."""
     nb = nbformat.read(path, as_version=4)
     twin = twin_path(path)
     if not twin.exists():
@@ -100,8 +102,9 @@ def execute(path: Path, timeout: int) -> None:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     print(f"executing {path.name} (each cell at most {timeout} s) ...", flush=True)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     store(path, nb)
     print(f"stored {path} and {twin_path(path)}")
 
@@ -109,20 +112,28 @@ def execute(path: Path, timeout: int) -> None:
 def problems(path: Path) -> list[str]:
     """What makes a stored notebook or its twin unfit to commit (empty when all is well)."""
     nb = nbformat.read(path, as_version=4)
-    found = [f"{path.name}: cell {i} stores volatile metadata {key!r} (run: python tools/nb.py clean)"
-             for i, cell in enumerate(nb.cells) for key in VOLATILE_CELL_KEYS if key in cell.metadata]
+    found = [
+        f"{path.name}: cell {i} stores volatile metadata {key!r} (run: python tools/nb.py clean)"
+        for i, cell in enumerate(nb.cells)
+        for key in VOLATILE_CELL_KEYS
+        if key in cell.metadata
+    ]
     twin = twin_path(path)
     if not twin.exists():
         found.append(f"{path.name}: no text twin {twin} (run: python tools/nb.py sync {path.name})")
     elif twin.read_text(encoding="utf-8") != twin_text(nb):
-        found.append(f"{twin} differs from {path.name}: after editing the twin run "
-                     f"`python tools/nb.py run {twin}`; after editing the notebook run "
-                     f"`python tools/nb.py sync {path.name}`")
+        found.append(
+            f"{twin} differs from {path.name}: after editing the twin run "
+            f"`python tools/nb.py run {twin}`; after editing the notebook run "
+            f"`python tools/nb.py sync {path.name}`"
+        )
     return found
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["run", "sync", "clean", "check"])
     parser.add_argument("notebooks", nargs="*", help="paths or two-digit numbers (default: all)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds one cell may run (default 600)")

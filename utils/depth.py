@@ -99,16 +99,24 @@ def plot_variance_vs_depth(
     return fig
 
 
-def plot_curves_vs_depth(panels: dict[str, dict[str, tuple]], ylabels: list[str], title: str = "",
-                         ncol: int = 4) -> plt.Figure:
+def plot_curves_vs_depth(
+    panels: dict[str, dict[str, tuple]], ylabels: list[str], title: str = "", ncol: int = 4
+) -> plt.Figure:
     """Like plot_variance_vs_depth, for curves that are not one point per layer (a residual block spans
     two linear layers): `panels` is {panel title: {curve label: (layer indices, values)}}, one y label
     per panel, log y axis, dashed line at 1, one shared legend below."""
     fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 6), squeeze=False)
     for ax, ylabel, (panel, curves) in zip(axes[0], ylabels, panels.items(), strict=True):
         for i, (label, (layers, values)) in enumerate(curves.items()):
-            ax.plot(layers, values, marker=MARKERS[i % len(MARKERS)], markersize=5, linewidth=2.5,
-                    color=f"C{i}", label=label)
+            ax.plot(
+                layers,
+                values,
+                marker=MARKERS[i % len(MARKERS)],
+                markersize=5,
+                linewidth=2.5,
+                color=f"C{i}",
+                label=label,
+            )
         ax.axhline(1.0, color="black", linestyle="--", linewidth=1.5, zorder=1)
         ax.set_yscale("log")
         values = np.concatenate([np.asarray(v, dtype=float) for _, v in curves.values()] + [np.ones(1)])
@@ -121,8 +129,9 @@ def plot_curves_vs_depth(panels: dict[str, dict[str, tuple]], ylabels: list[str]
         ax.tick_params(labelsize=13)
     handles, labels = axes[0][0].get_legend_handles_labels()
     rows = -(-len(labels) // ncol)
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=14, bbox_to_anchor=(0.5, 0),
-               frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=ncol, fontsize=14, bbox_to_anchor=(0.5, 0), frameon=False
+    )
     if title:
         fig.suptitle(title, fontsize=20)
     fig.tight_layout(rect=(0, 0.06 + 0.05 * rows, 1, 1))

@@ -116,8 +116,10 @@ def lsuv_init(model, imgs, tol=0.01, max_iters=10):
         for _ in range(max_iters):
             var = layer_output_variance(model, layer, imgs)
             if not var > 0:
-                raise ValueError(f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
-                                 "rescale a dead layer (check the batch and the network's activations).")
+                raise ValueError(
+                    f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
+                    "rescale a dead layer (check the batch and the network's activations)."
+                )
             if abs(var - 1) < tol:
                 break
             with torch.no_grad():
@@ -128,8 +130,10 @@ def residual_branches(model):
     """The `branch` of every residual block (a block computes x + branch(x)), in forward order."""
     branches = [m.branch for m in model.modules() if isinstance(getattr(m, "branch", None), nn.Module)]
     if not branches:
-        raise ValueError(f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
-                         "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True).")
+        raise ValueError(
+            f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
+            "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True)."
+        )
     return branches
 
 

@@ -107,7 +107,9 @@ def plot_heatmaps(matrices: dict[str, np.ndarray], title: str, xlabel: str, ylab
 SURFACE_BACKGROUND = ListedColormap(plt.cm.Greys(np.linspace(0.75, 0.03, 256)))
 
 
-def plot_surface_3d(grid, title: str = "", zlabel: str = "loss", elev: float = 30, azim: float = -60) -> plt.Figure:
+def plot_surface_3d(
+    grid, title: str = "", zlabel: str = "loss", elev: float = 30, azim: float = -60
+) -> plt.Figure:
     """The loss as a height over (w1, w2): the shape at a glance (ravine, pits, plateaus)."""
     w1, w2, z = grid
     fig = plt.figure(figsize=(10, 7.5))
@@ -138,7 +140,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     The view stays on the grid: a path that leaves it says where it ended in the legend.
     """
     w1, w2, z = grid
-    fig, ax = (plt.subplots(figsize=(11, 8)) if ax is None else (ax.figure, ax))
+    fig, ax = plt.subplots(figsize=(11, 8)) if ax is None else (ax.figure, ax)
     mesh = ax.pcolormesh(w1, w2, z, cmap=SURFACE_BACKGROUND, shading="auto", rasterized=True)
     ax.contour(w1, w2, z, levels=12, colors="0.45", linewidths=0.8)
     fig.colorbar(mesh, ax=ax, label="loss", pad=0.02)
@@ -146,8 +148,17 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     for i, (name, path) in enumerate(paths.items()):
         color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
         on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
-        ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=5, linewidth=2.5,
-                path_effects=outline, label=_trajectory_label(name, path), zorder=on_top)
+        ax.plot(
+            path[:, 0],
+            path[:, 1],
+            "-o",
+            color=color,
+            markersize=5,
+            linewidth=2.5,
+            path_effects=outline,
+            label=_trajectory_label(name, path),
+            zorder=on_top,
+        )
         ax.plot(*path[-1, :2], "X", color=color, markersize=18, markeredgecolor="white", zorder=4)
     for start in {tuple(path[0, :2]) for path in paths.values()}:
         ax.plot(*start, "o", color="black", markersize=14, markeredgecolor="white", zorder=5)

@@ -34,8 +34,6 @@ RETRAINED = "retrained"
 TEST_SIZE = 10_000  # Fashion-MNIST's official test split
 
 
-
-
 def _to_device(data, device):
     return [(x.to(device), y.to(device)) for x, y in data]
 
