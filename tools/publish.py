@@ -4,6 +4,13 @@
     python tools/publish.py site    [NOTEBOOK ...]   the book:         build/site/index.html
     python tools/publish.py slides  [NOTEBOOK ...]   lecture decks:    build/slides/NN_name.slides.html
     python tools/publish.py student [NOTEBOOK ...]   student edition:  build/student/NN_name.ipynb
+    python tools/publish.py setup-cell               pin the set-up cell to pyproject.toml's version
+
+setup-cell is the maintainers' release step: it writes "v" + pyproject.toml's version as
+COURSE_VERSION into tools/setup_cell.py and that cell, verbatim, as the first code cell of every
+notebook and its twin (no execution: locally the cell prints nothing). Bump the version in
+pyproject.toml, run it, commit, and push the tag (git tag v1.2.3 && git push origin v1.2.3): the
+set-up cell clones exactly that tag in Colab.
 
 A notebook is named as in tools/nb.py (path or two-digit number); none means every notebook. The
 stored notebooks are the one source: the commands copy them into build/ and transform the copies,
@@ -46,6 +53,7 @@ import nbformat
 from nbconvert import SlidesExporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nb as nb_tool  # noqa: E402
 from nb import ROOT, all_notebooks, resolve  # noqa: E402
 
 BUILD = ROOT / "build"
@@ -330,14 +338,42 @@ def build_site(paths: list[Path], out: Path = BUILD / "site") -> Path:
     return out / "index.html"
 
 
+# ---- set-up cell -------------------------------------------------------------------------------
+
+
+def stamp_setup_cell(paths: list[Path]) -> str:
+    """Pin tools/setup_cell.py to pyproject.toml's version and store it as every notebook's set-up
+    cell; returns the version."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    version = "v" + re.search(r'^version = "([^"]+)"', pyproject, flags=re.M)[1]
+    setup = ROOT / "tools" / "setup_cell.py"
+    text, count = re.subn(
+        r'^COURSE_VERSION = "[^"]*"',
+        f'COURSE_VERSION = "{version}"',
+        setup.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
+    if count != 1:
+        raise SystemExit(f'{setup} has no line COURSE_VERSION = "..." to pin')
+    setup.write_text(text, encoding="utf-8")
+    for path in paths:
+        nb = read(path)
+        nb.cells[setup_cell_index(nb)].source = text.strip()
+        nb_tool.store(path, nb)
+    return version
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["site", "slides", "student"])
+    parser.add_argument("what", choices=["site", "slides", "student", "setup-cell"])
     parser.add_argument("notebooks", nargs="*", help="paths or two-digit numbers; default: all")
     args = parser.parse_args(argv)
     paths = chosen(args.notebooks)
     if args.what == "site":
         print(f"book: {build_site(paths).relative_to(ROOT)}")
+    elif args.what == "setup-cell":
+        version = stamp_setup_cell(paths)
+        print(f"set-up cell pinned to {version} in tools/setup_cell.py and {len(paths)} notebooks")
     elif args.what == "slides":
         print(f"decks: {len(build_slides(paths))} in {(BUILD / 'slides').relative_to(ROOT)}/")
     else:
