@@ -141,7 +141,8 @@ def test_run_all_stops_at_a_failed_set_up_with_one_paragraph(colab):
         replies = {}
         while len(replies) < 2:
             msg = kc.get_shell_msg(timeout=120)
-            replies[msg["parent_header"]["msg_id"]] = msg["content"]
+            if msg["parent_header"].get("msg_id") in (first, second):
+                replies[msg["parent_header"]["msg_id"]] = msg["content"]
         errors = []
         while True:
             try:

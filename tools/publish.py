@@ -309,7 +309,7 @@ def landing_page(readme: str, stems: list[str]) -> str:
 
 
 def build_site(paths: list[Path], out: Path = BUILD / "site") -> Path:
-    staging = fresh_dir(BUILD / "site-src")
+    staging = fresh_dir(out.with_name(out.name + "-src"))
     (staging / "notebooks").mkdir()
     for path in paths:
         nbformat.write(site_notebook(read(path)), staging / "notebooks" / path.name)
