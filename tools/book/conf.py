@@ -4,11 +4,12 @@ publish.py stages the stored notebooks (solutions tagged to fold, widgets replac
 figure) and a landing page into build/site-src/ and runs Sphinx with this folder as its
 configuration directory; nothing is executed (nb_execution_mode = "off")."""
 
-import sys
+import re
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from utils import COURSE_REPO  # noqa: E402
+# utils.COURSE_REPO, read without importing utils (and torch): the book builds without them.
+UTILS = Path(__file__).resolve().parents[2] / "utils" / "__init__.py"
+COURSE_REPO = re.search(r'^COURSE_REPO = "([^"]+)"', UTILS.read_text(), flags=re.M)[1]
 
 project = "Initialization and Optimization of Deep Neural Networks"
 author = "The course authors"
