@@ -119,6 +119,15 @@ def test_decks_have_several_slides_and_work_offline(decks):
         assert all((out / a).is_file() for a in assets), f"{deck.name}: missing {assets}"
 
 
+def test_decks_come_with_notebooks_for_rise(decks):
+    out, _ = decks
+    for path in publish.chosen(DECK_NOTEBOOKS):
+        live = publish.read(out / path.name)
+        kinds = [c.metadata.get("slideshow", {}).get("slide_type") for c in live.cells]
+        assert None not in kinds and kinds.count("slide") >= 3, kinds
+        assert [c.source for c in live.cells] == [c.source for c in publish.read(path).cells]
+
+
 def test_decks_leave_out_set_up_and_solutions(decks):
     _, written = decks
     for deck, path in zip(written, publish.chosen(DECK_NOTEBOOKS), strict=True):

@@ -18,11 +18,13 @@ never notebooks/ itself.
 
 Site: Sphinx + myst-nb + sphinx-book-theme (configuration in tools/book/), with MathJax served from
 the site itself. Solution cells (tag "solution") sit behind a closed "Show solution" toggle, the set-up
-cell behind a closed "Show code cell source" one; a slider shows the figure its stored run drew; each
+cell behind a closed "Show set-up cell" one; a slider shows the figure its stored run drew; each
 page has Colab and download buttons; the landing page is README's introduction, notebook table and
 course map.
 
-Slides: nbconvert's reveal.js exporter with an offline template (tools/book/reveal_offline/): reveal.js
+Slides: next to each deck, build/slides/NN_name.ipynb is the notebook with the slide types the deck
+used, to present live with the JupyterLab RISE extension (sliders work there). The decks come from
+nbconvert's reveal.js exporter with an offline template (tools/book/reveal_offline/): reveal.js
 and MathJax are copied next to the decks into build/slides/_vendor/, so a deck opens from disk
 without a network (keep that folder next to the decks when you copy them). Which cell goes on which
 slide comes from each cell's `slideshow` metadata (Jupyter's "Slide Type": slide, subslide, fragment,
@@ -244,6 +246,12 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
         target = out / f"{path.stem}.slides.html"
         target.write_text(html, encoding="utf-8")
         written.append(target)
+        # The same slides for presenting live with RISE (sliders work there): the notebook itself,
+        # widgets and all, with the slide types the deck used.
+        live = read(path)
+        for live_cell, deck_cell in zip(live.cells, nb.cells, strict=True):
+            live_cell.metadata["slideshow"] = deck_cell.metadata["slideshow"]
+        nbformat.write(live, out / path.name)
     return written
 
 
