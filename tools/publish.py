@@ -282,15 +282,28 @@ def readme_section(readme: str, title: str) -> str:
     return match.group(1).strip()
 
 
+def drop_column(markdown: str, header: str) -> str:
+    """A markdown text with the column titled `header` removed from its table (if it has one)."""
+    rows = markdown.splitlines()
+    table = [i for i, row in enumerate(rows) if row.startswith("|")]
+    if not table:
+        return markdown
+    cells = [c.strip() for c in rows[table[0]].split("|")]
+    if header not in cells:
+        return markdown
+    col = cells.index(header)
+    for i in table:
+        parts = rows[i].split("|")
+        rows[i] = "|".join(parts[:col] + parts[col + 1 :])
+    return "\n".join(rows)
+
+
 def landing_page(readme: str, stems: list[str]) -> str:
     """index.md: README's title and introduction, its notebook table (links to the pages, the Colab
     column dropped: every page has its own Colab button) and its course map."""
     title, _, rest = readme.partition("\n")
     intro = rest.split("\n## ", 1)[0].strip()
-    table = [
-        "|".join(row.split("|")[:-2]) + "|" if row.startswith("|") else row
-        for row in readme_section(readme, "The notebooks").splitlines()
-    ]
+    table = drop_column(readme_section(readme, "The notebooks"), "Colab")
     course_map = readme_section(readme, "Course map: which notebook answers which question")
     by_number = {s[:2]: s for s in stems}
     course_map = re.sub(
@@ -304,7 +317,7 @@ def landing_page(readme: str, stems: list[str]) -> str:
             title,
             intro,
             "## The notebooks",
-            "\n".join(table),
+            table,
             "## Course map: which notebook answers which question",
             course_map,
         ]
