@@ -8,6 +8,7 @@ as git does without a network."""
 
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -184,3 +185,52 @@ def test_pinned_version_is_the_course_version():
         f"tools/setup_cell.py pins {COURSE_VERSION}, pyproject.toml says {version}: run "
         "`python tools/publish.py setup-cell` to write the version into the set-up cell of every notebook"
     )
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_with_real_git_it_clones_the_tag_and_moves_to_a_new_one(tmp_path):
+    """The real git commands, against a local stand-in for GitHub (git's url.insteadOf): the clone
+    holds the pinned tag, not the newest commit, and a later version moves the existing clone."""
+
+    def git(*args, cwd):
+        subprocess.run(
+            ["git", "-c", "user.email=ci@example.org", "-c", "user.name=ci", *args],
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+        )
+
+    src = tmp_path / "src"
+    (src / "utils").mkdir(parents=True)
+    git("init", "-q", cwd=src)
+    for release, marker in [(COURSE_VERSION, ""), ("v999.0.0", "NEWER = True\n")]:
+        (src / "utils" / "__init__.py").write_text(f"COURSE_REPO = {COURSE_REPO!r}\n{marker}")
+        git("add", ".", cwd=src)
+        git("commit", "-qm", release, cwd=src)
+        git("tag", release, cwd=src)
+    git("commit", "-q", "--allow-empty", "-m", "main moves on", cwd=src)
+    hub = tmp_path / "hub"
+    git("clone", "-q", "--bare", str(src), str(hub / f"{COURSE_REPO}.git"), cwd=tmp_path)
+    work = tmp_path / "content"
+    work.mkdir()
+    env = {
+        **os.environ,
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": f"url.file://{hub}/.insteadOf",
+        "GIT_CONFIG_VALUE_0": "https://github.com/",
+        "GIT_CONFIG_KEY_1": "protocol.file.allow",
+        "GIT_CONFIG_VALUE_1": "always",
+    }
+    env.pop("PYTHONPATH", None)
+    probe = "\nimport utils; print(hasattr(utils, 'NEWER'))"
+    for cell, newer in [(SETUP_CELL, "False"), (SETUP_CELL.replace(COURSE_VERSION, "v999.0.0"), "True")]:
+        result = subprocess.run(
+            [sys.executable, "-S", "-c", cell + probe],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == newer, "the clone is not at the pinned version"
