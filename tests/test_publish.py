@@ -35,7 +35,7 @@ def last_code_line(cell) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("book") / "site"
-    publish.build_site(publish.chosen(SITE_NOTEBOOKS), out)
+    publish.build_site(publish.chosen(SITE_NOTEBOOKS), out, with_decks=True)
     return out
 
 
@@ -59,6 +59,11 @@ def test_landing_page_has_the_course_map(site):
     assert "Course map" in index
     for path in publish.chosen(SITE_NOTEBOOKS):
         assert f'href="notebooks/{path.stem}.html"' in index, f"the landing page does not link {path.stem}"
+
+
+def test_landing_page_links_the_decks_and_student_notebooks_in_the_site(site):
+    links = re.findall(r'href="((?:slides|student)/[^"]+)"', (site / "index.html").read_text())
+    assert len(links) == 2 * len(SITE_NOTEBOOKS) and all((site / link).is_file() for link in links), links
 
 
 @pytest.mark.parametrize("number", SITE_NOTEBOOKS)

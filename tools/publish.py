@@ -2,6 +2,7 @@
 """Publish the course from its stored notebooks, offline and without executing anything:
 
     python tools/publish.py site    [NOTEBOOK ...]   the book:         build/site/index.html
+        --with-decks: the decks and the student edition inside the site too (what GitHub Pages gets)
     python tools/publish.py slides  [NOTEBOOK ...]   lecture decks:    build/slides/NN_name.slides.html
     python tools/publish.py student [NOTEBOOK ...]   student edition:  build/student/NN_name.ipynb
     python tools/publish.py setup-cell               pin the set-up cell to pyproject.toml's version
@@ -298,9 +299,30 @@ def drop_column(markdown: str, header: str) -> str:
     return "\n".join(rows)
 
 
-def landing_page(readme: str, stems: list[str]) -> str:
+def extras_section(stems: list[str]) -> str:
+    """Landing-page links to the decks and student notebooks built into the site (--with-decks)."""
+    rows = [
+        f'| {s[:2]} | <a href="slides/{s}.slides.html">slides</a> | <a href="student/{s}.ipynb">ipynb</a> |'
+        for s in stems
+    ]
+    return "\n".join(
+        [
+            "## Lecture slides and student edition",
+            "",
+            "Slides open in the browser (arrow keys; `S` for speaker view). The student edition is "
+            "each notebook without its solutions.",
+            "",
+            "| # | slides | notebook without solutions |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
+
+
+def landing_page(readme: str, stems: list[str], with_decks: bool = False) -> str:
     """index.md: README's title and introduction, its notebook table (links to the pages, the Colab
-    column dropped: every page has its own Colab button) and its course map."""
+    column dropped: every page has its own Colab button), its course map and, with_decks, links to
+    the decks and the student edition."""
     title, _, rest = readme.partition("\n")
     intro = rest.split("\n## ", 1)[0].strip()
     table = drop_column(readme_section(readme, "The notebooks"), "Colab")
@@ -312,6 +334,7 @@ def landing_page(readme: str, stems: list[str]) -> str:
         course_map,
         flags=re.M,
     )
+    sections = [extras_section(stems)] if with_decks else []
     page = "\n\n".join(
         [
             title,
@@ -320,6 +343,7 @@ def landing_page(readme: str, stems: list[str]) -> str:
             table,
             "## Course map: which notebook answers which question",
             course_map,
+            *sections,
         ]
     )
     # A link to a notebook this build leaves out becomes plain text.
@@ -329,13 +353,16 @@ def landing_page(readme: str, stems: list[str]) -> str:
     return page + "\n\n" + toctree + "\n"
 
 
-def build_site(paths: list[Path], out: Path = BUILD / "site") -> Path:
+def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool = False) -> Path:
+    """The book in `out`; with_decks, the decks and the student edition go into it too (out/slides,
+    out/student) and the landing page links them: the site GitHub Pages serves."""
     staging = fresh_dir(out.with_name(out.name + "-src"))
     (staging / "notebooks").mkdir()
     for path in paths:
         nbformat.write(site_notebook(read(path)), staging / "notebooks" / path.name)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (staging / "index.md").write_text(landing_page(readme, [p.stem for p in paths]), encoding="utf-8")
+    index = landing_page(readme, [p.stem for p in paths], with_decks)
+    (staging / "index.md").write_text(index, encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         sys.executable,
@@ -356,6 +383,9 @@ def build_site(paths: list[Path], out: Path = BUILD / "site") -> Path:
     # The download button hands out the notebook as stored in the course, not the staged copy.
     for path in paths:
         shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
+    if with_decks:
+        build_slides(paths, out / "slides")
+        build_student(paths, out / "student")
     return out / "index.html"
 
 
@@ -388,10 +418,15 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["site", "slides", "student", "setup-cell"])
     parser.add_argument("notebooks", nargs="*", help="paths or two-digit numbers; default: all")
+    parser.add_argument(
+        "--with-decks",
+        action="store_true",
+        help="site: put the decks and the student edition into the site and link them",
+    )
     args = parser.parse_args(argv)
     paths = chosen(args.notebooks)
     if args.what == "site":
-        print(f"book: {build_site(paths).relative_to(ROOT)}")
+        print(f"book: {build_site(paths, with_decks=args.with_decks).relative_to(ROOT)}")
     elif args.what == "setup-cell":
         version = stamp_setup_cell(paths)
         print(f"set-up cell pinned to {version} in tools/setup_cell.py and {len(paths)} notebooks")
