@@ -37,7 +37,8 @@ that has none gets one derived from the notebook's structure:
     fits; one that would not fit (rough height in text lines: prose, code, output lines, a figure
     counts FIGURE_LINES) starts a sub-slide (up/down arrows), so nothing overflows the screen;
   * a code cell longer than LONG_CODE_LINES always gets a sub-slide of its own.
-Figures are sized for a projector by CSS; code and output boxes taller than the screen scroll.
+Figures are sized for a projector by CSS; tall code and output boxes scroll, and so does a slide that
+one long cell alone makes taller than the screen.
 
 Student edition: the solution cells and their "Solution" headings are removed; everything else,
 the exercise skeletons and the stored outputs of the other cells included, is kept, so the checkers
