@@ -26,7 +26,9 @@ def test_bracket_rejects_a_wide_bracket():
 
 
 def test_bracket_rejects_a_lo_that_collapses():
-    with pytest.raises(ExerciseError, match=r"At lo=0.5 the final loss is 1, not below 0.5: lo is already too large"):
+    with pytest.raises(
+        ExerciseError, match=r"At lo=0.5 the final loss is 1, not below 0.5: lo is already too large"
+    ):
         check_stability_bracket(0.5, 0.6, toy_final_loss, threshold=0.5)
 
 

@@ -1,9 +1,18 @@
 """The checkers of notebooks 07-08 accept a right answer and explain a wrong one."""
 
+import ast
+import json
+
 import pytest
+from nbsource import notebook_path
 
 from utils.exercises import ExerciseError
-from utils.exercises.surfaces import check_adam_predictions, check_first_adam_step, check_ravine_settles, check_reaches_optimum
+from utils.exercises.surfaces import (
+    check_adam_predictions,
+    check_first_adam_step,
+    check_ravine_settles,
+    check_reaches_optimum,
+)
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
 
 
@@ -26,6 +35,34 @@ class ClippedMomentum(SGDMomentum):
     def update_param(self, p):
         p.grad.mul_(min(1.0, 1.0 / (p.grad.norm().item() + 1e-12)))
         super().update_param(p)
+
+
+def _classes(source: str) -> dict[str, list[str]]:
+    """class name -> argument names of its __init__ (empty when it inherits __init__)."""
+    found = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef):
+            init = [f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == "__init__"]
+            found[node.name] = [a.arg for a in init[0].args.args] if init else []
+    return found
+
+
+@pytest.mark.parametrize("prefix", ["05", "07", "08"])
+def test_skeleton_and_solution_define_the_same_classes(prefix):
+    """The student's skeleton and the hidden solution name and build their optimizer the same way."""
+    doc = json.loads(notebook_path(prefix).read_text())
+    code = [
+        (c["metadata"].get("tags", []), "".join(c["source"]))
+        for c in doc["cells"]
+        if c["cell_type"] == "code"
+    ]
+    pairs = [(code[i - 1][1], src) for i, (tags, src) in enumerate(code) if "solution" in tags]
+    assert pairs, f"notebook {prefix} has no solution cells"
+    for skeleton, solution in pairs:
+        for name, init_args in _classes(solution).items():
+            assert _classes(skeleton).get(name) == init_args, (
+                f"notebook {prefix}: the solution defines {name}{init_args}, the skeleton does not"
+            )
 
 
 def test_ravine_accepts_a_decaying_schedule(capsys):

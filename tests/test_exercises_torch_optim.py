@@ -5,7 +5,7 @@ import torch
 
 from utils.exercises import ExerciseError
 from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
-from utils.torch_optimizers import Adam, SGDMomentum
+from utils.torch_optimizers import TorchAdam, TorchSGDMomentum
 
 
 def make_rmsprop(eps_inside_sqrt=False, ignore_groups=False):
@@ -23,7 +23,11 @@ def make_rmsprop(eps_inside_sqrt=False, ignore_groups=False):
                     state = self.state[p]
                     if not state:
                         state["square_avg"] = torch.zeros_like(p)
-                    v = state["square_avg"].mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                    v = (
+                        state["square_avg"]
+                        .mul_(group["alpha"])
+                        .addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                    )
                     denom = (v + group["eps"]).sqrt() if eps_inside_sqrt else v.sqrt() + group["eps"]
                     p.addcdiv_(p.grad, denom, value=-lr)
 
@@ -69,7 +73,9 @@ def test_rmsprop_rejects_a_plain_class():
         check_rmsprop(NotAnOptimizer)
 
 
-@pytest.mark.parametrize("cls, kwargs", [(SGDMomentum, {"lr": 0.1, "momentum": 0.9}), (Adam, {"lr": 0.01})])
+@pytest.mark.parametrize(
+    "cls, kwargs", [(TorchSGDMomentum, {"lr": 0.1, "momentum": 0.9}), (TorchAdam, {"lr": 0.01})]
+)
 def test_resume_accepts_the_course_optimizers(cls, kwargs):
     check_resumes_exactly(cls, **kwargs)
 

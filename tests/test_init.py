@@ -22,7 +22,9 @@ def assert_weight_variances(model, expected_var):
         w = layer.weight.detach()
         expected = expected_var(i, layer.in_features, layer.out_features)
         assert abs(w.mean().item()) < 0.05 * math.sqrt(expected), f"layer {i}: mean {w.mean().item():.3g}"
-        assert w.var().item() == pytest.approx(expected, rel=0.1 if w.numel() < 20_000 else 0.03), f"layer {i}"
+        assert w.var().item() == pytest.approx(expected, rel=0.1 if w.numel() < 20_000 else 0.03), (
+            f"layer {i}"
+        )
 
 
 def test_const_init_sets_every_parameter():
@@ -87,8 +89,10 @@ def test_const_init_rejects_non_finite_fill():
         const_init(wide_network(), float("nan"))
 
 
-@pytest.mark.parametrize("init", [lambda m: const_init(m, 0.1), lambda m: var_init(m, 0.1), equal_var_init,
-                                  xavier_init, kaiming_init])
+@pytest.mark.parametrize(
+    "init",
+    [lambda m: const_init(m, 0.1), lambda m: var_init(m, 0.1), equal_var_init, xavier_init, kaiming_init],
+)
 def test_model_without_linear_layers_is_an_error(init):
     with pytest.raises(ValueError, match="no nn.Linear layers"):
         init(nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()))

@@ -1,6 +1,7 @@
 """Notebooks 02-04 write the initialization schemes; utils.init holds the same code for later notebooks."""
 
 from nbsource import assert_no_drift
+
 from utils.init import const_init, equal_var_init, kaiming_init, var_init, xavier_init
 
 

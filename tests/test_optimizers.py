@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from utils import set_seed, torch_generator
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
 
 STEPS = 100
@@ -19,10 +20,10 @@ TOL = 1e-6
 
 def _problem(dtype=torch.float32):
     """A small smooth regression problem: model and fixed data, seeded."""
-    gen = torch.Generator().manual_seed(0)
+    gen = torch_generator(0)
     x = torch.randn(64, 5, generator=gen, dtype=dtype)
     y = torch.randn(64, 2, generator=gen, dtype=dtype)
-    torch.manual_seed(0)
+    set_seed(0)
     model = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 2)).to(dtype)
     return model, x, y
 
@@ -38,7 +39,8 @@ def _max_diff_per_step(make_ours, make_reference, dtype=torch.float32, steps=STE
             opt.zero_grad()
             nn.functional.mse_loss(net(x), y).backward()
             opt.step()
-        diffs.append(max((p - q).abs().max().item() for p, q in zip(model.parameters(), twin.parameters())))
+        pairs = zip(model.parameters(), twin.parameters(), strict=True)
+        diffs.append(max((p - q).abs().max().item() for p, q in pairs))
     return diffs
 
 
@@ -51,14 +53,23 @@ def test_sgd_matches_torch_bit_for_bit():
 def test_adam_matches_torch(kwargs):
     """At the course's lr=1e-3 (notebook 06). At lr=1e-2 the 100-step float32 drift reaches ~1e-6: larger
     steps give the one-rounding-step differences of formula order more room to grow."""
-    diffs = _max_diff_per_step(lambda p: Adam(p, lr=1e-3, **kwargs), lambda p: torch.optim.Adam(
-        p, lr=1e-3, betas=(kwargs.get("beta1", 0.9), kwargs.get("beta2", 0.999)), eps=kwargs.get("eps", 1e-8)))
+    diffs = _max_diff_per_step(
+        lambda p: Adam(p, lr=1e-3, **kwargs),
+        lambda p: torch.optim.Adam(
+            p,
+            lr=1e-3,
+            betas=(kwargs.get("beta1", 0.9), kwargs.get("beta2", 0.999)),
+            eps=kwargs.get("eps", 1e-8),
+        ),
+    )
     assert max(diffs) < TOL, f"Adam drifts from torch.optim.Adam by {max(diffs):.3g} within {STEPS} steps"
 
 
 def test_adam_matches_torch_in_float64():
     """In float64 the formula-order round-off is ~1e-16: any real mistake would stand out."""
-    diffs = _max_diff_per_step(lambda p: Adam(p, lr=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2), torch.float64)
+    diffs = _max_diff_per_step(
+        lambda p: Adam(p, lr=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2), torch.float64
+    )
     assert max(diffs) < 1e-12, f"Adam drifts from torch.optim.Adam by {max(diffs):.3g} in float64"
 
 
@@ -66,8 +77,10 @@ def test_adam_matches_torch_in_float64():
 def test_momentum_matches_torch_with_undamped_buffer_and_scaled_lr(beta):
     """m = (1-beta) * buf exactly when torch uses dampening=0, so lr_torch = lr * (1-beta) is equivalent."""
     lr = 0.1
-    diffs = _max_diff_per_step(lambda p: SGDMomentum(p, lr=lr, momentum=beta),
-                               lambda p: torch.optim.SGD(p, lr=lr * (1 - beta), momentum=beta))
+    diffs = _max_diff_per_step(
+        lambda p: SGDMomentum(p, lr=lr, momentum=beta),
+        lambda p: torch.optim.SGD(p, lr=lr * (1 - beta), momentum=beta),
+    )
     assert max(diffs) < TOL, f"SGDMomentum(momentum={beta}) drifts by {max(diffs):.3g}"
 
 
@@ -75,7 +88,7 @@ def test_momentum_matches_closed_form():
     """m_t = (1-beta) sum_k beta^(t-k) g_k and w_t = w_0 - lr sum_t m_t, for a recorded gradient sequence."""
     lr, beta = 0.1, 0.9
     w = torch.zeros(3, requires_grad=True)
-    grads = torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
+    grads = torch.randn(50, 3, generator=torch_generator(1))
     opt = SGDMomentum([w], lr=lr, momentum=beta)
     expected_w, m = torch.zeros(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
     for t, g in enumerate(grads, start=1):
@@ -109,11 +122,14 @@ def test_zero_grad_zeroes_and_detaches():
         assert p.grad.grad_fn is None and not p.grad.requires_grad, "zero_grad must detach the gradients"
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: SGD(p, lr=0.1),
-    lambda p: SGDMomentum(p, lr=0.1, momentum=0.9),
-    lambda p: Adam(p, lr=0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: SGD(p, lr=0.1),
+        lambda p: SGDMomentum(p, lr=0.1, momentum=0.9),
+        lambda p: Adam(p, lr=0.1),
+    ],
+)
 def test_parameters_without_gradient_are_skipped(make):
     used, unused = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
     opt = make([used, unused])
@@ -125,7 +141,9 @@ def test_parameters_without_gradient_are_skipped(make):
     assert torch.equal(unused, torch.ones(3)), "a parameter without a gradient must not move"
     assert not torch.equal(used, torch.ones(3)), "a parameter with a gradient must move"
     for name, d in state.items():
-        assert torch.equal(torch.as_tensor(d[unused]), before[name]), f"{name} changed for the unused parameter"
+        assert torch.equal(torch.as_tensor(d[unused]), before[name]), (
+            f"{name} changed for the unused parameter"
+        )
 
 
 def test_template_requires_update_param():
@@ -135,17 +153,40 @@ def test_template_requires_update_param():
         OptimizerTemplate([p], lr=0.1).step()
 
 
-@pytest.mark.parametrize("make, word", [
-    (lambda p: SGD(p, lr=0), "lr"),
-    (lambda p: SGD(p, lr=-0.1), "lr"),
-    (lambda p: SGD(p, lr=float("nan")), "lr"),
-    (lambda p: SGDMomentum(p, lr=0.1, momentum=1.0), "momentum"),
-    (lambda p: SGDMomentum(p, lr=0.1, momentum=-0.1), "momentum"),
-    (lambda p: Adam(p, lr=-1e-3), "lr"),
-    (lambda p: Adam(p, lr=1e-3, beta1=1.0), "beta1"),
-    (lambda p: Adam(p, lr=1e-3, beta2=-0.5), "beta2"),
-    (lambda p: Adam(p, lr=1e-3, eps=0.0), "eps"),
-])
+@pytest.mark.parametrize(
+    "make, word",
+    [
+        (lambda p: SGD(p, lr=0), "lr"),
+        (lambda p: SGD(p, lr=-0.1), "lr"),
+        (lambda p: SGD(p, lr=float("nan")), "lr"),
+        (lambda p: SGDMomentum(p, lr=0.1, momentum=1.0), "momentum"),
+        (lambda p: SGDMomentum(p, lr=0.1, momentum=-0.1), "momentum"),
+        (lambda p: Adam(p, lr=-1e-3), "lr"),
+        (lambda p: Adam(p, lr=1e-3, beta1=1.0), "beta1"),
+        (lambda p: Adam(p, lr=1e-3, beta2=-0.5), "beta2"),
+        (lambda p: Adam(p, lr=1e-3, eps=0.0), "eps"),
+        (lambda p: SGD(p, lr=float("inf")), r"lr=inf"),
+        (lambda p: SGDMomentum(p, lr=float("inf"), momentum=0.9), r"lr=inf"),
+        (lambda p: Adam(p, lr=float("nan")), r"lr=nan"),
+        (lambda p: Adam(p, lr=1e-3, eps=float("inf")), r"eps=inf"),
+        (lambda p: Adam(p, lr=1e-3, eps=float("nan")), r"eps=nan"),
+        (lambda p: SGDMomentum(p, lr=0.1, momentum=float("nan")), r"momentum.*nan"),
+        (lambda p: Adam(p, lr=1e-3, beta1=float("nan")), r"beta1.*nan"),
+        (lambda p: Adam(p, lr=1e-3, beta2=float("inf")), r"beta2.*inf"),
+    ],
+)
 def test_bad_hyperparameters_are_rejected(make, word):
     with pytest.raises(ValueError, match=word):
         make([torch.ones(2, requires_grad=True)])
+
+
+@pytest.mark.parametrize("cls", [SGD, SGDMomentum, Adam])
+def test_empty_parameter_list_is_rejected(cls):
+    """A used-up generator (model.parameters() passed to a second optimizer) would train nothing, silently."""
+    model = nn.Linear(3, 1)
+    params = model.parameters()
+    list(params)  # the generator is now used up
+    with pytest.raises(ValueError, match="empty list of parameters.*model.parameters"):
+        cls(params, lr=0.1)
+    with pytest.raises(ValueError, match="empty list of parameters"):
+        cls([], lr=0.1)

@@ -1,23 +1,51 @@
-"""utils.training.train_model / test_model on a small subset of Fashion-MNIST, in a temporary folder."""
+"""utils.training.train_model / test_model on a small subset of Fashion-MNIST, in a temporary folder:
+results that know their recipe, pretrained files never written over, a killed retrain that loses nothing."""
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
-
-from utils import set_seed
-from utils.checkpoints import CheckpointError, load_model, model_files
-from utils.data import fashion_mnist_tensors
-from utils.init import kaiming_init
-from utils.models import BaseNetwork
-from utils.optimizers import SGD, Adam
-from utils.training import test_model as accuracy_of
-from utils.training import evaluate, train_epoch, train_model
-
 from nbsource import assert_no_drift
 
-RESULT_KEYS = {"test_acc", "val_acc_best", "best_epoch", "train_acc", "val_acc", "train_loss", "val_loss",
-               "epochs", "batch_size", "seed", "optimizer", "model_name", "device", "seconds_per_epoch"}
+from utils import set_seed
+from utils.checkpoints import (
+    MANIFEST_NAME,
+    CheckpointError,
+    load_model,
+    load_results,
+    model_files,
+    write_manifest,
+)
+from utils.data import fashion_mnist_tensors
+from utils.init import kaiming_init, var_init
+from utils.models import BaseNetwork
+from utils.optimizers import SGD, Adam
+from utils.training import evaluate, train_epoch, train_model
+from utils.training import test_model as accuracy_of
+
+RESULT_KEYS = {
+    "test_acc",
+    "val_acc_best",
+    "best_epoch",
+    "train_acc",
+    "val_acc",
+    "train_loss",
+    "val_loss",
+    "epochs",
+    "batch_size",
+    "seed",
+    "optimizer",
+    "model_name",
+    "device",
+    "seconds_per_epoch",
+    "recipe",
+    "files",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +69,9 @@ def sgd(params):
 def test_one_epoch_learns_and_writes_complete_files(small_data, tmp_path):
     net = fresh_net()
     before = accuracy_of(net, small_data[2])
-    results = train_model(net, "tiny", sgd, max_epochs=2, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    results = train_model(
+        net, "tiny", sgd, max_epochs=2, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
     assert RESULT_KEYS <= set(results), f"missing result keys: {RESULT_KEYS - set(results)}"
     assert results["train_loss"][1] < results["train_loss"][0], "the training loss did not go down"
     assert results["test_acc"] > max(0.6, before + 0.3), f"test accuracy {results['test_acc']} after 2 epochs"
@@ -49,62 +79,327 @@ def test_one_epoch_learns_and_writes_complete_files(small_data, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} == set(model_files("tiny").values()), "stray or missing files"
     stored = json.loads((tmp_path / "tiny_results.json").read_text())
     assert stored == results, "the results JSON differs from the returned results"
+    recipe = results["recipe"]
+    assert recipe["optimizer"] == {"class": "utils.optimizers.SGD", "lr": 0.1}
+    assert (recipe["epochs"], recipe["batch_size"], recipe["seed"]) == (2, 256, 42)
+    assert recipe["network"] == net.config and recipe["data"]["sizes"] == [2000, 1000, 1000]
+    assert len(recipe["init"]["weight_std"]) == 5 and recipe["environment"]["threads"] >= 1
     reloaded = load_model("tiny", tmp_path)
-    assert accuracy_of(reloaded, small_data[2]) == results["test_acc"], "the checkpoint is not the best epoch's"
+    assert accuracy_of(reloaded, small_data[2]) == results["test_acc"], (
+        "the checkpoint is not the best epoch's"
+    )
 
 
 def test_net_holds_the_best_epoch_not_the_last(small_data, tmp_path):
     net = fresh_net()
-    results = train_model(net, "best", lambda p: SGD(p, lr=2.0), max_epochs=3, data=small_data,
-                          device="cpu", checkpoint_dir=tmp_path)
+    results = train_model(
+        net,
+        "best",
+        lambda p: SGD(p, lr=2.0),
+        max_epochs=3,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+    )
     assert accuracy_of(net, small_data[1]) == results["val_acc_best"], "net does not hold the best epoch"
 
 
+def never_steps(params):
+    """The recipe's SGD(lr=0.1), which fails the test if training starts."""
+    optimizer = SGD(params, lr=0.1)
+    optimizer.step = lambda: pytest.fail("must not train")
+    return optimizer
+
+
 def test_complete_result_is_loaded_not_retrained(small_data, tmp_path, capsys):
-    first = train_model(fresh_net(), "skip", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    first = train_model(
+        fresh_net(), "skip", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
     net = fresh_net(seed=1)
-    again = train_model(net, "skip", lambda p: pytest.fail("must not train"), max_epochs=1, data=small_data,
-                        device="cpu", checkpoint_dir=tmp_path)
+    again = train_model(
+        net, "skip", never_steps, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
     assert again == first and "overwrite=True" in capsys.readouterr().out
     assert accuracy_of(net, small_data[2]) == first["test_acc"], "the stored weights were not loaded into net"
 
 
 def test_overwrite_retrains(small_data, tmp_path):
-    first = train_model(fresh_net(), "over", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
-    second = train_model(fresh_net(), "over", lambda p: Adam(p, lr=1e-3), max_epochs=1, data=small_data,
-                         device="cpu", checkpoint_dir=tmp_path, overwrite=True)
+    first = train_model(
+        fresh_net(), "over", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
+    second = train_model(
+        fresh_net(),
+        "over",
+        lambda p: Adam(p, lr=1e-3),
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+        overwrite=True,
+    )
     assert (first["optimizer"], second["optimizer"]) == ("SGD", "Adam")
     assert json.loads((tmp_path / "over_results.json").read_text())["optimizer"] == "Adam"
 
 
 def test_torch_optim_works_too(small_data, tmp_path):
-    results = train_model(fresh_net(), "torch", lambda p: torch.optim.SGD(p, lr=0.1), max_epochs=1,
-                          data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    results = train_model(
+        fresh_net(),
+        "torch",
+        lambda p: torch.optim.SGD(p, lr=0.1),
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+    )
     assert results["optimizer"] == "SGD" and results["test_acc"] > 0.5
 
 
-def test_interrupted_run_leaves_no_complete_result(small_data, tmp_path, monkeypatch):
-    """A crash after the checkpoint but before the results JSON: nothing may look finished."""
+def test_interrupted_run_leaves_the_previous_model(small_data, tmp_path, monkeypatch):
+    """A crash after the weights but before the results: the old model stays complete and loadable."""
     import utils.training
+
+    first = train_model(
+        fresh_net(), "cut", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed between checkpoint and results")
 
     monkeypatch.setattr(utils.training, "save_results", crash)
     with pytest.raises(KeyboardInterrupt):
-        train_model(fresh_net(), "cut", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
-    assert (tmp_path / "cut.pt").is_file() and not (tmp_path / "cut_results.json").exists()
+        train_model(
+            fresh_net(1),
+            "cut",
+            sgd,
+            max_epochs=2,
+            data=small_data,
+            device="cpu",
+            checkpoint_dir=tmp_path,
+            overwrite=True,
+        )
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "a temporary file was left behind"
-    with pytest.raises(CheckpointError, match="interrupted.*overwrite=True"):
-        load_model("cut", tmp_path)
-    monkeypatch.undo()  # the next call must train again instead of loading the unfinished checkpoint
-    results = train_model(fresh_net(), "cut", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
-    assert (tmp_path / "cut_results.json").is_file() and results["epochs"] == 1
+    assert load_results("cut", tmp_path) == first
+    assert accuracy_of(load_model("cut", tmp_path), small_data[2]) == first["test_acc"]
+
+
+KILLED_RETRAIN = """
+import sys, torch
+from utils.models import BaseNetwork
+from utils.optimizers import SGD
+from utils.training import train_model
+g = torch.Generator().manual_seed(5)
+data = [(torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g))
+        for n in (512, 256, 256)]
+net = BaseNetwork("relu", hidden_sizes=(32,))
+train_model(net, "victim", lambda p: SGD(p, lr=0.01), max_epochs=100_000, data=data, device="cpu",
+            checkpoint_dir=sys.argv[1], overwrite=True)
+"""
+
+
+def test_retrain_killed_mid_training_keeps_the_previous_model(tmp_path):
+    """SIGKILL (a Colab disconnect) in the middle of a retrain: the previous model still loads, unchanged."""
+    net = BaseNetwork("relu", hidden_sizes=(32,))
+    g = torch.Generator().manual_seed(5)
+    data = [
+        (torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g))
+        for n in (512, 256, 256)
+    ]
+    before = train_model(net, "victim", sgd, max_epochs=2, data=data, device="cpu", checkpoint_dir=tmp_path)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RETRAIN, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert "Training 'victim'" in child.stdout.readline()  # training has started...
+        time.sleep(2)  # ...and runs for a while
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        child.stdout.close()
+    assert all((tmp_path / n).read_bytes() == b for n, b in files.items()), "the previous model was touched"
+    assert load_results("victim", tmp_path) == before and load_model("victim", tmp_path).config == net.config
 
 
 def test_bad_arguments(small_data, tmp_path):
     with pytest.raises(ValueError, match="max_epochs"):
         train_model(fresh_net(), "x", sgd, max_epochs=0, data=small_data, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="plain file name"):
+        train_model(fresh_net(), "../x", sgd, max_epochs=1, data=small_data, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="data must be"):
+        train_model(fresh_net(), "x", sgd, max_epochs=1, data=small_data[:2], checkpoint_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change, what",
+    [
+        (dict(optim_func=lambda p: SGD(p, lr=0.05)), "optimizer.lr: 0.1 -> 0.05"),
+        (
+            dict(optim_func=lambda p: Adam(p, lr=1e-3)),
+            "optimizer.class: utils.optimizers.SGD -> utils.optimizers.Adam",
+        ),
+        (dict(max_epochs=2), "epochs: 1 -> 2"),
+        (dict(batch_size=128), "batch_size: 256 -> 128"),
+        (dict(seed=7), "seed: 42 -> 7"),
+        (dict(net="poor init"), "init.weight_std"),
+        (dict(net="tanh"), "network.act_fn: relu -> tanh"),
+    ],
+)
+def test_a_stored_result_of_another_recipe_is_not_used(small_data, tmp_path, capsys, change, what):
+    stored = train_model(
+        fresh_net(), "rec", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
+    call = {"net": fresh_net(1), "optim_func": sgd, "max_epochs": 1, "batch_size": 256, "seed": 42, **change}
+    if call["net"] == "poor init":
+        call["net"] = fresh_net(1)
+        var_init(call["net"], std=0.01)
+    elif call["net"] == "tanh":
+        set_seed(1)
+        call["net"] = BaseNetwork("tanh")
+        kaiming_init(call["net"])
+    capsys.readouterr()
+    again = train_model(
+        call.pop("net"),
+        "rec",
+        call.pop("optim_func"),
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+        **call,
+    )
+    out = capsys.readouterr().out
+    assert "was made with another recipe" in out and what in out and "Training 'rec'" in out
+    assert again["recipe"] != stored["recipe"] and load_results("rec", tmp_path) == again
+
+
+def test_the_same_recipe_on_another_seed_of_the_course_is_reused(small_data, tmp_path, monkeypatch, capsys):
+    """COURSE_SEED moves the initial weights, not the recipe: the stored result is loaded, not retrained."""
+    stored = train_model(
+        fresh_net(), "cs", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
+    monkeypatch.setenv("COURSE_SEED", "3")
+    again = train_model(
+        fresh_net(),
+        "cs",
+        lambda p: SGD(p, lr=0.1),
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=tmp_path,
+    )
+    assert again == stored and "Loaded the trained 'cs'" in capsys.readouterr().out
+
+
+def test_results_without_a_recipe_are_not_used(small_data, tmp_path, capsys):
+    train_model(fresh_net(), "old", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    results = json.loads((tmp_path / "old_results.json").read_text())
+    del results["recipe"]
+    (tmp_path / "old_results.json").write_text(json.dumps(results))
+    train_model(fresh_net(), "old", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    assert "do not record their recipe" in capsys.readouterr().out
+
+
+def published(tmp_path, small_data, name="pub"):
+    """A folder whose manifest lists a trained model `name`: a pretrained model, as in saved_models/."""
+    folder = tmp_path / "published"
+    train_model(fresh_net(), name, sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder)
+    write_manifest(folder)
+    return folder, {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_retraining_a_pretrained_model_never_writes_over_it(small_data, tmp_path, capsys):
+    folder, files = published(tmp_path, small_data)
+    retrained = train_model(
+        fresh_net(1),
+        "pub",
+        sgd,
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=folder,
+        overwrite=True,
+    )
+    assert "into " + str(folder / "retrained") in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == files, (
+        "a published file changed"
+    )
+    assert load_results("pub", folder / "retrained") == retrained
+    changed = train_model(
+        fresh_net(1),
+        "pub",
+        lambda p: SGD(p, lr=0.05),
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=folder,
+    )  # another recipe: trained, beside it too
+    assert load_results("pub", folder / "retrained") == changed
+    again = train_model(
+        fresh_net(1),
+        "pub",
+        lambda p: SGD(p, lr=0.05),
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=folder,
+    )  # the student's own result is found again
+    assert (
+        again == changed
+        and "Loaded the trained 'pub' from " + str(folder / "retrained") in capsys.readouterr().out
+    )
+
+
+def test_a_swapped_pretrained_file_is_not_used(small_data, tmp_path, monkeypatch, capsys):
+    folder, files = published(tmp_path, small_data)
+    (folder / "pub.pt").write_bytes(b"something else")
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # nothing answers: it cannot be repaired
+    train_model(fresh_net(), "pub", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder)
+    out = capsys.readouterr().out
+    assert "pub.pt differ from MANIFEST.sha256" in out and "training instead" in out
+    assert (folder / "retrained" / "pub_results.json").is_file()
+
+
+def test_a_new_checkpoint_folder_says_why_it_trains(small_data, tmp_path, monkeypatch, capsys):
+    """A fresh PATH_CHECKPOINT holds no pretrained file: it says so, tries the download, then trains."""
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
+    folder = tmp_path / "fresh"
+    set_seed(42)
+    net = BaseNetwork("relu", hidden_sizes=(16,))
+    train_model(
+        net, "FashionMNIST_SGD", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder
+    )
+    out = capsys.readouterr().out
+    assert "No pretrained 'FashionMNIST_SGD' in " + str(folder) + " yet: downloading it" in out
+    assert "training instead" in out and "Training 'FashionMNIST_SGD' for 1 epochs" in out
+    assert (folder / "retrained" / "FashionMNIST_SGD_results.json").is_file()
+    assert (folder / MANIFEST_NAME).is_file() and not (folder / "FashionMNIST_SGD.pt").exists()
+
+
+def test_read_only_checkpoint_folder_fails_before_training(small_data, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("utils.checkpoints.tempfile.TemporaryFile", refuse)
+    with pytest.raises(CheckpointError, match="Cannot write checkpoints.*Training was not started"):
+        train_model(
+            fresh_net(),
+            "ro",
+            never_steps,
+            max_epochs=1,
+            data=small_data,
+            device="cpu",
+            checkpoint_dir=tmp_path,
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_training_shows_a_progress_bar_with_validation_accuracy(small_data, tmp_path, capsys):
+    train_model(fresh_net(), "bar", sgd, max_epochs=2, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    err = capsys.readouterr().err
+    assert "bar: 100%" in err and "2/2" in err and "val_acc=" in err
 
 
 def test_test_model_is_accuracy():
@@ -121,8 +416,20 @@ def test_notebook_06_teaches_the_same_loop():
 
 def test_offline_download_falls_back_to_training(small_data, tmp_path, monkeypatch, capsys):
     """The manifest lists the model, its files are missing and the server is down: train instead."""
-    (tmp_path / "MANIFEST.sha256").write_text("".join(f"{'0' * 64}  {name}\n" for name in model_files("dl").values()))
+    (tmp_path / "MANIFEST.sha256").write_text(
+        "".join(f"{'0' * 64}  {name}\n" for name in model_files("dl").values())
+    )
     monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # the discard port: nothing answers
-    results = train_model(fresh_net(), "dl", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
+    results = train_model(
+        fresh_net(), "dl", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+    )
     assert "training instead" in capsys.readouterr().out
-    assert results["epochs"] == 1 and (tmp_path / "dl_results.json").is_file()
+    assert results["epochs"] == 1 and (tmp_path / "retrained" / "dl_results.json").is_file()
+
+
+def test_malformed_manifest_stops_training_with_file_and_line(small_data, tmp_path):
+    (tmp_path / MANIFEST_NAME).write_text("0123  m.pt\n")
+    with pytest.raises(CheckpointError, match=r"MANIFEST.sha256, line 1, is not"):
+        train_model(
+            fresh_net(), "m", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
+        )

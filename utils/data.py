@@ -6,12 +6,18 @@ machine and in Colab:
   2. a local copy of the four original .gz files: the folder named by $FASHION_MNIST_DIR, else
      Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist),
   3. torchvision's download.
-If none works, one error names the three ways to fix it.
+Every file is checked before it is used (size, then MD5 of the unpacked bytes: see RAW_CHECKSUMS). A bad
+file is named with what to do about it, and the next source is tried; a bad file under DATA_DIR is
+removed so that a good copy can take its place. If no source works, one error names the three fixes.
 """
 
 import gzip
+import hashlib
 import os
-import shutil
+import socket
+import sys
+import tempfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -32,52 +38,224 @@ SPLIT_SEED = 42
 TRAIN_SIZE, VAL_SIZE = 50_000, 10_000
 RAW_FILES = [name for name, _ in FashionMNIST.resources]  # the four *-ubyte.gz archives
 
+# Size and MD5 of the four files *unpacked*, which is what every source has in common. torchvision's
+# FashionMNIST.resources holds the MD5 of the .gz archives it downloads (and checks them itself), but
+# Debian's package ships the same data re-compressed (other archive MD5s), and files already unpacked
+# under DATA_DIR have no archive left to check. Computed from Debian's copy; other loaders list the same
+# values for the unpacked official files. Size is checked first only to give a clearer message.
+RAW_CHECKSUMS = {
+    "train-images-idx3-ubyte": (47_040_016, "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+    "train-labels-idx1-ubyte": (60_008, "9018921c3c673c538a1fc5bad174d6f9"),
+    "t10k-images-idx3-ubyte": (7_840_016, "8181f5470baa50b63fa0f6fddb340f0a"),
+    "t10k-labels-idx1-ubyte": (10_008, "15d484375f8d13e6eb1aabb0c3f46965"),
+}
+_BLOCK = 1 << 20
+DOWNLOAD_TIMEOUT_S = 30  # per connect or read: a silent server ends in the clear error, not a hang
+_verified: set[tuple] = set()  # files checked in this process (path, size, mtime, inode, expected MD5)
+
 
 def _raw_dir(root: Path) -> Path:
     return Path(root) / "FashionMNIST" / "raw"
 
 
-def _has_raw_files(root: Path) -> bool:
+def _report(message: str) -> None:
+    """Tell the user about a skipped source (not fatal: the next source is tried)."""
+    print(f"Fashion-MNIST: {message}", file=sys.stderr)
+
+
+def _mismatch(name: str, size: int, md5: str) -> str | None:
+    """Why unpacked bytes of `size` and `md5` are not the file `name`; None when they are."""
+    expected_size, expected_md5 = RAW_CHECKSUMS[name]
+    if size != expected_size:
+        return f"is {size:,} bytes instead of {expected_size:,} (truncated, or not Fashion-MNIST)"
+    if md5 != expected_md5:
+        return f"has MD5 {md5} instead of {expected_md5} (its bytes are not Fashion-MNIST's)"
+    return None
+
+
+def _verified_key(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, RAW_CHECKSUMS[path.name]
+
+
+def _check_raw_file(path: Path) -> str | None:
+    """Why the unpacked file `path` is not the right one; None when it is (checked once per process)."""
+    key = _verified_key(path)
+    if key in _verified:
+        return None
+    stat = path.stat()
+    if stat.st_size != RAW_CHECKSUMS[path.name][0]:
+        return _mismatch(path.name, stat.st_size, "")
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            digest.update(block)
+    problem = _mismatch(path.name, stat.st_size, digest.hexdigest())
+    if problem is None:
+        _verified.add(key)
+    return problem
+
+
+def _not_writable(root: Path, err: OSError) -> PermissionError:
+    return PermissionError(
+        f"Fashion-MNIST has to be written into the data folder {root}, but it cannot be written there "
+        f"({type(err).__name__}: {err}). Set the environment variable PATH_DATASETS to a writable folder "
+        "(for example PATH_DATASETS=$HOME/datasets) and restart the kernel, or make this folder writable."
+    )
+
+
+def _data_dir_is_good(root: Path) -> bool:
+    """True when all four files under `root` are right; a wrong one is named and removed."""
     raw = _raw_dir(root)
-    return all((raw / name.removesuffix(".gz")).is_file() for name in RAW_FILES)
+    good = True
+    for name in RAW_CHECKSUMS:
+        path = raw / name
+        if not path.is_file():
+            good = False
+            continue
+        try:
+            problem = _check_raw_file(path)
+        except OSError as err:  # unreadable: as useless as a damaged file
+            problem = f"cannot be read ({type(err).__name__}: {err})"
+        if problem:
+            good = False
+            _report(f"{path} {problem}: removing it, a good copy is taken from the next source.")
+            try:
+                path.unlink()
+            except OSError as err:
+                raise _not_writable(root, err) from err
+    return good
 
 
-def _local_copies() -> list[Path]:
-    folders = [Path(os.environ[LOCAL_COPY_ENV])] if os.environ.get(LOCAL_COPY_ENV) else []
-    return folders + [DEBIAN_COPY]
+def _remove_legacy_cache(root: Path) -> None:
+    """torchvision < 0.9 cached the data as processed/*.pt, and torchvision still loads those instead of
+    the raw files when both exist: they would bypass every check, so they are removed."""
+    processed = Path(root) / "FashionMNIST" / "processed"
+    legacy = [processed / FashionMNIST.training_file, processed / FashionMNIST.test_file]
+    if all(path.is_file() for path in legacy):
+        _report(
+            f"{processed} holds an old torchvision cache that would be loaded instead of the checked "
+            "files: removing it."
+        )
+        try:
+            for path in legacy:
+                path.unlink()
+        except OSError as err:
+            raise _not_writable(root, err) from err
 
 
-def _copy_from(folder: Path, root: Path) -> bool:
-    """Unpack the four .gz files of `folder` into torchvision's layout under `root`, if all are there."""
-    sources = [folder / name for name in RAW_FILES]
-    if not all(src.is_file() for src in sources):
-        return False
-    raw = _raw_dir(root)
-    raw.mkdir(parents=True, exist_ok=True)
-    for src in sources:
-        target = raw / src.name.removesuffix(".gz")
-        partial = target.with_suffix(".partial")
-        with gzip.open(src, "rb") as fin, open(partial, "wb") as fout:
-            shutil.copyfileobj(fin, fout)
-        partial.replace(target)  # atomic: a half-unpacked file is never mistaken for data
-    return True
+def _ensure_writable(root: Path) -> None:
+    """Create torchvision's raw folder under `root` and prove a file can be written there."""
+    try:
+        _raw_dir(root).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=_raw_dir(root)):
+            pass
+    except OSError as err:
+        raise _not_writable(root, err) from err
 
 
-def ensure_fashion_mnist(root: Path = DATA_DIR) -> Path:
-    """Make sure the raw Fashion-MNIST files are under `root`; return `root`.
+def _local_copies() -> list[tuple[Path, str, str]]:
+    """(folder, how the user names it, what to do when one of its files is bad), in the order tried."""
+    copies = []
+    if os.environ.get(LOCAL_COPY_ENV):
+        copies.append(
+            (
+                Path(os.environ[LOCAL_COPY_ENV]),
+                f"${LOCAL_COPY_ENV}",
+                f"Replace it with the original file, or unset ${LOCAL_COPY_ENV}.",
+            )
+        )
+    copies.append(
+        (
+            DEBIAN_COPY,
+            "Debian's package dataset-fashion-mnist",
+            "Reinstall the package: sudo apt-get install --reinstall dataset-fashion-mnist.",
+        )
+    )
+    return copies
 
-    Raises FileNotFoundError naming the three fixes when no source has the data.
+
+def _unpack(src: Path, out) -> str | None:
+    """Unpack the archive `src` into the open file `out`; why it is not the right file, or None.
+
+    Reading stops as soon as more bytes come out than the real file has (a wrong or endless archive).
+    Errors *writing* `out` propagate: they are the data folder's fault, not the copy's.
     """
-    root = Path(root)
-    if _has_raw_files(root):
-        return root
-    for folder in _local_copies():
-        if _copy_from(folder, root):
-            return root
+    name = src.name.removesuffix(".gz")
+    limit = RAW_CHECKSUMS[name][0]
+    digest, size = hashlib.md5(), 0
+    try:
+        fin = gzip.open(src, "rb")
+    except OSError as err:
+        return f"cannot be read ({type(err).__name__}: {err})"
+    with fin:
+        while True:
+            try:
+                block = fin.read(_BLOCK)
+            except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+                return f"is not a complete gzip archive ({type(err).__name__}: {err})"
+            if not block:
+                break
+            size += len(block)
+            if size > limit:
+                return f"unpacks to more than the {limit:,} bytes of {name} (not Fashion-MNIST)"
+            digest.update(block)
+            out.write(block)
+    return _mismatch(name, size, digest.hexdigest())
+
+
+def _copy_from(folder: Path, label: str, advice: str, root: Path) -> bool:
+    """Unpack and check the four .gz files of `folder` into `root`; True when all four were good.
+
+    Each file goes to a temporary file first; the four are renamed into place only once all are checked,
+    so a bad or interrupted copy leaves nothing behind.
+    """
+    if not folder.is_dir():
+        if label.startswith("$"):
+            _report(f"{label}={folder} is not a folder: trying the next source.")
+        return False
+    missing = [name for name in RAW_FILES if not (folder / name).is_file()]
+    if missing:
+        _report(f"{label} ({folder}) lacks {', '.join(missing)}: trying the next source.")
+        return False
+    raw, unpacked = _raw_dir(root), {}
+    try:
+        for name in RAW_FILES:
+            try:
+                fd, tmp = tempfile.mkstemp(dir=raw, prefix=f"{name}.", suffix=".partial")
+                unpacked[name] = Path(tmp)
+                with os.fdopen(fd, "wb") as out:
+                    problem = _unpack(folder / name, out)
+            except OSError as err:
+                raise _not_writable(root, err) from err
+            if problem:
+                _report(f"{folder / name} ({label}) {problem}. {advice} Trying the next source.")
+                return False
+        for name, tmp in unpacked.items():
+            os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a data folder may be shared
+            tmp.replace(raw / name.removesuffix(".gz"))
+            _verified.add(_verified_key(raw / name.removesuffix(".gz")))  # checked while unpacking
+        return True
+    finally:
+        for tmp in unpacked.values():
+            tmp.unlink(missing_ok=True)
+
+
+def _download(root: Path) -> None:
+    """torchvision's download (it checks the archives' MD5), then our check of the unpacked files.
+
+    torchvision sets no timeout, so a server that stops answering would hang the notebook forever; the
+    socket default timeout bounds every connect and read to DOWNLOAD_TIMEOUT_S while it runs.
+    """
+    previous_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         FashionMNIST(root, train=True, download=True)
         FashionMNIST(root, train=False, download=True)
-    except Exception as err:  # no internet, proxy, server down...: all end in the same advice
+        problems = [f"{name} {p}" for name in RAW_CHECKSUMS if (p := _check_raw_file(_raw_dir(root) / name))]
+        if problems:
+            raise RuntimeError("the downloaded files are not Fashion-MNIST: " + "; ".join(problems))
+    except Exception as err:  # no internet, proxy, server down, bad bytes...: all end in the same advice
         raise FileNotFoundError(
             f"Fashion-MNIST was not found and could not be downloaded ({type(err).__name__}: {err}).\n"
             "Fix it in one of three ways:\n"
@@ -87,6 +265,25 @@ def ensure_fashion_mnist(root: Path = DATA_DIR) -> Path:
             "install Debian's package: sudo apt-get install dataset-fashion-mnist;\n"
             "  3. connect to the internet so torchvision can download it."
         ) from err
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
+
+
+def ensure_fashion_mnist(root: Path = DATA_DIR) -> Path:
+    """Make sure the four checked Fashion-MNIST files are under `root`; return `root`.
+
+    Raises PermissionError naming the folder when `root` cannot be written (and lacks good files), and
+    FileNotFoundError naming the three fixes when no source has the data.
+    """
+    root = Path(root)
+    _remove_legacy_cache(root)
+    if _data_dir_is_good(root):
+        return root
+    _ensure_writable(root)
+    for folder, label, advice in _local_copies():
+        if _copy_from(folder, label, advice, root):
+            return root
+    _download(root)
     return root
 
 

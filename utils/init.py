@@ -79,3 +79,68 @@ def kaiming_init(model):
             layer.weight.normal_(0.0, math.sqrt(gain / d_x))
             if layer.bias is not None:
                 layer.bias.zero_()
+
+
+# ---------------------------------------------------------------- notebook 13: very deep networks
+def orthogonal_init(model):
+    """Saxe et al. (2014): every weight matrix a random orthogonal one (rows orthonormal when it is wide),
+    scaled by the gain of the activation before it: 1 for the first layer (standardized pixels), sqrt(2)
+    after a ReLU (Kaiming's factor 2 on the second moment); biases 0. An orthogonal matrix keeps the norm
+    of every vector exactly, where a Gaussian one keeps it only on average."""
+    with torch.no_grad():
+        for i, layer in enumerate(linear_layers(model)):
+            nn.init.orthogonal_(layer.weight, gain=1.0 if i == 0 else math.sqrt(2))
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+
+def layer_output_variance(model, layer, imgs):
+    """Variance of `layer`'s output when `model` runs on the batch `imgs` (read by a forward hook)."""
+    seen = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: seen.append(output.var().item()))
+    try:
+        with torch.no_grad():
+            model(imgs)
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def lsuv_init(model, imgs, tol=0.01, max_iters=10):
+    """Mishkin & Matas (2016), layer-sequential unit variance: orthogonal init, then, layer by layer in
+    forward order, divide the weights by the std of the layer's output on a data batch until that
+    variance is 1 within `tol`. Each layer is fixed after the ones before it, so it sees their final
+    scale: whatever the activations do, the data sets the scale, not a formula."""
+    orthogonal_init(model)
+    for i, layer in enumerate(linear_layers(model)):
+        for _ in range(max_iters):
+            var = layer_output_variance(model, layer, imgs)
+            if not var > 0:
+                raise ValueError(f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
+                                 "rescale a dead layer (check the batch and the network's activations).")
+            if abs(var - 1) < tol:
+                break
+            with torch.no_grad():
+                layer.weight /= math.sqrt(var)
+
+
+def residual_branches(model):
+    """The `branch` of every residual block (a block computes x + branch(x)), in forward order."""
+    branches = [m.branch for m in model.modules() if isinstance(getattr(m, "branch", None), nn.Module)]
+    if not branches:
+        raise ValueError(f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
+                         "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True).")
+    return branches
+
+
+def scale_residual_branches(model, alpha):
+    """Multiply the last linear layer of every residual branch by `alpha`, so each block starts as
+    x + alpha * branch(x). With L blocks the variance grows like (1 + alpha^2)^L: alpha = 0 (zero-init, the
+    idea of Fixup and SkipInit) starts every block as the identity; alpha ~ 1/sqrt(L) keeps it bounded."""
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+    with torch.no_grad():
+        for branch in residual_branches(model):
+            last = linear_layers(branch)[-1]
+            for param in last.parameters():
+                param.mul_(alpha)

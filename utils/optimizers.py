@@ -4,6 +4,8 @@ They work on a plain list of parameters (no param_groups, no state_dict): the sm
 each update rule. Notebook 10 turns them into real torch.optim.Optimizer subclasses.
 """
 
+import math
+
 import torch
 
 
@@ -13,13 +15,23 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
         raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
 
 
+def _check_positive(name: str, value: float) -> None:
+    """Reject a step size or eps that is not a positive finite number (0, negative, inf or nan)."""
+    if not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value}")
+
+
 class OptimizerTemplate:
     """Holds the parameters and the learning rate; subclasses define one parameter's update."""
 
     def __init__(self, params, lr: float):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        _check_positive("lr", lr)
         self.params = list(params)
+        if not self.params:
+            raise ValueError(
+                "got an empty list of parameters: pass model.parameters() freshly to each "
+                "optimizer (a generator is used up after one pass)"
+            )
         self.lr = lr
 
     def zero_grad(self):
@@ -71,8 +83,7 @@ class Adam(OptimizerTemplate):
         super().__init__(params, lr)
         _check_range("beta1", beta1, 0.0, 1.0)
         _check_range("beta2", beta2, 0.0, 1.0)
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        _check_positive("eps", eps)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
         self.param_step = {p: 0 for p in self.params}
         self.param_momentum = {p: torch.zeros_like(p) for p in self.params}
@@ -86,3 +97,43 @@ class Adam(OptimizerTemplate):
         m_hat = m / (1 - self.beta1**t)
         v_hat = v / (1 - self.beta2**t)
         p.addcdiv_(m_hat, v_hat.sqrt() + self.eps, value=-self.lr)
+
+
+# Added for notebook 11 (the quadratic model): Adagrad and Nesterov momentum are the solutions of
+# notebook 05's exercises, RMSprop the one of notebook 11's; the drift tests keep each one identical to
+# its notebook.
+class SGDNesterov(SGDMomentum):
+    """m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g)."""
+
+    def update_param(self, p):
+        m = self.param_momentum[p]
+        m.mul_(self.momentum).add_(p.grad, alpha=1 - self.momentum)
+        p.add_(self.momentum * m + (1 - self.momentum) * p.grad, alpha=-self.lr)
+
+
+class Adagrad(OptimizerTemplate):
+    """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + eps): each weight's steps shrink with its own history."""
+
+    def __init__(self, params, lr, eps=1e-10):
+        super().__init__(params, lr)
+        self.eps = eps
+        self.param_sum = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        s = self.param_sum[p].addcmul_(p.grad, p.grad)
+        p.addcdiv_(p.grad, s.sqrt() + self.eps, value=-self.lr)
+
+
+class RMSprop(OptimizerTemplate):
+    """v <- alpha v + (1 - alpha) g^2;  w <- w - lr g / (sqrt(v) + eps): Adagrad with a running *average*
+    of squared gradients, so old gradients are forgotten and the steps stop shrinking."""
+
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+        super().__init__(params, lr)
+        _check_range("alpha", alpha, 0.0, 1.0)
+        self.alpha, self.eps = alpha, eps
+        self.param_avg = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        v = self.param_avg[p].mul_(self.alpha).addcmul_(p.grad, p.grad, value=1 - self.alpha)
+        p.addcdiv_(p.grad, v.sqrt() + self.eps, value=-self.lr)

@@ -1,22 +1,21 @@
-"""Figures of the course: per-layer distributions of weights, gradients and activations, and loss
-surfaces with optimizer trajectories on them.
+"""Figures of the course: per-layer distributions of weights, gradients and activations, heat maps of
+weight and activation matrices, and loss surfaces with optimizer trajectories on them.
 
 The figures are meant to be projected in a lecture hall, so fonts are large and every panel carries
 its number (the variance) in its title. Functions return the Figure and never call plt.show(): in a
-notebook the inline backend displays it, in a script or a test nothing blocks.
+notebook the inline backend displays it, in a script or a test nothing blocks. The numbers themselves
+come from utils.measure; this module only draws.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib import patheffects
-from matplotlib.colors import ListedColormap
 import numpy as np
 import seaborn as sns
-import torch
-from torch import nn
+from matplotlib import patheffects
+from matplotlib.colors import ListedColormap
 
 # One colour per optimizer for the whole course (curves in 06, trajectories in 07-08, exercises).
 OPTIMIZER_COLORS = {"SGD": "#1f77b4", "SGDMomentum": "#ff7f0e", "Adam": "#2ca02c"}
-KDE_SAMPLE = 5_000  # a kde over 400k weights takes seconds; 5k points draw the same curve
+BINS = 60
 
 
 def set_course_style() -> None:
@@ -25,78 +24,76 @@ def set_course_style() -> None:
     plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold"})
 
 
-def _linear_layers(model: nn.Module) -> dict[str, nn.Linear]:
-    """The network's linear layers, named by their index in `model.layers` ("Layer 0", "Layer 2"...)."""
-    return {f"Layer {i}": m for i, m in enumerate(model.layers) if isinstance(m, nn.Linear)}
-
-
-def weights_by_layer(model: nn.Module) -> dict[str, np.ndarray]:
-    """Every linear layer's weight matrix, flattened."""
-    return {name: m.weight.detach().cpu().flatten().numpy() for name, m in _linear_layers(model).items()}
-
-
-def gradients_by_layer(model: nn.Module, imgs: torch.Tensor, labels: torch.Tensor) -> dict[str, np.ndarray]:
-    """Gradients of the cross-entropy loss on one batch w.r.t. every linear layer's weights."""
-    model.zero_grad()
-    nn.functional.cross_entropy(model(imgs), labels).backward()
-    grads = {name: m.weight.grad.detach().cpu().flatten().numpy() for name, m in _linear_layers(model).items()}
-    model.zero_grad()
-    return grads
-
-
-@torch.no_grad()
-def activations_by_layer(model: nn.Module, imgs: torch.Tensor) -> dict[str, np.ndarray]:
-    """Outputs of every linear layer (before its activation function) for one batch."""
-    x = imgs.flatten(start_dim=1)
-    outputs = {}
-    for i, layer in enumerate(model.layers):
-        x = layer(x)
-        if isinstance(layer, nn.Linear):
-            outputs[f"Layer {i}"] = x.cpu().flatten().numpy()
-    return outputs
-
-
-def variances(values: dict[str, np.ndarray]) -> dict[str, float]:
-    """Variance of each layer's values (float64, so tiny variances keep their digits)."""
-    return {name: float(np.var(v, dtype=np.float64)) for name, v in values.items()}
-
-
-def print_variances(values: dict[str, np.ndarray], what: str) -> None:
-    """One line per layer: the numbers the course's story is told with."""
-    for name, var in variances(values).items():
-        print(f"{what} variance, {name}: {var:.3g}")
-
-
-def _power_of_ten(v: np.ndarray) -> int:
+def _power_of_ten(peak: float) -> int:
     """The exponent that brings tiny or huge values (|v| < 1e-3 or >= 1e4) to a few-digit axis; 0 otherwise.
 
-    Left alone, matplotlib writes such axes with an offset text ("1e-10" beside the x label, "1e9" above
-    the density axis) that collides with the labels and titles of a row of small panels.
+    Left alone, matplotlib writes such axes with an offset text ("1e-10" beside the x label) that
+    collides with the labels and titles of a row of small panels.
     """
-    peak = float(np.max(np.abs(v))) if v.size else 0.0
     if peak == 0.0 or 1e-3 <= peak < 1e4:
         return 0
     return int(np.floor(np.log10(peak)))
 
 
-def plot_distributions(values: dict[str, np.ndarray], title: str, color: str = "C0", xlabel: str = "") -> plt.Figure:
-    """One histogram (density, 50 bins) per layer, with a kde on a subsample, variance in each title.
+def plot_distributions(
+    values: dict[str, np.ndarray], title: str, color: str = "C0", xlabel: str = ""
+) -> plt.Figure:
+    """One histogram per layer, all on the same bins (one x scale for the whole figure), variance in
+    each title.
 
-    A panel whose values are tiny or huge is drawn in units of a power of ten, named in its x label
-    ("gradient (×10⁻¹⁰)"); the title always gives the variance of the original values.
+    The common scale is the point: a layer whose values vanish shows as a spike at 0 beside a wide one,
+    a layer that explodes spreads over the whole axis. The y axis is the share of the layer's values
+    in each bin, so panels compare directly. Plain histograms, no kde: a kde would smear bounded
+    (uniform) or constant values beyond where they are. Tiny or huge values are drawn in units of a
+    power of ten named in the x label; the titles give the variances of the original values.
     """
-    fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 3.6), squeeze=False)
-    rng = np.random.default_rng(0)
-    for ax, (name, v) in zip(axes[0], values.items()):
-        exponent = _power_of_ten(v)
-        shown = v / 10.0**exponent if exponent else v
-        sns.histplot(shown, bins=50, stat="density", color=color, alpha=0.6, edgecolor=None, ax=ax)
-        if np.ptp(shown) > 0:
-            sample = rng.choice(shown, size=min(KDE_SAMPLE, shown.size), replace=False)
-            sns.kdeplot(sample, color=color, linewidth=2, ax=ax, warn_singular=False)
+    peak = max((float(np.max(np.abs(v))) for v in values.values() if v.size), default=0.0)
+    exponent = _power_of_ten(peak)
+    scale = 10.0**exponent
+    edge = peak / scale if peak > 0 else 1.0
+    bins = np.linspace(-edge, edge, BINS + 1)
+    fig, axes = plt.subplots(1, len(values), figsize=(3.6 * len(values), 3.8), squeeze=False, sharex=True)
+    for ax, (name, v) in zip(axes[0], values.items(), strict=True):
+        shown = np.clip(v / scale, -edge, edge)
+        ax.hist(
+            shown,
+            bins=bins,
+            weights=np.full(shown.size, 1 / max(shown.size, 1)),
+            color=color,
+            alpha=0.8,
+            linewidth=0,
+        )
         ax.set_title(f"{name}\nvar {np.var(v, dtype=np.float64):.3g}", fontsize=14)
-        ax.set_xlabel(f"{xlabel} ($\\times 10^{{{exponent}}}$)".strip() if exponent else xlabel)
-        ax.set_ylabel("")
+        ax.set_xlabel(f"{xlabel} ($\\times 10^{{{exponent}}}$)".strip() if exponent else xlabel, fontsize=13)
+        ax.tick_params(labelsize=11)
+        ax.set_ylim(0, None)
+    axes[0][0].set_ylabel("share of values", fontsize=13)
+    fig.suptitle(title, fontsize=18, y=1.02)
+    fig.tight_layout()
+    return fig
+
+
+def plot_heatmaps(matrices: dict[str, np.ndarray], title: str, xlabel: str, ylabel: str) -> plt.Figure:
+    """One heat map per matrix (rows x columns), each with its own colour bar.
+
+    Made for what a histogram cannot show: which entries are equal. Identical rows draw as vertical
+    stripes, a matrix of one value as a single flat colour (its colour bar then spans one value).
+    """
+    fig, axes = plt.subplots(1, len(matrices), figsize=(6.5 * len(matrices), 5), squeeze=False)
+    for ax, (name, m) in zip(axes[0], matrices.items(), strict=True):
+        m = np.asarray(m)
+        lo, hi = float(m.min()), float(m.max())
+        pad = 1e-12 + 1e-6 * max(abs(lo), abs(hi))  # a constant matrix still gets a valid colour range
+        image = ax.imshow(
+            m, aspect="auto", cmap="viridis", vmin=lo - pad, vmax=hi + pad, interpolation="nearest"
+        )
+        bar = fig.colorbar(image, ax=ax, pad=0.02)
+        bar.ax.tick_params(labelsize=11)
+        bar.formatter.set_useOffset(False)
+        ax.set_title(name, fontsize=15)
+        ax.set_xlabel(xlabel, fontsize=14)
+        ax.set_ylabel(ylabel, fontsize=14)
+        ax.grid(False)
         ax.tick_params(labelsize=11)
     fig.suptitle(title, fontsize=18, y=1.02)
     fig.tight_layout()
@@ -137,6 +134,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
 
     paths: name -> array [steps, 3] of (w1, w2, loss) as returned by train_curve; names found in
     OPTIMIZER_COLORS keep the course's colours. The start is a black circle, each end a large cross.
+    The first path is drawn on top (SGD's short steps would vanish under the others' longer ones).
     The view stays on the grid: a path that leaves it says where it ended in the legend.
     """
     w1, w2, z = grid
@@ -147,8 +145,9 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
     for i, (name, path) in enumerate(paths.items()):
         color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
+        on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=5, linewidth=2.5,
-                path_effects=outline, label=_trajectory_label(name, path), zorder=3)
+                path_effects=outline, label=_trajectory_label(name, path), zorder=on_top)
         ax.plot(*path[-1, :2], "X", color=color, markersize=18, markeredgecolor="white", zorder=4)
     for start in {tuple(path[0, :2]) for path in paths.values()}:
         ax.plot(*start, "o", color="black", markersize=14, markeredgecolor="white", zorder=5)

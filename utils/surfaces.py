@@ -1,8 +1,9 @@
-"""The two 2D loss surfaces of notebooks 07-08, written once for training and for plotting.
+"""The two 2D loss surfaces of notebooks 07-08, and the optimizer paths on them.
 
 An optimizer needs the surface on torch tensors (to get gradients); a plot needs it on a numpy grid.
 Each surface is written in torch, like the formula, and `accepts_numpy` lets it take numpy arrays too,
-so the picture and the trajectory always come from the very same function.
+so the picture and the trajectory always come from the very same function. train_curve runs an
+optimizer on a surface; gradient measures the slope at one point.
 """
 
 import functools
@@ -41,13 +42,40 @@ def bivar_gaussian(w1, w2, x_mean=0.0, y_mean=0.0, x_sig=1.0, y_sig=1.0):
     return norm * torch.exp(x_exp + y_exp)
 
 
+# The centres of comb_func's three minima (notebook 08 and its exercises use them too).
+OPTIMA = ((1.0, -0.5), (-1.0, 0.5), (-0.5, -0.8))
+
+
 @accepts_numpy
 def comb_func(w1, w2):
-    """Three sharp minima (Gaussians with sigma 0.2) on an almost flat plane."""
-    z = -bivar_gaussian(w1, w2, x_mean=1.0, y_mean=-0.5, x_sig=0.2, y_sig=0.2)
-    z -= bivar_gaussian(w1, w2, x_mean=-1.0, y_mean=0.5, x_sig=0.2, y_sig=0.2)
-    z -= bivar_gaussian(w1, w2, x_mean=-0.5, y_mean=-0.8, x_sig=0.2, y_sig=0.2)
-    return z
+    """Three sharp minima (Gaussians with sigma 0.2, centred at OPTIMA) on an almost flat plane."""
+    return -sum(bivar_gaussian(w1, w2, x_mean=x, y_mean=y, x_sig=0.2, y_sig=0.2) for x, y in OPTIMA)
+
+
+def gradient(surface, w1: float, w2: float) -> np.ndarray:
+    """The gradient of a surface at one point, in float64 so that tiny slopes keep their digits."""
+    w = torch.tensor([w1, w2], dtype=torch.float64, requires_grad=True)
+    surface(w[0], w[1]).backward()
+    return w.grad.numpy()
+
+
+def train_curve(optimizer_func, curve_func, num_updates: int = 100, init=(5, 5)) -> np.ndarray:
+    """Run `num_updates` steps of an optimizer on a 2D loss surface.
+
+    optimizer_func: called with [w] (w a 2-element parameter) and returns an optimizer.
+    curve_func(w1, w2): the loss surface, on tensors.
+    Returns an array [num_updates, 3] of (w1, w2, loss) *before* each step: row 0 is the start point.
+    """
+    weights = torch.nn.Parameter(torch.tensor(init, dtype=torch.float32))
+    optimizer = optimizer_func([weights])
+    points = []
+    for _ in range(num_updates):
+        loss = curve_func(weights[0], weights[1])
+        points.append(torch.cat([weights.detach(), loss.detach().reshape(1)]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return torch.stack(points).numpy()
 
 
 def surface_grid(curve_func, x_range=(-5.0, 5.0), y_range=(-5.0, 5.0), num: int = 200):

@@ -1,16 +1,23 @@
 """The course's SGD with momentum and Adam as real torch.optim.Optimizer subclasses (notebook 10).
 
-Notebook 05's classes (utils.optimizers) show the update rules on a bare list of parameters. The
-versions here compute the very same updates but speak torch.optim's protocol: hyperparameters live in
-`param_groups` (so a learning-rate scheduler can change them and groups can differ), per-parameter
-buffers live in `self.state[p]` (so `state_dict()` / `load_state_dict()` save and resume a run), and
-`step(closure)` works as every torch optimizer's does - which is what pytorch-lightning expects.
+Notebook 05's classes (utils.optimizers: SGDMomentum(params, lr, momentum), Adam(params, lr, beta1,
+beta2)) show the update rules on a bare list of parameters. The classes here compute the very same
+updates but speak torch.optim's protocol and take torch.optim's arguments (Adam's `betas=(b1, b2)`), so
+they carry the prefix `Torch`: one name, one signature. Hyperparameters live in `param_groups` (so a
+learning-rate scheduler can change them and groups can differ), per-parameter buffers live in
+`self.state[p]` (so `state_dict()` / `load_state_dict()` save and resume a run), and `step(closure)`
+works as every torch optimizer's does - which is what pytorch-lightning expects.
+
+Bad hyperparameters (NaN and inf included) raise ValueError; so does an empty parameter list (the base
+class refuses it: usually a `model.parameters()` generator that was already used up).
 """
+
+import math
 
 import torch
 
 
-class SGDMomentum(torch.optim.Optimizer):
+class TorchSGDMomentum(torch.optim.Optimizer):
     """m <- beta * m + (1 - beta) * g;  w <- w - lr * m   (the course's averaged momentum).
 
     Equals torch.optim.SGD(lr=lr * (1 - beta), momentum=beta), whose buffer is the plain sum
@@ -18,8 +25,8 @@ class SGDMomentum(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:  # also false for NaN
+            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got momentum={momentum}")
         super().__init__(params, defaults={"lr": lr, "momentum": momentum})
@@ -45,18 +52,18 @@ class SGDMomentum(torch.optim.Optimizer):
         return loss
 
 
-class Adam(torch.optim.Optimizer):
+class TorchAdam(torch.optim.Optimizer):
     """m, v: running averages of g and g^2, bias-corrected with the parameter's own step count t;
     w <- w - lr * m_hat / (sqrt(v_hat) + eps). Same arguments and updates as torch.optim.Adam."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:
+            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        if not 0 < eps < math.inf:
+            raise ValueError(f"eps must be positive and finite, got eps={eps}")
         super().__init__(params, defaults={"lr": lr, "betas": tuple(betas), "eps": eps})
 
     @torch.no_grad()

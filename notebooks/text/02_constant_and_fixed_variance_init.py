@@ -42,13 +42,14 @@ if importlib.util.find_spec("utils") is None:
 
 # %% [markdown]
 # ## Set-up
-# The helper package `utils` holds what every notebook shares: the data, the course network and the
-# plots of per-layer distributions.
+# The helper package `utils` holds what every notebook shares: the data, the course network, the
+# per-layer measurements (`utils.measure`) and their plots (`utils.plotting`).
 
 # %%
 import math
 
-import ipywidgets as widgets
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -56,12 +57,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from utils import set_seed
 from utils.data import fashion_mnist_tensors
-from utils.depth import plot_variance_vs_depth, variance_by_depth
-from utils.exercises.init import check_identity_std, check_predicted_variance
+from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
+from utils.exercises.init import check_bias_floor, check_width_schedule_stds
 from utils.init import linear_layers
+from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
+                           variances, weights_by_layer)
 from utils.models import BaseNetwork
-from utils.plotting import (activations_by_layer, gradients_by_layer, plot_distributions, print_variances,
-                            set_course_style, variances, weights_by_layer)
+from utils.plotting import plot_distributions, plot_heatmaps, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -113,7 +115,8 @@ def const_init(model, fill=0.0):
 
 # %% [markdown]
 # We set every parameter to 0.005 and compute the gradient of the cross-entropy loss on our batch.
-# Each panel is one linear layer; its title carries the variance.
+# Each panel is one linear layer, its title carries the variance, and all panels share one x axis, so
+# a layer whose values are all (nearly) 0 is a single bar at 0.
 
 # %%
 set_seed(42)
@@ -135,8 +138,9 @@ print_variances(const_grads, "Gradient")
 # At this very first step the common value is even **zero**. The ten output units are clones too, so all
 # ten logits are equal and the softmax gives $p_k = 0.1$ for every class. The error sent back into the
 # network is $\sum_k w_{kj}\,(p_k - y_k) = 0.005 \sum_k (p_k - y_k) = 0$, because both $p$ and the
-# one-hot $y$ sum to 1. What the panels show for layers 0–6 ($10^{-10}$ and less, note the axis labels) is
-# float32 rounding of that 0; only the output layer 8 gets a real gradient. After its first update the ten
+# one-hot $y$ sum to 1. Layers 0–6 are a single bar at 0 on the common axis; their printed variances,
+# many orders of magnitude below layer 8's, are float32 rounding of that 0. Only the output layer 8 gets
+# a real gradient. After its first update the ten
 # output units differ, and from then on the hidden layers receive non-zero gradients, still one value per
 # layer.
 
@@ -171,15 +175,38 @@ for i in (0, 2, 4, 6):
     assert spread < 1e-4, f"Layer {i}: the units should still be clones, rows differ by {spread:.2g}"
 
 # %% [markdown]
-# The activations tell the same story: every unit of a layer outputs the same value for a given image.
-# And since nothing controls the scale, the variance drifts from layer to layer (the course's reference run:
-# 2.06, 13.5, 22.1, 36.2, 14.8).
+# A histogram cannot show *which* weights are equal; a heat map can. Below, the first 32 rows (units) of
+# layer 0's weight matrix after these ten steps, one column per pixel, next to the same layer of a
+# network that started from PyTorch's random default initialization and took the same ten steps.
 
 # %%
 set_seed(42)
+random_model = BaseNetwork("identity")  # PyTorch's default init: random weights
+optimizer = torch.optim.SGD(random_model.parameters(), lr=0.01)
+for step in range(10):
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(random_model(imgs[:256]), labels[:256]).backward()
+    optimizer.step()
+
+plot_heatmaps({"constant init 0.005": const_model.layers[0].weight.detach()[:32],
+               "random init": random_model.layers[0].weight.detach()[:32]},
+              "Layer 0 weights after 10 SGD steps", xlabel="input pixel", ylabel="unit")
+plt.show()
+
+# %% [markdown]
+# On the left every row is the same: vertical stripes, one shade per pixel (the pixels got different
+# updates), but 32 identical units. On the right every unit is different.
+
+# %% [markdown]
+# The activations tell the same story: every unit of a layer outputs the same value for a given image,
+# so each row of the heat map (one image, 64 units) is a single colour. And since nothing controls the
+# scale, the activation variance drifts from layer to layer (printed below the figure).
+
+# %%
 const_init(const_model, fill=0.005)  # undo the 10 training steps
 const_acts = activations_by_layer(const_model, imgs)
-plot_distributions(const_acts, "Activations, constant init 0.005", color="C1", xlabel="activation")
+plot_heatmaps({f"Layer {i}": const_acts[f"Layer {i}"].reshape(len(imgs), -1)[:32, :64] for i in (0, 2)},
+              "Activations, constant init 0.005", xlabel="unit", ylabel="image")
 plt.show()
 print_variances(const_acts, "Activation")
 
@@ -233,16 +260,17 @@ print_variances(small_acts, "Activation")
 # $$\mathrm{Var}(y) = d_x\, \sigma^2\, \mathrm{Var}(x) + \sigma^2 .$$
 #
 # Each layer multiplies the variance by $d_x \sigma^2$: $784 \cdot 10^{-4} = 0.078$, then
-# $512 \cdot 10^{-4} = 0.05$, then $0.026$... until only the biases' own variance $\sigma^2 = 10^{-4}$ is
-# left. The network's output is then almost pure bias noise: it has forgotten its input (in layer 8 the
-# histogram is ten spikes, one per output unit: its ten bias values). The rule predicts the measured numbers
+# $512 \cdot 10^{-4} = 0.051$, then $0.026$... until little more than the biases' own variance
+# $\sigma^2 = 10^{-4}$ is left. The network's output is then almost pure bias noise: it has forgotten its
+# input (layer 8's ten outputs are essentially its ten bias values). The rule predicts the measured numbers
 # (in layer 8 only roughly: a variance made of just ten random biases scatters a lot around $\sigma^2$):
 
 # %%
 std, predicted_var = 0.01, imgs.var().item()
-for (name, measured), layer in zip(variances(small_acts).items(), linear_layers(small_model)):
-    predicted_var = layer.in_features * std**2 * predicted_var + std**2
-    print(f"{name}: predicted {predicted_var:9.3g}   measured {measured:9.3g}")
+for (name, measured), layer in zip(variances(small_acts).items(), linear_layers(small_model), strict=True):
+    factor = layer.in_features * std**2
+    predicted_var = factor * predicted_var + std**2
+    print(f"{name}: factor d_x std^2 = {factor:.2g}, predicted {predicted_var:9.3g}   measured {measured:9.3g}")
 
 # %%
 small_var = variances(small_acts)
@@ -251,20 +279,38 @@ assert small_var["Layer 2"] < 0.1 * small_var["Layer 0"], "std 0.01: the varianc
 print(f"std 0.01: variance falls {small_var['Layer 0'] / small_var['Layer 8']:.0f}-fold from layer 0 to layer 8.")
 
 # %% [markdown]
-# The gradients are tiny too, and they shrink from the last layer towards the first: going backwards they
-# are multiplied by the same small weights, and each weight's gradient is also proportional to its
-# (vanishing) input.
+# The gradients are tiny too, and they shrink from the last layer towards the first. Not because of the
+# first layer's input: that is the standardized pixels, variance 1. A weight's gradient is a product,
+# $\partial L/\partial w_{ij} = \sum_{\text{batch}} \delta_i\, x_j$, of the layer's input $x_j$ and the
+# **backward signal** $\delta = \partial L/\partial y$ at the layer's output, and it is the backward
+# signal that vanishes. Backpropagation computes $\partial L/\partial x = W^\top \delta$, a sum over the
+# $d_y$ outputs, so going backwards each layer multiplies its variance by $d_y\,\sigma^2$: the mirror image
+# of the forward factor $d_x\,\sigma^2$. `output_gradients_by_layer` measures $\delta$ at every layer:
 
 # %%
 small_grads = gradients_by_layer(small_model, imgs, labels)
-print_variances(small_grads, "Gradient")
+print_variances(small_grads, "Weight gradient")
+small_signal = variances(output_gradients_by_layer(small_model, imgs, labels))
+layers, names = linear_layers(small_model), list(small_signal)
+for k in range(len(names) - 1, 0, -1):  # from the output back towards the input
+    measured, predicted = small_signal[names[k - 1]] / small_signal[names[k]], layers[k].out_features * std**2
+    print(f"backward signal, {names[k]} -> {names[k - 1]}: x{measured:.3g} (d_y std^2 = {predicted:.3g})")
+    assert 0.5 < measured / predicted < 2, f"{names[k]}: the backward signal should shrink by about d_y std^2"
+signal_loss = small_signal["Layer 8"] / small_signal["Layer 0"]
+print(f"backward signal: {signal_loss:.2g} times smaller at layer 0 than at layer 8")
+
+# %% [markdown]
+# The backward signal loses a factor $d_y\sigma^2$ per layer, about eight orders of magnitude between
+# layer 8 and layer 0. The weight gradients lose far less between those layers, because the inputs
+# $x_j$ move the other way: the vanished activations feed the last layers, the full-size pixels the
+# first.
 
 # %% [markdown]
 # ### $\sigma = 0.1$: the signal explodes
 # Ten times larger, and the factor per layer $d_x \sigma^2$ is now above 1 ($7.8$, $5.1$, $2.6$, $2.6$,
-# $1.3$): the variance grows with every layer. The gradients (printed after the activations) are about
-# $10^8$ times those at $\sigma = 0.01$. They are largest in the last layer: a weight's gradient is
-# proportional to its input, and the last layers' inputs are the exploded activations.
+# $1.3$): the variance grows layer after layer. The weight gradients (printed after the activations) are
+# $10^8$ to $10^9$ times those at $\sigma = 0.01$. They are largest in the last layer: a weight's gradient
+# is proportional to its input, and the last layers' inputs are the exploded activations.
 
 # %%
 set_seed(42)
@@ -274,12 +320,16 @@ large_acts = activations_by_layer(large_model, imgs)
 plot_distributions(large_acts, "Activations, std 0.1", color="C3", xlabel="activation")
 plt.show()
 print_variances(large_acts, "Activation")
-print_variances(gradients_by_layer(large_model, imgs, labels), "Gradient")
+large_grads = variances(gradients_by_layer(large_model, imgs, labels))
+for name, var in large_grads.items():
+    print(f"Weight gradient variance, {name}: {var:.3g} ({var / variances(small_grads)[name]:.2g} x std 0.01's)")
 
 # %%
 large_var = list(variances(large_acts).values())
 assert all(b > a for a, b in zip(large_var, large_var[1:])), f"std 0.1: the variance should grow every layer, got {large_var}"
 assert large_var[-1] > 10 * large_var[0], "std 0.1: the last layer's variance should be >10x the first's"
+assert max(large_grads, key=large_grads.get) == "Layer 8", "std 0.1: the last layer's gradients should be largest"
+assert all(1e7 < large_grads[k] / v < 1e10 for k, v in variances(small_grads).items()), "gradients 1e8-1e9 x std 0.01's"
 print(f"std 0.1: variance grows {large_var[-1] / large_var[0]:.0f}-fold from layer 0 to layer 8.")
 
 # %% [markdown]
@@ -295,27 +345,46 @@ print(f"std 0.1: variance grows {large_var[-1] / large_var[0]:.0f}-fold from lay
 depth_imgs = imgs[:256]
 
 
-def std_curves(stds, depth=30, width=256):
-    """Activation variance at every linear layer of a deep linear network, one curve per std."""
-    return {f"std {std:.3g}": variance_by_depth(lambda model: var_init(model, std), "identity", depth_imgs,
-                                                depth, width) for std in stds}
+@functools.lru_cache
+def std_curve(std, depth=30, width=256):
+    """Activation variance at every linear layer of a deep linear network (cached: a slider that comes
+    back to a value redraws at once)."""
+    return variance_by_depth(lambda model: var_init(model, std), "identity", depth_imgs, depth, width)
 
 
-curves = std_curves([0.01, 1 / 16, 0.1])
-plot_variance_vs_depth({"identity activation, width 256": curves})
-plt.show()
+curves = {f"std {std:.3g}": std_curve(std) for std in (0.01, 1 / 16, 0.1)}
+for std in (0.01, 1 / 16, 0.1):
+    var, q = curves[f"std {std:.3g}"], 256 * std**2
+    print(f"std {std:.3g}: q = 256 std^2 = {q:.3g}, q^29 = {q**29:.2g}; variance at hidden layer 1 {var[1]:.2g}, "
+          f"at hidden layer 30 {var[-2]:.2g}")
 
 # %% [markdown]
-# * $\sigma = 0.1$: $q = 2.56$, the variance grows $10^{12}$-fold over 30 layers.
-# * $\sigma = 0.01$: $q = 0.0256$; it crashes within a few layers onto the floor $\sigma^2 = 10^{-4}$ set by the
-#   biases. Everything the input contributed is gone.
+# Move the sliders: the std (log scale) and the number of hidden layers; the figure redraws when you
+# release a slider. Where the widgets do not run (GitHub, nbviewer), the figure is the default view:
+# $\sigma = 1/16$, 30 layers, with the two failing stds for reference.
+
+# %%
+def std_figure(std, depth):
+    """The depth figure for one std, next to the two failing ones for reference."""
+    shown = {f"std {s:.3g}": std_curve(s, depth) for s in sorted({0.01, std, 0.1})}
+    return plot_variance_vs_depth({f"width 256, {depth} hidden layers": shown})
+
+
+live_figure(std_figure, std=log_slider("std σ", 1 / 16, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5))
+
+# %% [markdown]
+# * $\sigma = 0.1$: $q = 2.56$, the variance grows like $q^{L}$: from hidden layer 1 to 30 by roughly
+#   $q^{29} \approx 7\cdot 10^{11}$ (within a factor of ten: each random layer scatters a little around $q$).
+# * $\sigma = 0.01$: $q = 0.0256$; it crashes within a few layers onto a floor near $\sigma^2 = 10^{-4}$ set by
+#   the biases (exercise 1 computes it). Everything the input contributed is gone.
 # * $\sigma = 1/16 = 1/\sqrt{256}$: $q = 1$, flat. Only the first layer jumps (it has $d_x = 784$ inputs,
 #   not 256): **one $\sigma$ for all layers cannot work when the widths differ**. The std must depend on
 #   the layer's width; that is notebook 03.
 
 # %%
 hidden = slice(1, -1)  # skip the first layer (784 inputs) and the last (10 outputs)
-assert curves["std 0.1"][-2] > 1e8 * curves["std 0.1"][1], "std 0.1 should explode exponentially with depth"
+growth = curves["std 0.1"][-2] / curves["std 0.1"][1]
+assert 0.1 < growth / 2.56**29 < 10, f"std 0.1 should grow like q^29 = 6.9e11 over 29 layers, grew {growth:.2g}x"
 assert curves["std 0.01"][-2] < 1e-2 * curves["std 0.01"][0], "std 0.01 should vanish onto the bias floor"
 flat = curves["std 0.0625"][hidden]
 assert flat.max() / flat.min() < 10, f"std 1/sqrt(256) should keep the hidden variance flat, spread {flat.max() / flat.min():.1f}x"
@@ -323,81 +392,77 @@ print("Explodes at std 0.1, vanishes at std 0.01, flat at std 1/sqrt(width).")
 
 
 # %% [markdown]
-# ### Try it yourself
-# Move the sliders: the std (log scale) and the number of hidden layers. Every redraw builds a fresh
-# seeded network (under a second on a laptop). Where the widgets do not run (GitHub, nbviewer), the
-# figure above is the default view: $\sigma = 1/16$, 30 layers, with the two failing stds for reference.
-
-# %%
-def show_std(std=1 / 16, depth=30):
-    """The depth figure for one std, next to the two failing ones for reference."""
-    curves = std_curves(sorted({0.01, std, 0.1}), depth)
-    plot_variance_vs_depth({f"identity activation, width 256, {depth} hidden layers": curves})
-    plt.show()
-
-
-widgets.interact(
-    show_std,
-    std=widgets.FloatLogSlider(value=1 / 16, base=10, min=-2.5, max=-0.5, step=0.05, continuous_update=False),
-    depth=widgets.IntSlider(value=30, min=5, max=50, step=5, continuous_update=False),
-);
-
-
-# %% [markdown]
 # ## Summary
 # * Constant initialization keeps all units of a layer identical forever: no learning of distinct features.
-# * A fixed std scales the variance by $d_x\sigma^2$ per layer: exponential vanishing ($\sigma = 0.01$) or
-#   explosion ($\sigma = 0.1$), in the activations and in the gradients.
+# * A fixed std scales the activations' variance by $d_x\sigma^2$ per layer on the way forward, and the
+#   backward signal's by $d_y\sigma^2$ on the way back: exponential vanishing ($\sigma = 0.01$) or
+#   explosion ($\sigma = 0.1$).
 # * The right std depends on the layer's width. Notebook 03 derives it: $\mathrm{Var}(w) = 1/d_x$.
 #
 # ## Exercises
-# ### Exercise 1: the std that keeps the variance
-# For a linear layer with $d$ inputs (identity activation, biases 0) and inputs of variance 1, which std
-# of $\mathcal{N}(0, \sigma^2)$ weights keeps the output variance at 1? Write it as a function of $d$.
+# ### Exercise 1: the bias floor
+# With $\sigma = 0.01$ the depth curve does not fall to 0: it stops on a floor. `var_init` gives the biases
+# the same $\mathcal{N}(0, \sigma^2)$ as the weights, so each layer of width $d$ maps a variance $v$ to
+# $q\,v + \sigma^2$ with $q = d\sigma^2$. Write `bias_floor(std, width)`: the variance a very deep network
+# settles at. What happens when $q \ge 1$? (Return `math.inf` there.)
 
 # %%
-def std_for_width(d):
-    """The std of N(0, std^2) weights that keeps Var(y) = Var(x) in a linear layer with d inputs."""
+def bias_floor(std, width):
+    """The variance that layer after layer of var_init(std) at this width settles at (math.inf if none)."""
     raise NotImplementedError("your answer here")
 
 
-# check_identity_std(std_for_width)  # uncomment when your function is ready
+# check_bias_floor(bias_floor)  # uncomment when your function is ready
 
 # %% [markdown]
 # #### Solution
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-def std_for_width(d):
-    """d * std^2 = 1 keeps Var(y) = d * std^2 * Var(x) equal to Var(x)."""
-    return 1 / math.sqrt(d)
+def bias_floor(std, width):
+    """The fixed point of v -> q v + std^2: v = std^2 / (1 - q); for q >= 1 every layer adds, no floor."""
+    q = width * std**2
+    return math.inf if q >= 1 else std**2 / (1 - q)
 
 
-check_identity_std(std_for_width);
+check_bias_floor(bias_floor)
+floor, reached = bias_floor(0.01, 256), curves["std 0.01"][hidden][-10:]
+print(f"std 0.01, width 256: floor {floor:.3g}; the depth curve's last 10 hidden layers: {reached.min():.3g} to {reached.max():.3g}")
+assert 0.5 < reached.mean() / floor < 2, "the depth curve should settle on the predicted floor"
 
 
 # %% [markdown]
-# ### Exercise 2: predict the depth curve
-# Write `predict_variance(std, width, depth, input_var)`: the variance after `depth` linear layers of
-# width `width` (weights $\mathcal{N}(0, \sigma^2)$, biases 0, identity activation) when the input has
-# variance `input_var`. How many layers does $\sigma = 0.1$ need at width 256 to reach $10^{12}$?
+# ### Exercise 2: widths that change
+# Real networks change width: 784 pixels → 2048 → 512 → 128 → 32 → 10 classes. Keep one
+# `nn.init.normal_` per layer but choose its std: write `stds_for_widths(widths)`, one std per linear layer
+# (layer $l$ maps `widths[l]` inputs to `widths[l + 1]` outputs), so that every layer keeps the variance of
+# its input (identity activation, biases 0). Then check it on that network.
 
 # %%
-def predict_variance(std, width, depth, input_var=1.0):
-    """Variance after `depth` linear layers of `width` inputs each, weights N(0, std^2), no biases."""
+def stds_for_widths(widths):
+    """One std per linear layer so that Var(output) = Var(input) in every layer."""
     raise NotImplementedError("your answer here")
 
 
-# check_predicted_variance(predict_variance)  # uncomment when your function is ready
+# check_width_schedule_stds(stds_for_widths)  # uncomment when your function is ready
 
 # %% [markdown]
 # #### Solution
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-def predict_variance(std, width, depth, input_var=1.0):
-    """Each layer multiplies the variance by width * std^2."""
-    return input_var * (width * std**2) ** depth
+def stds_for_widths(widths):
+    """Each output sums d_x = widths[l] products: d_x std^2 = 1 (the layer's inputs, not its outputs)."""
+    return [1 / math.sqrt(d_x) for d_x in widths[:-1]]
 
 
-check_predicted_variance(predict_variance)
-layers_needed = math.ceil(math.log(1e12) / math.log(256 * 0.1**2))
-print(f"std 0.1, width 256: variance 1e12 after {layers_needed} layers")
+check_width_schedule_stds(stds_for_widths)
+widths = [784, 2048, 512, 128, 32, 10]
+set_seed(42)
+schedule_model = BaseNetwork("identity", hidden_sizes=widths[1:-1])
+with torch.no_grad():
+    for layer, std in zip(linear_layers(schedule_model), stds_for_widths(widths), strict=True):
+        torch.nn.init.normal_(layer.weight, 0.0, std)
+        torch.nn.init.zeros_(layer.bias)
+schedule_acts = activations_by_layer(schedule_model, imgs)
+print_variances(schedule_acts, "Activation")
+schedule_var = variances(schedule_acts)
+assert all(0.5 < v < 2 for v in list(schedule_var.values())[:-1]), "every hidden layer should stay near variance 1"

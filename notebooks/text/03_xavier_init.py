@@ -53,13 +53,15 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torch import nn
 
-from utils import set_seed
+from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
-from utils.exercises.init import check_backward_std, check_xavier_uniform
+from utils.depth import plot_variance_vs_depth
+from utils.exercises.init import check_backward_ratio, check_conv_fans
 from utils.init import linear_layers
+from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
+                           variances, weights_by_layer)
 from utils.models import BaseNetwork
-from utils.plotting import (activations_by_layer, gradients_by_layer, plot_distributions, print_variances,
-                            set_course_style, variances, weights_by_layer)
+from utils.plotting import plot_distributions, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -97,9 +99,9 @@ print(f"batch {tuple(imgs.shape)}: pixel mean {imgs.mean():.3f}, pixel variance 
 # matter in notebook 04, where ReLU outputs are never centred):
 
 # %%
-torch.manual_seed(0)
-w = 0.2 + 0.5 * torch.randn(1_000_000, dtype=torch.float64)
-x = 1.0 + 2.0 * torch.randn(1_000_000, dtype=torch.float64)
+generator = torch_generator(0)
+w = 0.2 + 0.5 * torch.randn(1_000_000, dtype=torch.float64, generator=generator)
+x = 1.0 + 2.0 * torch.randn(1_000_000, dtype=torch.float64, generator=generator)
 rule = w.var() * x.var() + w.var() * x.mean() ** 2 + w.mean() ** 2 * x.var()
 zero_mean_rule = w.var() * x.var()
 print(f"Var(w x) measured {(w * x).var():.4f}, general rule {rule:.4f}, zero-mean rule alone {zero_mean_rule:.4f}")
@@ -133,9 +135,10 @@ plt.show()
 print_variances(equal_acts, "Activation")
 
 # %% [markdown]
-# The first layer's weights are the narrowest ($d_x = 784$), the last ones the widest ($d_x = 128$), and the
-# activations keep a variance close to 1 all the way through (the course's reference run: 1.01, 1.07,
-# 1.13, 1.13, 1.05). The output layer scatters most: its variance rests on only ten random weight vectors.
+# On the common axis the first layer's weights are the narrowest ($d_x = 784$), the last ones the widest
+# ($d_x = 128$), and the activations keep a variance close to 1 all the way through (printed above; between
+# 0.5 and 2 in every layer whatever the seed). The output layer scatters most: its variance rests on only ten
+# random weight vectors.
 
 # %%
 equal_var = variances(equal_acts)
@@ -153,20 +156,37 @@ print("Equal-variance init: every layer's activation variance stays between 0.5 
 # \mathrm{Var}\!\left(\frac{\partial L}{\partial y}\right),$$
 #
 # so the gradients keep their variance only if $\mathrm{Var}(w) = 1/d_y$. Both conditions hold at once
-# only when $d_x = d_y$. Equal-variance init satisfies the forward one; its gradient variances:
+# only when $d_x = d_y$. Equal-variance init satisfies the forward one. What it does to the backward
+# signal $\partial L/\partial y$ at each layer's output (`output_gradients_by_layer`): every layer but the
+# first multiplies it by $d_y\,\mathrm{Var}(w) = d_y/d_x$ on its way back, below 1 wherever the network
+# narrows (10/128 in the last layer).
+
 
 # %%
-equal_grads = gradients_by_layer(equal_model, imgs, labels)
-print_variances(equal_grads, "Gradient")
-equal_grad_var = variances(equal_grads)
-assert equal_grad_var["Layer 8"] > 10 * equal_grad_var["Layer 0"], "equal variance: gradients should shrink >10x towards the input"
+def backward_report(model, scheme):
+    """Backward-signal variance at every linear layer's output, each step against d_y Var(w), and the
+    whole way back (layer 0 over the last layer) against the product of those factors."""
+    signal = variances(output_gradients_by_layer(model, imgs, labels))
+    layers, names = linear_layers(model), list(signal)
+    predicted_total = 1.0
+    for k in range(len(names) - 1, 0, -1):
+        factor = layers[k].out_features * layers[k].weight.var().item()
+        predicted_total *= factor
+        print(f"{scheme}, {names[k]} -> {names[k - 1]}: x{signal[names[k - 1]] / signal[names[k]]:.3f} "
+              f"(d_y Var(w) = {factor:.3f})")
+    measured_total = signal[names[0]] / signal[names[-1]]
+    print(f"{scheme}: layer 0 / layer 8 = {measured_total:.4f}, predicted {predicted_total:.4f} "
+          f"(1/{1 / measured_total:.0f})")
+    return signal, measured_total, predicted_total
 
+
+equal_signal, equal_total, equal_predicted = backward_report(equal_model, "equal variance")
+assert 0.7 < equal_total / equal_predicted < 1.45, "equal variance: the backward signal should follow the d_y/d_x rule"
 
 # %% [markdown]
-# Going backwards from the loss, each layer multiplies the gradient variance by
-# $d_y\,\mathrm{Var}(w) = d_y/d_x$, below 1 in every layer that narrows (10/128 in the last one): the
-# gradients reaching the first layer are about 50 times smaller than those of the last. The forward
-# condition alone does not protect the backward pass.
+# The factors telescope: $\frac{10}{128}\cdot\frac{128}{256}\cdot\frac{256}{256}\cdot\frac{256}{512} = \frac{10}{512}$,
+# so the signal reaching the first layer is about 50 times weaker than at the loss. The forward condition
+# alone does not protect the backward pass.
 
 # %% [markdown]
 # ## Xavier (Glorot) initialization
@@ -201,16 +221,21 @@ plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", co
 plt.show()
 
 # %% [markdown]
-# Flat-topped histograms, each bounded by its own $a$. The gradients:
+# Flat-topped histograms, each ending at its own bound $a$. The backward signal:
 
 # %%
-xavier_grads = gradients_by_layer(xavier_model, imgs, labels)
-plot_distributions(xavier_grads, "Weight gradients, Xavier, identity activation", color="C0", xlabel="gradient")
+xavier_signal, xavier_total, xavier_predicted = backward_report(xavier_model, "Xavier")
+assert 0.7 < xavier_total / xavier_predicted < 1.45, "Xavier: the backward signal should follow the d_y Var(w) rule"
+assert xavier_total > 2 * equal_total, "Xavier should lose less of the backward signal than equal variance"
+plot_variance_vs_depth({"identity activation": {"equal variance": np.array(list(equal_signal.values())),
+                                                "Xavier": np.array(list(xavier_signal.values()))}},
+                       ylabel="backward-signal variance", goal=None)
 plt.show()
-print_variances(xavier_grads, "Gradient")
 
 # %% [markdown]
-# And the activations:
+# Each narrowing layer now multiplies the backward signal by $\frac{2 d_y}{d_x+d_y}$ instead of $\frac{d_y}{d_x}$:
+# the first layer gets about 1/15 of the signal at the loss instead of 1/50. Xavier pays for it in the
+# forward pass: the activations now grow a little.
 
 # %%
 xavier_acts = activations_by_layer(xavier_model, imgs)
@@ -219,26 +244,34 @@ plt.show()
 print_variances(xavier_acts, "Activation")
 
 # %% [markdown]
-# No more exponential drift: the activation variances stay within a small factor of 1, and the gradient
-# variances of the five layers within a factor of about 40 of each other (reference run: gradients
-# 4.0e-4 … 1.25e-2, activations 1.22, 1.58, 1.54, 2.02, 2.69). The activation variance does grow a little, and the
-# forward rule predicts by how much: a layer multiplies it by $d_x \cdot \frac{2}{d_x+d_y}$, which is above 1
-# wherever the layer narrows ($d_y < d_x$), most of all in the last one, $128 \to 10$:
+# No exponential drift, but the activation variance grows layer by layer, and the forward rule predicts by
+# how much: a layer multiplies it by $d_x \cdot \frac{2}{d_x+d_y}$, which is above 1 wherever the layer
+# narrows ($d_y < d_x$), most of all in the last one, $128 \to 10$:
 
 # %%
 predicted = 1.0
-for (name, measured), layer in zip(variances(xavier_acts).items(), linear_layers(xavier_model)):
+for (name, measured), layer in zip(variances(xavier_acts).items(), linear_layers(xavier_model), strict=True):
     d_x, d_y = layer.in_features, layer.out_features
     factor = d_x * 2 / (d_x + d_y)
     predicted *= factor
     print(f"{name} ({d_x:3d} -> {d_y:3d}): factor {factor:.2f}, predicted variance {predicted:.2f}, measured {measured:.2f}")
     assert 0.67 < measured / predicted < 1.5, f"{name}: measured {measured:.2f} is far from the predicted {predicted:.2f}"
 
+# %% [markdown]
+# What about the weight gradients themselves? A weight's gradient multiplies the backward signal at its
+# layer's output with the layer's input, $\partial L/\partial w_{ij} = \sum_{\text{batch}} \delta_i x_j$,
+# so Xavier's growing activations undo part of what it gains backwards. For both schemes the five layers'
+# weight-gradient variances spread over a few tens (between 10 and 100 on any seed), largest in the last
+# layer, which sits right at the loss:
+
 # %%
-xavier_grad_var = variances(xavier_grads)
-assert xavier_grad_var["Layer 8"] > xavier_grad_var["Layer 0"], "Xavier: the last layer's gradients should be the largest"
-assert max(xavier_grad_var.values()) / min(xavier_grad_var.values()) < 1e3, "Xavier: gradient variances within 3 decades"
-print("Xavier: activations and gradients stay within small factors; the narrowing 128 -> 10 layer is the largest.")
+for scheme, model in [("equal variance", equal_model), ("Xavier", xavier_model)]:
+    grad_var = variances(gradients_by_layer(model, imgs, labels))
+    spread = max(grad_var.values()) / min(grad_var.values())
+    print(f"{scheme}: weight-gradient variances {min(grad_var.values()):.2g} ... {max(grad_var.values()):.2g}, "
+          f"spread {spread:.0f}x, largest in {max(grad_var, key=grad_var.get)}")
+    assert 10 < spread < 100, f"{scheme}: the weight-gradient variances should spread over a few tens, got {spread:.0f}x"
+    assert max(grad_var, key=grad_var.get) == "Layer 8", f"{scheme}: the last layer's gradients should be largest"
 
 # %% [markdown]
 # ## Xavier with tanh
@@ -252,27 +285,26 @@ print("Xavier: activations and gradients stay within small factors; the narrowin
 set_seed(42)
 tanh_model = BaseNetwork("tanh")
 xavier_init(tanh_model)
-tanh_grads = gradients_by_layer(tanh_model, imgs, labels)
-plot_distributions(tanh_grads, "Weight gradients, Xavier, tanh", color="C0", xlabel="gradient")
-plt.show()
-print_variances(tanh_grads, "Gradient")
 tanh_acts = activations_by_layer(tanh_model, imgs)
 plot_distributions(tanh_acts, "Activations, Xavier, tanh", color="C1", xlabel="activation")
 plt.show()
 print_variances(tanh_acts, "Activation")
 
 # %% [markdown]
-# The variance drops from about 1.2 to about 0.25 and then levels off (reference run: 1.20, 0.59, 0.30,
-# 0.25, 0.27). That is harmless: the network is in tanh's linear range, nothing is saturated and the
-# gradients flow. (Over many more layers the variance keeps shrinking slowly, roughly like 1/depth
-# rather than exponentially; notebook 04's depth figure shows it. PyTorch's recommended gain of 5/3 for
-# tanh layers counters this shrinking.)
+# The variance drops from about 1.2 in the first layer to about 0.3 by the third and then levels off
+# (printed above). That is harmless: the network is then in tanh's nearly linear range and nothing is
+# saturated. (Over many more layers the variance keeps shrinking slowly, roughly like 1/depth rather than
+# exponentially; notebook 04's depth figure shows it. PyTorch's recommended gain of 5/3 for tanh layers
+# counters this shrinking.) The backward signal pays too: each layer also multiplies it by tanh's slope,
+# below 1, so the first layer gets less of it than in the identity network, yet it still arrives:
 
 # %%
 tanh_var = list(variances(tanh_acts).values())
 assert tanh_var[0] > 2 * tanh_var[2], f"tanh + Xavier: the variance should first decay, got {tanh_var}"
 assert all(0.1 < v < 0.6 for v in tanh_var[2:]), f"tanh + Xavier: later layers should settle near 0.25, got {tanh_var}"
 print("tanh + Xavier: decays, then settles in tanh's linear range.")
+tanh_signal, tanh_total, _ = backward_report(tanh_model, "Xavier + tanh")
+assert 1e-3 < tanh_total < xavier_total, "tanh: the backward signal should shrink more than without tanh, not vanish"
 
 # %% [markdown]
 # ## Hand-written Xavier against `torch.nn.init.xavier_uniform_`
@@ -316,61 +348,82 @@ plt.show()
 # * Product-variance rule: $\mathrm{Var}(y) = d_x \mathrm{Var}(w)\mathrm{Var}(x)$ for centred, independent
 #   weights and inputs, so $\mathrm{Var}(w) = 1/d_x$ keeps the forward variance; the backward pass asks
 #   for $1/d_y$.
-# * Xavier: $\mathrm{Var}(w) = 2/(d_x+d_y)$, uniform with bound $\sqrt{6}/\sqrt{d_x+d_y}$; variances stay
-#   within small factors of 1 for identity and tanh networks.
+# * Xavier: $\mathrm{Var}(w) = 2/(d_x+d_y)$, uniform with bound $\sqrt{6}/\sqrt{d_x+d_y}$; activation
+#   variances stay within small factors of 1 for identity and tanh networks, and the backward signal loses
+#   less on its way to the first layer than with equal variance (about 1/15 against 1/50 here).
+# * To compare schemes, look at the backward signal $\partial L/\partial y$: the weight gradients mix it with
+#   the layer's input and spread over a few tens with either scheme.
 # * Both assume the activation is linear around 0 and keeps its outputs centred. ReLU does neither:
 #   notebook 04.
 #
 # ## Exercises
-# ### Exercise 1: Xavier-uniform by hand
-# Write `my_xavier_uniform_(weight)` that fills an `nn.Linear` weight (shape $[d_y, d_x]$) **in place**
-# with Glorot's uniform distribution. Don't call `nn.init`.
+# ### Exercise 1: fans of a convolution
+# Xavier (and Kaiming) need the number of terms each output sums, $d_x$ ("fan-in"), and the number of
+# outputs each input feeds, $d_y$ ("fan-out"). For an `nn.Conv2d(in_channels, out_channels, kernel_size)`
+# each output value is a sum over a window of the input. Write `conv_fans(conv)` returning
+# `(fan_in, fan_out)`, then use it to give a convolution Xavier's variance and check that its output keeps
+# the input's variance. (Don't call `nn.init`; `conv.weight` has shape `[out, in, kh, kw]`.)
 
 # %%
-def my_xavier_uniform_(weight):
-    """Fill `weight` ([d_y, d_x]) in place with U(-a, a), a = sqrt(6 / (d_x + d_y))."""
+def conv_fans(conv):
+    """(fan_in, fan_out) of an nn.Conv2d: the d_x and d_y of the Xavier formula."""
     raise NotImplementedError("your answer here")
 
 
-# check_xavier_uniform(my_xavier_uniform_)  # uncomment when your function is ready
+# check_conv_fans(conv_fans)  # uncomment when your function is ready
 
 # %% [markdown]
 # #### Solution
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-def my_xavier_uniform_(weight):
-    """U(-a, a) has variance a^2 / 3; a = sqrt(6 / (d_x + d_y)) makes it 2 / (d_x + d_y)."""
-    d_y, d_x = weight.shape
-    bound = math.sqrt(6 / (d_x + d_y))
-    with torch.no_grad():
-        return weight.uniform_(-bound, bound)
+def conv_fans(conv):
+    """An output sums in_channels * kh * kw products; an input feeds out_channels * kh * kw outputs."""
+    out_channels, in_channels, kh, kw = conv.weight.shape
+    return in_channels * kh * kw, out_channels * kh * kw
 
 
-check_xavier_uniform(my_xavier_uniform_);
+check_conv_fans(conv_fans)
+set_seed(0)
+conv = nn.Conv2d(16, 16, kernel_size=5, bias=False)  # fan_in = fan_out: Xavier = equal variance here
+fan_in, fan_out = conv_fans(conv)
+with torch.no_grad():
+    conv.weight.uniform_(-math.sqrt(6 / (fan_in + fan_out)), math.sqrt(6 / (fan_in + fan_out)))
+    feature_maps = torch.randn(64, 16, 28, 28, generator=torch_generator(1))
+    out_var = conv(feature_maps).var().item()
+print(f"fan_in = fan_out = {fan_in}; Var(output) = {out_var:.3f} for inputs of variance {feature_maps.var():.3f}")
+assert 0.8 < out_var < 1.25, "with the conv's fans, Xavier should keep the variance near 1"
 
 
 # %% [markdown]
-# ### Exercise 2: the backward condition
-# Write `backward_std(weight_shape)`: the std of centred normal weights that keeps the **gradient's**
-# variance the same from a layer's output to its input. `weight_shape` is the shape of `nn.Linear.weight`.
-# Careful which dimension is which.
+# ### Exercise 2: where the backward signal goes
+# In a linear network with Xavier init, write `backward_ratio(widths)`: the predicted variance of the
+# backward signal $\partial L/\partial y$ at the first linear layer's output divided by that at the last
+# one's, for layers mapping `widths[l]` to `widths[l + 1]`. Then measure it (`output_gradients_by_layer`)
+# on a network that first widens and then narrows, 784 → 64 → 256 → 1024 → 10.
 
 # %%
-def backward_std(weight_shape):
-    """Std that keeps Var(dL/dx) = Var(dL/dy) for a weight of shape weight_shape = [d_y, d_x]."""
+def backward_ratio(widths):
+    """Var(dL/dy) at the first linear layer's output / at the last one's, Xavier init, identity activation."""
     raise NotImplementedError("your answer here")
 
 
-# check_backward_std(backward_std)  # uncomment when your function is ready
+# check_backward_ratio(backward_ratio)  # uncomment when your function is ready
 
 # %% [markdown]
 # #### Solution
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
-def backward_std(weight_shape):
-    """dL/dx = W^T dL/dy sums over the d_y outputs: d_y Var(w) = 1."""
-    d_y, d_x = weight_shape
-    return 1 / math.sqrt(d_y)
+def backward_ratio(widths):
+    """Every layer after the first multiplies the signal by d_y Var(w) = 2 d_y / (d_x + d_y) on its way back."""
+    return math.prod(2 * d_y / (d_x + d_y) for d_x, d_y in zip(widths[1:], widths[2:], strict=False))
 
 
-check_backward_std(backward_std);
+check_backward_ratio(backward_ratio)
+widths = [784, 64, 256, 1024, 10]
+set_seed(42)
+widening = BaseNetwork("identity", hidden_sizes=widths[1:-1])
+xavier_init(widening)
+signal = variances(output_gradients_by_layer(widening, imgs, labels))
+measured = signal["Layer 0"] / signal[f"Layer {2 * (len(widths) - 2)}"]
+print(f"widths {widths}: predicted {backward_ratio(widths):.4f}, measured {measured:.4f}")
+assert 0.7 < measured / backward_ratio(widths) < 1.45, "the measured backward signal should follow the prediction"

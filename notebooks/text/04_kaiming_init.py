@@ -46,21 +46,20 @@ if importlib.util.find_spec("utils") is None:
 import functools
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torch import nn
 
-from utils import set_seed
+from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
-from utils.depth import plot_variance_vs_depth, variance_by_depth
-from utils.exercises.init import check_empirical_gain, check_leaky_relu_std
+from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
+from utils.exercises.init import check_empirical_gain, check_gelu_init, gelu_network
 from utils.init import equal_var_init, linear_layers, var_init, xavier_init
+from utils.measure import activations_by_layer, output_gradients_by_layer, print_variances, variances, weights_by_layer
 from utils.models import BaseNetwork
-from utils.plotting import (activations_by_layer, gradients_by_layer, plot_distributions, print_variances,
-                            set_course_style, variances, weights_by_layer)
+from utils.plotting import plot_distributions, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -93,8 +92,7 @@ print(f"batch {tuple(imgs.shape)}: pixel mean {imgs.mean():.3f}, pixel variance 
 # A quick check with $\tilde y \sim \mathcal{N}(0, 3)$:
 
 # %%
-torch.manual_seed(0)
-y_tilde = math.sqrt(3) * torch.randn(1_000_000, dtype=torch.float64)
+y_tilde = math.sqrt(3) * torch.randn(1_000_000, dtype=torch.float64, generator=torch_generator(0))
 x = torch.relu(y_tilde)
 print(f"Var(y~) = {y_tilde.var():.3f}   E[x^2] = {x.pow(2).mean():.3f}   Var(x) = {x.var():.3f}")
 assert abs(x.pow(2).mean() / (y_tilde.var() / 2) - 1) < 0.01, "E[relu(y)^2] should be Var(y)/2"
@@ -138,10 +136,6 @@ kaiming_model = BaseNetwork("relu")
 kaiming_init(kaiming_model)
 plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", color="C2", xlabel="weight")
 plt.show()
-kaiming_grads = gradients_by_layer(kaiming_model, imgs, labels)
-plot_distributions(kaiming_grads, "Weight gradients, Kaiming, ReLU", color="C0", xlabel="gradient")
-plt.show()
-print_variances(kaiming_grads, "Gradient")
 
 # %%
 kaiming_acts = activations_by_layer(kaiming_model, imgs)
@@ -150,16 +144,13 @@ plt.show()
 print_variances(kaiming_acts, "Activation")
 
 # %% [markdown]
-# The hidden layers stay at variance ≈ 1 (reference run: 1.03, 1.01, 1.02, 1.14, then 0.47 in the output
-# layer; gradients 3.4e-5 … 1.8e-3). The output layer's number is the noisiest: it has only 10 units, so its
-# variance rests on 10 random weight vectors.
+# The hidden layers stay at variance ≈ 1 (printed above; between 0.7 and 1.5 whatever the seed). The output
+# layer's number is the noisiest: it has only 10 units, so its variance rests on 10 random weight vectors.
 
 # %%
 kaiming_var = variances(kaiming_acts)
 hidden_var = [kaiming_var[f"Layer {i}"] for i in (0, 2, 4, 6)]
 assert all(0.7 < v < 1.5 for v in hidden_var), f"Kaiming + ReLU: hidden-layer variances should stay near 1, got {hidden_var}"
-grad_var = variances(kaiming_grads)
-assert max(grad_var.values()) / min(grad_var.values()) < 1e3, "Kaiming: gradient variances within 3 decades"
 print("Kaiming + ReLU: every hidden layer keeps its activation variance near 1.")
 
 # %% [markdown]
@@ -173,16 +164,38 @@ xavier_relu = BaseNetwork("relu")
 xavier_init(xavier_relu)
 xavier_relu_acts = activations_by_layer(xavier_relu, imgs)
 print_variances(xavier_relu_acts, "Activation")
+relu_var = list(variances(xavier_relu_acts).values())
+assert 0.1 < relu_var[-2] / relu_var[0] < 0.5, "Xavier + ReLU: four layers should lose a factor of 2 to 10"
 
 # %% [markdown]
-# Five layers already lose a factor of five. In a deep network the factor $\frac12$ compounds: here 30
+# Four layers already lose a factor of several. The backward pass tells the same story. Going back
+# through a ReLU zeroes half of the signal's entries, so each layer multiplies the backward signal's
+# variance by $d_y\,\mathrm{Var}(w)/2$: with Kaiming that is $d_y/d_x$, and over the network the factors
+# telescope to $10/512$, as for equal variance in a linear network (notebook 03); with Xavier every layer
+# loses an extra factor of about 2:
+
+# %%
+for scheme, model in [("Kaiming", kaiming_model), ("Xavier", xavier_relu)]:
+    signal = list(variances(output_gradients_by_layer(model, imgs, labels)).values())
+    layers = linear_layers(model)
+    predicted = math.prod(layer.out_features * layer.weight.var().item() / 2 for layer in layers[1:])
+    measured = signal[0] / signal[-1]
+    print(f"{scheme}: backward signal at layer 0 / at layer 8 = {measured:.4f} (1/{1 / measured:.0f}), "
+          f"predicted {predicted:.4f}")
+    assert 0.7 < measured / predicted < 1.45, f"{scheme}: the backward signal should follow d_y Var(w) / 2 per layer"
+    if scheme == "Kaiming":
+        kaiming_signal = measured
+assert kaiming_signal > 2.5 * measured, "Kaiming should keep several times more of the backward signal than Xavier"
+
+# %% [markdown]
+# In a deep network the factor $\frac12$ compounds. In a deep network the factor $\frac12$ compounds: here 30
 # hidden layers of width 256 (256 images, no gradients needed), Xavier next to Kaiming.
 
 # %%
 depth_imgs = imgs[:256]
 relu_curves = {name: variance_by_depth(init, "relu", depth_imgs, depth=30)
                for name, init in [("Xavier", xavier_init), ("Kaiming", kaiming_init)]}
-plot_variance_vs_depth({"ReLU, 30 hidden layers of width 256": relu_curves})
+plot_variance_vs_depth({"ReLU, 30 hidden layers": relu_curves})
 plt.show()
 
 
@@ -201,7 +214,7 @@ assert 0.8 < ratio_per_layer(relu_curves["Kaiming"]) < 1.25, "Kaiming + ReLU sho
 # %% [markdown]
 # Xavier halves the variance at every layer ($0.5^{30} \approx 10^{-9}$); Kaiming's curve only wanders:
 # each layer multiplies the variance by a random factor near 1 (a finite layer of 256 random units), and
-# these factors compound, here to $\times 0.96$ per layer on average, a drift of about a factor 3 over 30
+# these factors compound (printed above: the average factor per layer), a drift of a small factor over 30
 # layers against Xavier's $10^{9}$.
 #
 # ## PyTorch's version: `kaiming_normal_` and `calculate_gain`
@@ -250,7 +263,7 @@ for a in (0.01, 0.2, 1.0):
 # at PyTorch's default shrinks by $\times\frac13$ per layer with the identity, $\times\frac16$ with ReLU.
 
 # %%
-torch.manual_seed(0)
+set_seed(0)
 default = nn.Linear(1024, 1024)
 print(f"PyTorch default: Var(w) * 3 * d_x = {default.weight.var().item() * 3 * 1024:.3f}")
 assert abs(default.weight.var().item() * 3 * 1024 - 1) < 0.02, "nn.Linear's default should be Var(w) = 1/(3 d_x)"
@@ -258,45 +271,54 @@ assert abs(default.weight.var().item() * 3 * 1024 - 1) < 0.02, "nn.Linear's defa
 
 # %% [markdown]
 # ## The whole chapter in one figure
-# Activation variance against depth, 30 hidden layers of width 256, for every scheme of notebooks 02–04
-# and every activation. The dashed line is the goal; each panel has its own (log) scale.
+# Activation variance against depth, hidden layers of width 256, for every scheme of notebooks 02–04
+# and every activation. The dashed line is the goal; each panel has its own (log) scale. The sliders set
+# the fixed std (log scale) and the depth; the figure redraws when you release one (only the curves
+# that changed are recomputed). Where the widgets do not run (GitHub, nbviewer), the figure is the
+# default view: std 0.1, 30 hidden layers.
 
 # %%
-def schemes(std):
-    """Every initialization of notebooks 02-04, plus PyTorch's default (no re-initialization)."""
-    return {f"fixed std {std:.2g}": lambda model: var_init(model, std), "equal variance": equal_var_init,
-            "Xavier": xavier_init, "Kaiming": kaiming_init, "PyTorch default": lambda model: None}
+SCHEMES = {"equal variance": equal_var_init, "Xavier": xavier_init, "Kaiming": kaiming_init,
+           "PyTorch default": lambda model: None}  # PyTorch's own init, left untouched
 
 
 @functools.lru_cache
+def scheme_curve(act, scheme, depth):
+    """Variance against depth for one activation and one scheme of SCHEMES (cached)."""
+    return variance_by_depth(SCHEMES[scheme], act, depth_imgs, depth)
+
+
+@functools.lru_cache
+def fixed_std_curve(act, std, depth):
+    return variance_by_depth(lambda model: var_init(model, std), act, depth_imgs, depth)
+
+
 def summary_panels(std=0.1, depth=30):
-    """Variance against depth: one panel per activation, one curve per scheme (cached: the sliders'
-    first draw reuses the default view)."""
-    return {act: {name: variance_by_depth(init, act, depth_imgs, depth) for name, init in schemes(std).items()}
+    """One panel per activation, one curve per scheme: moving the std slider recomputes three networks."""
+    return {act: {f"fixed std {std:.2g}": fixed_std_curve(act, std, depth)}
+            | {scheme: scheme_curve(act, scheme, depth) for scheme in SCHEMES}
             for act in ("identity", "tanh", "relu")}
 
 
-def chapter_summary(std=0.1, depth=30):
-    """Draw the summary figure for one fixed std and depth."""
-    plot_variance_vs_depth(summary_panels(std, depth), f"Activation variance, {depth} hidden layers of width 256")
-    plt.show()
+def summary_figure(std, depth):
+    return plot_variance_vs_depth(summary_panels(std, depth), f"Activation variance, {depth} hidden layers of width 256")
 
 
 summary = summary_panels()
-plot_variance_vs_depth(summary, "Activation variance, 30 hidden layers of width 256")
-plt.show()
+live_figure(summary_figure, std=log_slider("fixed std σ", 0.1, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5))
 
 
 # %% [markdown]
 # Read it panel by panel:
 #
 # * **identity**: equal variance and Xavier are flat and coincide (square layers: $1/d_x = 2/(d_x+d_y)$); Kaiming's factor
-#   2 explodes ($\times 2$ per layer); a fixed std of 0.1 explodes ($\times 2.56$); PyTorch's default vanishes
-#   ($\times\frac13$) until only its biases' variance is left, $1/(3 \cdot 256) \approx 1.3\cdot 10^{-3}$.
+#   2 explodes ($\times 2$ per layer); a fixed std of 0.1 explodes ($\times 256\sigma^2$, about 2.6);
+#   PyTorch's default vanishes ($\times\frac13$) onto the floor its biases set (their variance is
+#   $1/(3 \cdot 256) \approx 1.3\cdot 10^{-3}$; the floor is that divided by $1 - \frac13$, notebook 02's exercise 1).
 # * **tanh**: bounded outputs cap every explosion. Equal variance and Xavier shrink slowly (not
 #   exponentially) because tanh squashes; Kaiming's extra factor 2 roughly compensates here.
 # * **ReLU**: only Kaiming is flat; equal variance and Xavier halve the variance per layer; PyTorch's
-#   default divides it by six, down to the same bias floor.
+#   default divides it by six, down to its bias floor.
 #
 # No single scheme is right for every activation: **the initialization must match the activation**.
 
@@ -312,59 +334,23 @@ assert hidden("relu", "Xavier")[-1] < 1e-6 * hidden("relu", "Xavier")[0], "ReLU 
 assert hidden("relu", "PyTorch default")[-1] < 1e-2, "ReLU + PyTorch default should collapse onto its bias floor (~1e-3)"
 print("Flat only where the scheme matches the activation.")
 
-# %% [markdown]
-# ### Try it yourself
-# The sliders set the fixed std (log scale) and the depth; each redraw builds 15 seeded networks (about a
-# second on a laptop). Where the widgets do not run (GitHub, nbviewer), the figure above is the default
-# view (std 0.1, 30 hidden layers).
-
-# %%
-widgets.interact(
-    chapter_summary,
-    std=widgets.FloatLogSlider(value=0.1, base=10, min=-2.5, max=-0.5, step=0.05, continuous_update=False),
-    depth=widgets.IntSlider(value=30, min=5, max=50, step=5, continuous_update=False),
-);
-
 
 # %% [markdown]
 # ## Summary
 # * After a ReLU the next layer needs $\mathbb{E}[x^2] = \mathrm{Var}(\tilde y)/2$: Kaiming's
 #   $\mathrm{Var}(w) = 2/d_x$ (first layer $1/d_x$) keeps a ReLU network's variance at 1.
 # * Xavier on ReLU loses $\times\frac12$ per layer; PyTorch's untouched `nn.Linear` loses $\times\frac16$.
-# * `nn.init.calculate_gain` gives the factor for other activations; LeakyReLU: $2/(1+a^2)$.
+# * `nn.init.calculate_gain` gives the factor for other activations; LeakyReLU: $2/(1+a^2)$. For an activation
+#   it does not list, measure $\mathbb{E}[f(y)^2]$ (the exercises).
 #
 # Notebook 05 turns to the other half of the course: the optimizers that move these weights.
 #
 # ## Exercises
-# ### Exercise 1: Kaiming for LeakyReLU
-# Derive and implement the std of Kaiming's init for `LeakyReLU(negative_slope=a)` with $d_x$ inputs.
-# Hint: split $\mathbb{E}[x^2]$ into the positive half and the (scaled) negative half.
-
-# %%
-def leaky_relu_std(d_x, a):
-    """Std of N(0, std^2) weights that keeps Var(y) constant after LeakyReLU(negative_slope=a)."""
-    raise NotImplementedError("your answer here")
-
-
-# check_leaky_relu_std(leaky_relu_std)  # uncomment when your function is ready
-
-# %% [markdown]
-# #### Solution
-
-# %% jupyter={"source_hidden": true} tags=["solution"]
-def leaky_relu_std(d_x, a):
-    """E[x^2] = (1 + a^2)/2 Var(y~), so d_x Var(w) (1 + a^2)/2 = 1."""
-    return math.sqrt(2 / ((1 + a**2) * d_x))
-
-
-check_leaky_relu_std(leaky_relu_std);
-
-
-# %% [markdown]
-# ### Exercise 2: a gain for any activation
+# ### Exercise 1: a gain for any activation
 # For an activation $f$ and $y \sim \mathcal{N}(0, 1)$, the gain that keeps the variance at 1 is
-# $1/\sqrt{\mathbb{E}[f(y)^2]}$. Estimate it by Monte Carlo for any `act_fn` (a module such as
-# `nn.ReLU()`). Which value do you get for tanh, and how does it compare with PyTorch's 5/3?
+# $1/\sqrt{\mathbb{E}[f(y)^2]}$ (the same argument as for ReLU, without the integral done by hand).
+# Estimate it by Monte Carlo for any `act_fn` (a module such as `nn.GELU()`). Which values do you get for
+# GELU and SiLU, which `nn.init.calculate_gain` does not know? And for tanh, against PyTorch's 5/3?
 
 # %%
 def empirical_gain(act_fn):
@@ -380,10 +366,68 @@ def empirical_gain(act_fn):
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def empirical_gain(act_fn):
     """The next layer needs E[x^2] (not Var(x)): Var(y_next) = d_x Var(w) E[f(y)^2]."""
-    y = torch.randn(1_000_000, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(1_000_000, generator=torch_generator(0))
     with torch.no_grad():
         return 1 / act_fn(y).pow(2).mean().sqrt().item()
 
 
 check_empirical_gain(empirical_gain)
-print(f"tanh: empirical gain {empirical_gain(nn.Tanh()):.3f}, PyTorch's calculate_gain {nn.init.calculate_gain('tanh'):.3f}")
+for name, act_fn in [("GELU", nn.GELU()), ("SiLU", nn.SiLU()), ("tanh", nn.Tanh()), ("ReLU", nn.ReLU())]:
+    print(f"{name:>5}: empirical gain {empirical_gain(act_fn):.3f}")
+print(f"PyTorch's calculate_gain: tanh {nn.init.calculate_gain('tanh'):.3f}, relu {nn.init.calculate_gain('relu'):.3f}")
+
+
+# %% [markdown]
+# ### Exercise 2: Kaiming for GELU
+# Transformers use GELU. Write `gelu_init(model)`: Kaiming's scheme with GELU's gain from exercise 1
+# (weights $\mathcal{N}(0, \text{gain}^2/d_x)$, biases 0, and, as for ReLU, gain 1 in the first layer, which
+# sees the standardized pixels). Then compare, over 20 hidden GELU layers of width 256, with the ReLU gain
+# $\sqrt 2$ that is easy to reuse by mistake.
+
+# %%
+def gelu_init(model):
+    """Kaiming-style init for a network of nn.Linear layers with GELU between them."""
+    raise NotImplementedError("your answer here")
+
+
+# check_gelu_init(gelu_init)  # uncomment when your function is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def gain_init(gain):
+    """Weights N(0, gain^2 / d_x) (first layer: gain 1), biases 0."""
+    def init(model):
+        with torch.no_grad():
+            for i, layer in enumerate(linear_layers(model)):
+                layer.weight.normal_(0.0, (1.0 if i == 0 else gain) / math.sqrt(layer.in_features))
+                layer.bias.zero_()
+    return init
+
+
+gelu_init = gain_init(empirical_gain(nn.GELU()))
+check_gelu_init(gelu_init)
+
+gelu_curves = {}
+for label, init in [("GELU gain", gelu_init), ("ReLU gain √2", gain_init(math.sqrt(2)))]:
+    set_seed(42)
+    deep_gelu = gelu_network((784,) + (256,) * 20 + (10,))
+    init(deep_gelu)
+    gelu_curves[label] = np.array(list(variances(activations_by_layer(deep_gelu, depth_imgs.flatten(start_dim=1))).values()))
+plot_variance_vs_depth({"GELU, 20 hidden layers": gelu_curves})
+plt.show()
+print(f"last hidden layer: GELU gain {gelu_curves['GELU gain'][-2]:.2g}, ReLU gain {gelu_curves['ReLU gain √2'][-2]:.2g}")
+print(f"with ReLU's gain each GELU layer keeps 2 E[gelu(y)^2] = {2 / empirical_gain(nn.GELU()) ** 2:.2f} of the variance")
+assert 0.05 < gelu_curves["GELU gain"][-2] < 50, "GELU's own gain should keep the variance within about a decade of 1"
+assert gelu_curves["ReLU gain √2"][-2] < 0.05, "ReLU's gain should shrink a GELU network's variance by decades"
+assert gelu_curves["GELU gain"][-2] > 100 * gelu_curves["ReLU gain √2"][-2], "the two gains should end decades apart"
+
+# %% [markdown]
+# With ReLU's gain each layer keeps only $2\,\mathbb{E}[\mathrm{gelu}(y)^2] \approx 0.85$ of the variance,
+# (printed above), which compounds like Xavier on ReLU, only slower: over 20 layers the variance loses two to
+# four decades. With GELU's own gain it stays within about a factor of ten of 1, but unlike Kaiming's on ReLU
+# it is not flat on average: GELU is not scale-free (it is close to $y/2$ for small $y$ and to ReLU for
+# large $y$), so the gain is right only at variance 1. A layer whose variance came out a little high gets a
+# factor a little above 1, one a little low a factor below 1: a deviation, either way, grows slowly from
+# layer to layer.

@@ -48,6 +48,8 @@ if importlib.util.find_spec("utils") is None:
     sys.path.insert(0, "course")
 
 # %%
+import math
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,8 +60,7 @@ from utils import set_seed
 from utils.exercises.surfaces import check_first_adam_step, check_ravine_settles
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
 from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
-from utils.surfaces import surface_grid
-from utils.training import train_curve
+from utils.surfaces import gradient, surface_grid, train_curve
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -107,11 +108,14 @@ def pathological_curve_loss(w1, w2):
     return x1_loss + x2_loss
 
 
-# The same function on a tensor and on a numpy array gives the same number.
-on_tensor = pathological_curve_loss(torch.tensor(1.0), torch.tensor(-2.0)).item()
-on_numpy = pathological_curve_loss(np.array(1.0), np.array(-2.0)).item()
-print(f"loss(1, -2) on a tensor: {on_tensor:.6f}, on numpy: {on_numpy:.6f}")
-assert abs(on_tensor - on_numpy) < 1e-6, "the surface must not depend on the array library"
+# Check the code against the formula, worked out with plain math, and check what the decorator returns.
+on_tensor = pathological_curve_loss(torch.tensor(1.0), torch.tensor(-2.0))
+on_numpy = pathological_curve_loss(np.array(1.0), np.array(-2.0))
+by_hand = math.tanh(1.0) ** 2 + 0.01 * 1.0 + 1 / (1 + math.exp(2.0))
+print(f"loss(1, -2): by hand {by_hand:.6f}, on a tensor {on_tensor.item():.6f} ({type(on_tensor).__name__}), "
+      f"on numpy {on_numpy.item():.6f} ({type(on_numpy).__name__})")
+assert isinstance(on_tensor, torch.Tensor) and isinstance(on_numpy, np.ndarray), "tensor in, tensor out; numpy in, numpy out"
+assert abs(on_tensor.item() - by_hand) < 1e-6 and abs(on_numpy.item() - by_hand) < 1e-12, "the code must be the formula"
 
 # %% [markdown]
 # In 3D: the ravine runs along $w_2$, its walls rise across $w_1$. `surface_grid` evaluates the surface
@@ -164,9 +168,10 @@ assert curv_w1 > 15 * max_curv_w2, "across the ravine the surface should be far 
 # ## The race: 100 steps from $(5, 5)$
 #
 # The settings: SGD with $\eta = 10$, SGD with momentum ($\eta = 10$, $\beta = 0.9$, the averaged form
-# of notebook 05), Adam with $\eta = 1$. `train_curve` from `utils.training` runs the steps and returns
-# one row $(w_1, w_2, \mathcal{L})$ per step, row 0 being the start. One run of all three takes a few
-# milliseconds, so we wrap it in a function and can call it as often as we like.
+# of notebook 05), Adam with $\eta = 1$. `train_curve` from `utils.surfaces` runs the steps and returns
+# one row $(w_1, w_2, \mathcal{L})$ per point, row 0 being the start: `steps` steps give `steps + 1` rows.
+# One run of all three takes a fraction of a second, so we wrap it in a function and can call it as often as
+# we like.
 
 # %%
 RAVINE_DEFAULTS = dict(sgd_lr=10.0, momentum_lr=10.0, momentum=0.9, adam_lr=1.0, beta1=0.9, beta2=0.999,
@@ -174,13 +179,14 @@ RAVINE_DEFAULTS = dict(sgd_lr=10.0, momentum_lr=10.0, momentum=0.9, adam_lr=1.0,
 
 
 def ravine_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, w2_start, steps):
-    """The path of each optimizer on the ravine: name -> array [steps, 3] of (w1, w2, loss)."""
+    """The path of each optimizer on the ravine: name -> array [steps + 1, 3] of (w1, w2, loss)."""
     optimizers = {
         "SGD": lambda params: SGD(params, lr=sgd_lr),
         "SGDMomentum": lambda params: SGDMomentum(params, lr=momentum_lr, momentum=momentum),
         "Adam": lambda params: Adam(params, lr=adam_lr, beta1=beta1, beta2=beta2),
     }
-    return {name: train_curve(make, pathological_curve_loss, num_updates=steps, init=(w1_start, w2_start))
+    start = (w1_start, w2_start)
+    return {name: train_curve(make, pathological_curve_loss, num_updates=steps + 1, init=start)
             for name, make in optimizers.items()}
 
 
@@ -209,19 +215,24 @@ show_ravine()
 
 
 # %% [markdown]
-# What the picture shows, and the cell below checks:
+# What the picture shows, and the cell below checks. One fact helps to read it: the loss is a **sum** of a
+# function of $w_1$ and a function of $w_2$, and all three optimizers update each coordinate on its own,
+# so the motion along $w_2$ is exactly what it would be if $w_1$ did not exist (and vice versa).
 #
 # * **SGD** (blue) drifts slowly off the plateau until it reaches the steep wall, where one step with
 #   $\eta = 10$ throws it to the far side of the ravine, often onto the opposite plateau. It keeps
-#   switching sides and never settles at $w_1 = 0$; because it spends most of its time on the plateaus,
-#   where $\sigma(w_2)$ is its only slope, it gets only to $w_2 \approx -7$.
+#   switching sides and never settles at $w_1 = 0$. *Where* it is after 100 steps is chaotic (see the
+#   next section), so read its end point in the figure as one sample. Along $w_2$ it moves by
+#   $\eta\,\sigma'(w_2)$ per step, which becomes tiny once $w_2$ is well below 0: it gets only to
+#   $w_2 \approx -7$.
 # * **SGD with momentum** (orange) also overshoots at first, but the averaged gradient across $w_1$
-#   changes sign every time it crosses the floor, so those contributions cancel, while the small slope
-#   along $w_2$ always points the same way and accumulates. It settles at $w_1 \approx 0$ and walks
-#   about twice as far down the ravine ($w_2 \approx -13$).
-# * **Adam** (green) divides each coordinate's averaged gradient by its own root-mean-square. The tiny but
-#   steady $w_2$ gradient therefore gets a step of about $\eta$, the same as the large $w_1$ gradient: it
-#   goes diagonally to the floor and then straight down the ravine, ending near $w_2 \approx -13$ too.
+#   changes sign every time it crosses the floor, so those contributions cancel, and it settles at
+#   $w_1 \approx 0$. Along $w_2$ its average still carries the large slopes it met around $w_2 \approx 0$ when
+#   the slope has become tiny, so it coasts about twice as far down the ravine ($w_2 \approx -13$).
+# * **Adam** (green) divides each coordinate's averaged gradient by its own root-mean-square. Its first
+#   steps are $\eta$ in *both* coordinates (exercise 1), so it goes diagonally to the floor, and then down
+#   the ravine at almost $\eta$ per step while the slope along $w_2$ is steady. Not for long, though: see
+#   "Adam's steps along the ravine" below.
 
 # %%
 def jumps_across(w1):
@@ -242,15 +253,50 @@ assert np.abs(sgd[-10:, 0]).max() > 1, "SGD should still be far from the floor (
 for name in ["SGDMomentum", "Adam"]:
     assert jumps_across(paths[name][:, 0]) <= 1, f"{name} should not be thrown from wall to wall"
     assert np.abs(paths[name][-10:, 0]).max() < 0.1, f"{name} should have settled at w1 ~ 0"
-    assert paths[name][-1, 1] < -11, f"{name} should travel far down the ravine (w2 ~ -13)"
+    assert paths[name][-1, 1] < -11, f"{name} should travel far down the ravine (w2 below -11)"
 assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 
 # %% [markdown]
-# The same story as time series: $w_1$ and $w_2$ after every step.
+# ### SGD's end point is chaotic
+#
+# Move SGD's start by $10^{-6}$ (one float32 rounding step at 5) and run it again. The two paths stay
+# together for a while, then the difference doubles and doubles (every landing on the steep wall
+# magnifies it) until the two runs are thrown to different places. That is why the notebook does not
+# quote where SGD ends after 100 steps: a different CPU, rounding one operation differently, gives a
+# different end point. What *is* reproducible is the behaviour the cell above checks: thrown across
+# the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
+
+# %%
+def sgd_path(w1_start):
+    return train_curve(lambda params: SGD(params, lr=10.0), pathological_curve_loss, num_updates=101,
+                       init=(w1_start, 5.0))
+
+
+twin_paths = {"start (5, 5)": sgd_path(5.0), "start (5 + 1e-6, 5)": sgd_path(5.0 + 1e-6)}
+first, second = twin_paths.values()
+gap = np.abs(first[:, 0] - second[:, 0])
+for step in (0, 10, 20, 30, 40, 100):
+    print(f"step {step:3d}: w1 = {first[step, 0]:7.3f} and {second[step, 0]:7.3f}, gap {gap[step]:.1e}")
+assert 0 < gap[0] < 2e-6, "the two starts differ by one rounding step"
+assert gap.max() > 1, "the two SGD runs must end up far apart: the end point is chaotic"
+assert min(jumps_across(first[:, 0]), jumps_across(second[:, 0])) >= 4, "both are thrown across repeatedly"
+
+fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
+for (label, path), style in zip(twin_paths.items(), ["-", "--"]):
+    axes[0].plot(path[:, 0], style, color=OPTIMIZER_COLORS["SGD"], linewidth=2.5, label=label)
+axes[0].axhline(0, color="black", linewidth=1)
+axes[0].set(title="SGD across the ravine, two starts", xlabel="step", ylabel="$w_1$")
+axes[0].legend(loc="lower left", fontsize=13)
+axes[1].semilogy(np.maximum(gap, 1e-7), color="black", linewidth=2.5)
+axes[1].set(title="The gap between them", xlabel="step", ylabel="$|w_1 - w_1'|$", ylim=(1e-7, 30))
+fig.tight_layout()
+
+# %% [markdown]
+# The same story as time series: $w_1$ and $w_2$ after every step (SGD drawn last, so on top).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
-for name, path in paths.items():
+for name, path in reversed(paths.items()):
     for ax, column in zip(axes, [0, 1]):
         ax.plot(path[:, column], "-", color=OPTIMIZER_COLORS[name], linewidth=2.5, label=name)
 axes[0].set(title="Across the ravine: $w_1$", xlabel="step", ylabel="$w_1$")
@@ -258,6 +304,52 @@ axes[1].set(title="Along the ravine: $w_2$", xlabel="step", ylabel="$w_2$")
 axes[0].axhline(0, color="black", linewidth=1)
 axes[1].legend(loc="lower left")
 fig.tight_layout()
+
+# %% [markdown]
+# ### Adam's steps along the ravine
+#
+# Adam is often described as "a step of about $\eta$ whatever the gradient's size". Its own steps along
+# $w_2$ say otherwise. The cell below prints and plots them with the slope $|\partial\mathcal{L}/\partial w_2|$
+# at each step, and rebuilds from the path Adam's two memories of it: $\hat m$, the running average of the
+# slope, and $\sqrt{\hat v}$, its running root-mean-square. Adam's step is $\eta\,\hat m / \sqrt{\hat v}$.
+
+# %%
+slope_w2 = np.array([gradient(pathological_curve_loss, w1, w2)[1] for w1, w2, _ in adam[:-1]])
+m, v, average, rms = 0.0, 0.0, [], []
+for t, g in enumerate(slope_w2, start=1):  # Adam's m and v (beta1 = 0.9, beta2 = 0.999), bias-corrected
+    m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g**2
+    average.append(m / (1 - 0.9**t))
+    rms.append(math.sqrt(v / (1 - 0.999**t)))
+adam_w2_steps = np.abs(np.diff(adam[:, 1]))
+last = len(adam_w2_steps)
+for step in (1, 5, 10, 20, 50, last):
+    i = step - 1
+    print(f"step {step:3d}: Adam's step along w2 {adam_w2_steps[i]:.1e}, slope {abs(slope_w2[i]):.1e}, "
+          f"m_hat {average[i]:.1e}, sqrt(v_hat) {rms[i]:.1e}")
+assert adam_w2_steps[:10].min() > 0.5, "at first Adam steps about lr = 1 along w2"
+assert adam_w2_steps[-1] < 1e-2 * adam_w2_steps[:10].min(), "later its steps along w2 shrink a hundredfold or more"
+assert rms[-1] > 100 * abs(slope_w2[-1]), "because sqrt(v_hat) remembers slopes far larger than today's"
+
+fig, ax = plt.subplots(figsize=(12, 5.5))
+steps = np.arange(1, last + 1)
+ax.semilogy(steps, adam_w2_steps, color=OPTIMIZER_COLORS["Adam"], linewidth=3, label="Adam's step along $w_2$")
+ax.semilogy(steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $|\partial\mathcal{L}/\partial w_2|$")
+ax.semilogy(steps, average, color="C1", linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
+ax.semilogy(steps, rms, color="C3", linewidth=2, linestyle="--", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
+ax.axhline(1.0, color=OPTIMIZER_COLORS["Adam"], linestyle=":", label=r"$\eta = 1$")
+ax.set(title="Adam along the ravine: steps shrink with the slope", xlabel="step", ylabel="size")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=13)
+fig.tight_layout()
+
+# %% [markdown]
+# For the first steps the slope along $w_2$ is steady, $\hat m \approx g$ and $\sqrt{\hat v} \approx |g|$, and
+# Adam steps about $\eta$. Once $w_2$ is below 0 the slope $\sigma'(w_2) \approx e^{w_2}$ falls by orders of
+# magnitude. $\hat m$ averages over roughly the last 10 steps and follows it down; $\sqrt{\hat v}$ averages
+# the squares over roughly the last 1000 steps and still holds the large slopes met around $w_2 \approx 0$.
+# So $\eta\,\hat m/\sqrt{\hat v}$ shrinks with the slope, as SGD's step would: from about $\eta$ to
+# $2.2\cdot 10^{-4}$ at step 100 (printed above). Adam still ends far down the ravine because its early
+# steps were large. Its normalization adapts the step to the *scale* of a gradient that stays put; it
+# does not keep the step at $\eta$ when the gradient changes.
 
 # %% [markdown]
 # ## Would a different SGD learning rate do?
@@ -299,13 +391,14 @@ assert not both.any(), "no constant SGD learning rate should solve the ravine in
 # ## Try it yourself
 #
 # The static figure above is the default view (the settings of the race). With a running kernel the
-# sliders below redraw it live: push SGD's learning rate down and watch it stall on the plateau, lower the
+# sliders below redraw it when you release a slider: push SGD's learning rate down and watch it stall on the plateau, lower the
 # momentum to 0 and watch momentum turn into SGD, lower Adam's $\beta_1$ and watch it wobble, or start
 # from somewhere else. (On GitHub or nbviewer the sliders do not run: the figure above is what they show
 # at their initial values.)
 
 # %%
-slider = dict(continuous_update=False, style={"description_width": "110px"})
+# Redraw on release only (a redraw takes about a second: no queue of redraws while dragging); wide tracks.
+slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=widgets.Layout(width="60%"))
 ravine_sliders = widgets.interactive(
     show_ravine,
     sgd_lr=widgets.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.05, description="SGD lr", **slider),
@@ -350,20 +443,25 @@ check_first_adam_step(first_adam_step);
 #
 # The sweep showed that no *constant* learning rate solves the ravine. Write an SGD whose learning rate
 # **changes over the steps**: large at first (to leave the plateau and travel along $w_2$), small later
-# (so it can no longer jump across the floor). Subclass `OptimizerTemplate` from notebook 05; `step()` is
-# called once per update, so it is a natural place to change `self.lr` (call `super().step()` first). The checker
-# runs your optimizer for 100 steps from $(5, 5)$ and passes when $|w_1| < 0.1$ over the last 10 steps and
-# $w_2$ ended below $-3$.
+# (so it can no longer jump across the floor). Write `SGDExpDecay(params, lr, decay)`, plain SGD whose
+# learning rate is multiplied by `decay` after every step ($\eta_t = \eta\,\text{decay}^t$), and find a
+# `decay` that works with `lr=10`. `step()` is called once per update, so it is a natural place to change
+# `self.lr` (call `super().step()` first). The checker runs your optimizer for 100 steps from $(5, 5)$ and
+# passes when $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
 
 # %%
-class SGDSchedule(OptimizerTemplate):
-    """Your turn: SGD whose learning rate follows a schedule."""
+class SGDExpDecay(OptimizerTemplate):
+    """Your turn: SGD whose learning rate shrinks by the factor `decay` after every step."""
+
+    def __init__(self, params, lr, decay):
+        super().__init__(params, lr)
+        self.decay = decay
 
     def update_param(self, p):
-        raise NotImplementedError("your turn: update p with a learning rate that depends on the step")
+        raise NotImplementedError("your turn: an SGD step with self.lr; then make step() shrink self.lr")
 
 
-# check_ravine_settles(lambda params: SGDSchedule(params, lr=10))
+# check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=...))  # your decay
 
 # %% [markdown]
 # #### Solution
@@ -387,7 +485,7 @@ class SGDExpDecay(OptimizerTemplate):
 # lr = 10 falls to 10 * 0.97^100 ~ 0.5 after 100 steps: below the stability limit 1 of the floor.
 check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=0.97));
 schedule_path = train_curve(lambda params: SGDExpDecay(params, lr=10, decay=0.97), pathological_curve_loss,
-                            init=(5.0, 5.0))
+                            num_updates=101, init=(5.0, 5.0))
 plot_trajectories(ravine_map, {"SGDMomentum": paths["SGDMomentum"], "SGD, lr 10 x 0.97^t": schedule_path},
                   title="A decaying learning rate settles, but travels less far than momentum");
 

@@ -57,8 +57,7 @@ from utils import set_seed
 from utils.exercises.surfaces import ADAM_STARTS, check_adam_predictions, check_reaches_optimum
 from utils.optimizers import SGD, Adam, SGDMomentum
 from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
-from utils.surfaces import accepts_numpy, surface_grid
-from utils.training import train_curve
+from utils.surfaces import OPTIMA, accepts_numpy, surface_grid, train_curve
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -74,7 +73,8 @@ set_seed(42)
 # -\frac{(w_2-\mu_2)^2}{2\sigma_2^2}\right).$$
 #
 # Our loss is **minus** the sum of three of them, all with $\sigma_1 = \sigma_2 = 0.2$, centred at
-# $(1, -0.5)$, $(-1, 0.5)$ and $(-0.5, -0.8)$. The peak of each density, and so the depth of each hole, is
+# $(1, -0.5)$, $(-1, 0.5)$ and $(-0.5, -0.8)$ (the list `OPTIMA` of `utils.surfaces`, imported above, so the
+# exercises' checkers use the same centres). The peak of each density, and so the depth of each hole, is
 # the normalisation $\frac{1}{2\pi\sigma^2} = \frac{1}{2\pi \cdot 0.04} \approx 3.98$; three standard
 # deviations ($0.6$) away from a centre, the hole has all but vanished. We reuse `accepts_numpy` from
 # notebook 07, so the functions run on tensors and numpy grids alike.
@@ -91,14 +91,10 @@ def bivar_gaussian(w1, w2, x_mean=0.0, y_mean=0.0, x_sig=1.0, y_sig=1.0):
 
 @accepts_numpy
 def comb_func(w1, w2):
-    """Three sharp minima (Gaussians with sigma 0.2) on an almost flat plane."""
-    z = -bivar_gaussian(w1, w2, x_mean=1.0, y_mean=-0.5, x_sig=0.2, y_sig=0.2)
-    z -= bivar_gaussian(w1, w2, x_mean=-1.0, y_mean=0.5, x_sig=0.2, y_sig=0.2)
-    z -= bivar_gaussian(w1, w2, x_mean=-0.5, y_mean=-0.8, x_sig=0.2, y_sig=0.2)
-    return z
+    """Three sharp minima (Gaussians with sigma 0.2, centred at OPTIMA) on an almost flat plane."""
+    return -sum(bivar_gaussian(w1, w2, x_mean=x, y_mean=y, x_sig=0.2, y_sig=0.2) for x, y in OPTIMA)
 
 
-OPTIMA = [(1.0, -0.5), (-1.0, 0.5), (-0.5, -0.8)]
 depth = 1 / (2 * math.pi * 0.2**2)
 for centre in OPTIMA:
     value = comb_func(np.array(centre[0]), np.array(centre[1])).item()
@@ -117,18 +113,19 @@ plot_surface_3d(steep_view, title="Three steep optima in a flat plane", elev=35)
 # How large is the gradient? For one hole at distance $r$ from its centre, $\|\nabla \mathcal{L}\| =
 # \frac{r}{\sigma^2}\cdot\frac{1}{2\pi\sigma^2} e^{-r^2/2\sigma^2}$, largest on the rim $r = \sigma$ and
 # falling off like $e^{-r^2/2\sigma^2}$ outside it. Let us measure it at the start $(0, 0)$ and on the rim
-# of the hole at $(-0.5, -0.8)$.
+# of the hole at $(-0.5, -0.8)$, with a small function that works for any surface (`utils.surfaces` has
+# the same one, for the exercises' checkers).
 
 # %%
-def gradient(w1, w2):
-    """The gradient of the surface at one point (float64, so the tiny values keep their digits)."""
+def gradient(surface, w1: float, w2: float) -> np.ndarray:
+    """The gradient of a surface at one point, in float64 so that tiny slopes keep their digits."""
     w = torch.tensor([w1, w2], dtype=torch.float64, requires_grad=True)
-    comb_func(w[0], w[1]).backward()
+    surface(w[0], w[1]).backward()
     return w.grad.numpy()
 
 
-at_start = np.linalg.norm(gradient(0.0, 0.0))
-on_rim = np.linalg.norm(gradient(-0.5 + 0.2, -0.8))
+at_start = np.linalg.norm(gradient(comb_func, 0.0, 0.0))
+on_rim = np.linalg.norm(gradient(comb_func, -0.5 + 0.2, -0.8))
 print(f"|gradient| at the start (0, 0):            {at_start:.2e}")
 print(f"|gradient| on the rim, 0.2 from (-0.5,-0.8): {on_rim:.2f}   (formula: {depth / 0.2 * math.exp(-0.5):.2f})")
 print(f"ratio: {on_rim / at_start:,.0f}")
@@ -152,14 +149,14 @@ steep_map = surface_grid(comb_func, x_range=(-2, 2), y_range=(-2, 2))
 
 
 def steep_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, w2_start, steps):
-    """The path of each optimizer on the steep surface: name -> array [steps, 3] of (w1, w2, loss)."""
+    """The path of each optimizer on the steep surface: name -> array [steps + 1, 3] of (w1, w2, loss)."""
     optimizers = {
         "SGD": lambda params: SGD(params, lr=sgd_lr),
         "SGDMomentum": lambda params: SGDMomentum(params, lr=momentum_lr, momentum=momentum),
         "Adam": lambda params: Adam(params, lr=adam_lr, beta1=beta1, beta2=beta2),
     }
-    return {name: train_curve(make, comb_func, num_updates=steps, init=(w1_start, w2_start))
-            for name, make in optimizers.items()}
+    start = (w1_start, w2_start)
+    return {name: train_curve(make, comb_func, num_updates=steps + 1, init=start) for name, make in optimizers.items()}
 
 
 def show_steep(**settings):
@@ -174,23 +171,23 @@ show_steep()
 
 
 # %% [markdown]
-# Paths that leave the map say in the legend where they ended. What happened:
+# Paths that leave the map say in the legend where they ended (SGD is drawn on top). What happened:
 #
 # * **SGD** (blue) crawls: its first steps are shorter than $10^{-3}$. After about 70 steps it reaches
-#   the hole at $(-0.5, -0.8)$ and even gets close to its bottom, but it arrives off-centre, where the
-#   wall is steep: one step of almost 2 units throws it across the map onto the flat plane, where the
-#   gradient is too small to ever bring it back. (In the figure its slow approach lies under the orange
-#   and green paths; the long blue line from the hole, through the start, to the blue cross is that one
-#   step.)
+#   the hole at $(-0.5, -0.8)$, but it arrives off-centre, where the wall is steep, and one step far longer
+#   than all its others throws it out across the map onto the flat plane, where the gradient is too small
+#   to ever bring it back. How long that step is, and so where SGD ends, is chaotic: moving the start by
+#   $10^{-6}$ changes it (between about 1 and 6 units). That it is thrown out is not.
 # * **SGD with momentum** (orange) moves faster on the plane (the average keeps growing while the
 #   gradient points the same way), reaches the rim, and there a single huge gradient dominates the
 #   average: $(1-\beta)\,g = 0.1\,g$ is still a long step when $g$ is in the tens. Worse, after the kick
 #   the average *remembers* it: with the hole left behind and no gradient on the plane, $m$ only shrinks
 #   by $\beta = 0.9$ per step, so it coasts far out of the map.
-# * **Adam** (green) steps about $\eta$ per coordinate whatever the gradient's size, because it divides
-#   by the running root-mean-square of the gradient. On the plane that is a fast walk (much faster than
-#   SGD's), on the rim the huge gradient also inflates $\hat v$ and the step stays about $\eta$. It
-#   reaches the minimum at $(-0.5, -0.8)$ with loss $\approx -3.98$.
+# * **Adam** (green) divides by the running root-mean-square of the gradient. On the plane, where the
+#   gradient is tiny but steady, that gives steps of about $\eta$ per coordinate: a fast walk (much faster
+#   than SGD's). On the rim the huge gradient enters $\hat v$, and $\hat v$ (with $\beta_2 = 0.999$) keeps it:
+#   from then on Adam's steps are far *shorter* than $\eta$, like SGD's with a small learning rate. That
+#   is what lets it settle: it reaches the minimum at $(-0.5, -0.8)$ with loss $\approx -3.98$.
 
 # %%
 def inside(point):
@@ -210,8 +207,8 @@ for name in ["SGD", "SGDMomentum"]:
 
 # %% [markdown]
 # The step lengths $\|w^{(t+1)} - w^{(t)}\|$ tell the same story in numbers (log scale): SGD's steps span
-# more than three orders of magnitude, momentum's a jump of the same kind, while Adam's stay close to
-# $\eta\sqrt 2$ (a step of $\eta$ in each of the two coordinates) or below.
+# more than three orders of magnitude, momentum has a jump of the same kind. Adam's first steps are
+# $\eta\sqrt 2$ (a step of $\eta$ in each of the two coordinates); after it hits the rim they fall far below.
 
 # %%
 fig, ax = plt.subplots(figsize=(12, 5.5))
@@ -226,7 +223,12 @@ fig.tight_layout()
 
 for name, lengths in step_lengths.items():
     print(f"{name:>12}: shortest step {lengths[lengths > 0].min():.1e}, longest {lengths.max():.2f}")
-assert step_lengths["Adam"].max() <= 0.2 * math.sqrt(2) * 1.01, "Adam's steps should never exceed lr * sqrt(2)"
+adam_steps = step_lengths["Adam"]
+print(f"Adam's steps: {', '.join(f'{x:.2f}' for x in adam_steps[:5])} (steps 1-5), ..., "
+      f"{adam_steps[-1]:.1e} (step {len(adam_steps)})")
+assert adam_steps.max() <= 0.2 * math.sqrt(2) * 1.01, "Adam's steps should never exceed lr * sqrt(2)"
+assert adam_steps[0] > 0.99 * 0.2 * math.sqrt(2), "Adam's first step is lr in each coordinate"
+assert adam_steps[-20:].max() < 0.1 * 0.2, "after the rim, v_hat remembers: Adam's steps fall far below lr"
 moving = step_lengths["SGD"][step_lengths["SGD"] > 0]
 assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"
 
@@ -234,12 +236,13 @@ assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"
 # ## Try it yourself
 #
 # The static figure of the race above is the default view. With a running kernel, the sliders redraw it
-# live: give SGD a smaller learning rate (it never arrives) or a larger one, raise Adam's learning rate
+# when you release one: give SGD a smaller learning rate (it never arrives) or a larger one, raise Adam's learning rate
 # until it, too, starts to overshoot the hole, or start from another point and see which hole each
 # optimizer finds. (On GitHub or nbviewer the sliders do not run; the figure above is their initial view.)
 
 # %%
-slider = dict(continuous_update=False, style={"description_width": "110px"})
+# Redraw on release only (a redraw takes about a second: no queue of redraws while dragging); wide tracks.
+slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=widgets.Layout(width="60%"))
 steep_sliders = widgets.interactive(
     show_steep,
     sgd_lr=widgets.FloatLogSlider(value=0.5, base=10, min=-2, max=1, step=0.05, description="SGD lr", **slider),
@@ -372,7 +375,7 @@ my_predictions = {}
 # lr * m_hat / (sqrt(v_hat) + eps) ~ lr * |g| / eps ~ 1e-8: it never moves.
 for start in ADAM_STARTS:
     print(f"{start}: nearest hole {min(OPTIMA, key=lambda c: math.dist(start, c))}, "
-          f"|gradient| {np.linalg.norm(gradient(*start)):.1e}")
+          f"|gradient| {np.linalg.norm(gradient(comb_func, *start)):.1e}")
 check_adam_predictions({(0.2, 0.1): (1.0, -0.5), (-0.6, 0.0): (-1.0, 0.5), (0.6, 1.3): None});
 
 
@@ -388,8 +391,12 @@ check_adam_predictions({(0.2, 0.1): (1.0, -0.5), (-0.6, 0.0): (-1.0, 0.5), (0.6,
 class ClippedMomentum(SGDMomentum):
     """Your turn: SGD with momentum whose gradient norm is clipped to max_norm."""
 
+    def __init__(self, params, lr, momentum=0.0, max_norm=1.0):
+        super().__init__(params, lr, momentum)
+        self.max_norm = max_norm
+
     def update_param(self, p):
-        raise NotImplementedError("your turn: rescale p.grad to norm <= 1, then do the momentum update")
+        raise NotImplementedError("your turn: rescale p.grad to norm <= max_norm, then do the momentum update")
 
 
 # check_reaches_optimum(lambda params: ClippedMomentum(params, lr=1, momentum=0.9))
@@ -413,7 +420,8 @@ class ClippedMomentum(SGDMomentum):
 
 
 check_reaches_optimum(lambda params: ClippedMomentum(params, lr=1, momentum=0.9));
-clipped = train_curve(lambda params: ClippedMomentum(params, lr=1, momentum=0.9), comb_func, init=(0.0, 0.0))
+clipped = train_curve(lambda params: ClippedMomentum(params, lr=1, momentum=0.9), comb_func, num_updates=101,
+                      init=(0.0, 0.0))
 plot_trajectories(steep_map, {"SGDMomentum": paths["SGDMomentum"], "SGDMomentum, clipped": clipped},
                   title="Clipping the gradient keeps momentum in the hole");
 

@@ -21,11 +21,11 @@
 # On a small regression network, where a full training run takes a fraction of a second, we can afford
 # to look at it closely. In this notebook you will
 # 1. sweep the learning rate over five decades and find the three regimes: **too small** (barely
-#    moves), **good**, and **too large** (the loss diverges);
+#    moves), **good**, and **too large** (the run fails, and how it fails is unpredictable);
 # 2. watch a ReLU network **collapse to its output bias** after a few oversized steps: its hidden units
 #    die, and it predicts one constant, the mean target;
-# 3. rescue the same learning rate with **gradient-norm clipping** (`torch.nn.utils.clip_grad_norm_`,
-#    and a hand-written version that must agree with it);
+# 3. see what **gradient-norm clipping** (`torch.nn.utils.clip_grad_norm_`, and a hand-written version
+#    that must agree with it) does to a too-large learning rate, depending on its threshold;
 # 4. compare **full-batch gradient descent with minibatch SGD**, per epoch, per update and per second;
 # 5. rewrite momentum in **velocity form** and Adam with its **bias correction folded into the step
 #    size**, and check both against notebook 05's optimizers.
@@ -55,14 +55,15 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torch import nn
 
 from utils import optimizers as course
-from utils import set_seed
+from utils import set_seed, torch_generator
+from utils.compare import max_weight_diff
 from utils.plotting import set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
-# The networks here are tiny (64 units per layer): splitting such small operations across threads costs
-# about as much as it saves, so one thread is as fast as several, and the timings of section 5 stay steady.
+# The networks here are tiny (64 units per layer): splitting such small operations across threads gains
+# little, so we use one thread; that also keeps the timings of section 5 from depending on the thread count.
 torch.set_num_threads(1)
 
 
@@ -74,26 +75,26 @@ torch.set_num_threads(1)
 # 1 → 64 → 64 → 1 with PyTorch's default initialization, trained on the mean squared error.
 #
 # One number sets the scale for everything below: the loss of the best **constant** prediction. For the
-# mean squared error the best constant is the mean target $\bar y$, and its loss is the variance of $y$.
-# A network that does no better than that has learned nothing about $x$.
+# mean squared error the best constant is the mean target $\bar y$, and its loss is the variance of $y$,
+# $\mathrm{Var}(y) = \frac1n \sum_i (y_i - \bar y)^2$ (that is the definition of the variance, so there
+# is nothing to check). A network that does no better than that has learned nothing about $x$.
 
 # %%
 def make_data(n=256, seed=0):
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     x = torch.rand(n, 1, generator=gen) * 4 - 2
     y = torch.sin(2 * x) + 0.5 * x + 0.1 * torch.randn(n, 1, generator=gen)
     return x, y
 
 
 def make_mlp(seed=0, width=64):
-    torch.manual_seed(seed)
+    set_seed(seed)
     return nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
 
 
 x, y = make_data()
-MEAN_LOSS = nn.functional.mse_loss(torch.full_like(y, y.mean().item()), y).item()
+MEAN_LOSS = y.var(unbiased=False).item()
 print(f"{len(x)} points, mean target {y.mean():.4f}; loss of predicting the mean = Var(y) = {MEAN_LOSS:.4f}")
-assert math.isclose(MEAN_LOSS, y.var(unbiased=False).item(), rel_tol=1e-5)
 
 fig, ax = plt.subplots(figsize=(8, 4))
 ax.scatter(x, y, s=12, alpha=0.6, label="data")
@@ -107,33 +108,36 @@ plt.show()
 #
 # `train` runs full-batch gradient descent ($w \leftarrow w - \eta\, \nabla L(w)$, every update sees all
 # 256 points) for 200 updates from a fixed initialization and returns the final loss. It stops early
-# when the loss stops being a finite number. (`max_norm` adds gradient clipping, used in section 4.)
+# when the loss stops being a finite number. (`max_norm` adds gradient clipping, used in section 4; it
+# also counts on how many updates clipping actually shortened the step.)
 #
-# We try 21 learning rates from $10^{-4}$ to $10$, four per decade, each from two initializations.
+# We try 21 learning rates from $10^{-4}$ to $10$, four per decade, each from four initializations.
 
 # %%
 STEPS = 200
 
 
 def train(lr, seed=0, steps=STEPS, max_norm=None):
-    """Full-batch gradient descent; returns (final loss, network). NaN if the loss blew up."""
+    """Full-batch gradient descent; returns (final loss, network, number of updates that clipping
+    shortened). The loss is NaN if it blew up."""
     net = make_mlp(seed)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    clipped = 0
     for _ in range(steps):
         optimizer.zero_grad()
         loss = nn.functional.mse_loss(net(x), y)
         if not torch.isfinite(loss):
-            return math.nan, net
+            return math.nan, net, clipped
         loss.backward()
         if max_norm is not None:
-            nn.utils.clip_grad_norm_(net.parameters(), max_norm)
+            clipped += nn.utils.clip_grad_norm_(net.parameters(), max_norm).item() > max_norm
         optimizer.step()
     final = nn.functional.mse_loss(net(x), y).item()
-    return (final if math.isfinite(final) else math.nan), net
+    return (final if math.isfinite(final) else math.nan), net, clipped
 
 
 LRS = 10 ** np.linspace(-4, 1, 21)
-SEEDS = (0, 1)
+SEEDS = (0, 1, 2, 3)
 start = time.perf_counter()
 final_loss = np.array([[train(lr, seed)[0] for seed in SEEDS] for lr in LRS])
 print(f"{len(LRS) * len(SEEDS)} training runs in {time.perf_counter() - start:.1f} s")
@@ -142,31 +146,36 @@ for lr, losses in zip(LRS, final_loss):
 
 
 # %% [markdown]
-# Three regimes appear. We call a learning rate *good* when its final loss (mean over the two seeds) is
+# Three regimes appear. We call a learning rate *good* when its final loss (mean over the four seeds) is
 # within 3× of the best one. Below that range the steps are **too small** to get anywhere in 200
-# updates. Above it the steps are **too large**: the final loss rises again, and further right it either
-# stalls at exactly the variance of $y$ (a *collapse*, the subject of the next section) or overflows to
-# NaN (drawn as × at the top of the plot).
+# updates. Above it the steps are **too large**, and there the outcome of a run is no longer a smooth
+# function of the learning rate: a run may still give a decent fit, stall at exactly the variance of $y$
+# (a *collapse*, the subject of the next section), stall somewhere in between, or overflow to NaN (drawn
+# as × at the top of the plot), depending on its initialization. Far enough right every run overflows.
 
 # %%
-def regimes(lrs, losses):
-    """Indices of the good range (final loss within 3x of the best) and of the first/last lr."""
+def regimes(losses, factor=3):
+    """Mean final loss per learning rate (inf where a seed diverged) and the indices of the good range:
+    the learning rates whose mean final loss is within `factor` of the best one."""
     mean = np.where(np.isfinite(losses).all(axis=1), losses.mean(axis=1), np.inf)
-    good = np.flatnonzero(mean <= 3 * mean.min())
-    return mean, good
+    return mean, np.flatnonzero(mean <= factor * mean.min())
 
 
-mean_loss, good = regimes(LRS, final_loss)
+mean_loss, good = regimes(final_loss)
 best_lr = LRS[np.argmin(mean_loss)]
 diverged = ~np.isfinite(final_loss)
-collapsed = np.isclose(final_loss, MEAN_LOSS, rtol=1e-3)
+too_large = (np.arange(len(LRS)) > good[-1])[:, None]  # (a too-small lr also ends near Var(y): it barely moved)
+collapsed = np.isclose(final_loss, MEAN_LOSS, rtol=1e-3) & too_large
+trained = ~diverged & (np.nan_to_num(final_loss, nan=np.inf) < MEAN_LOSS / 2)
+all_trained = np.flatnonzero(trained.all(axis=1))[-1]  # the largest lr at which every seed trained
+all_nan = np.flatnonzero(diverged.all(axis=1) & (np.arange(len(LRS)) > all_trained))[0]  # from here on: NaN
 
 
-def plot_sweep(ax, lrs, losses, label, color, marker="o"):
+def plot_sweep(ax, lrs, losses, label, color, marker="o", **style):
     finite = np.isfinite(losses)
     for s in range(losses.shape[1]):
         ax.plot(lrs[finite[:, s]], losses[finite[:, s], s], marker=marker, color=color, alpha=0.8,
-                label=label if s == 0 else None)
+                label=label if s == 0 else None, **style)
         ax.plot(lrs[~finite[:, s]], np.full((~finite[:, s]).sum(), 3.0), "x", color=color, markersize=12, mew=3)
 
 
@@ -176,7 +185,7 @@ ax.axvspan(LRS[good[0]] / 10**0.125, LRS[good[-1]] * 10**0.125, color="tab:green
 ax.axvspan(LRS[good[-1]] * 10**0.125, LRS[-1] * 1.5, color="tab:red", alpha=0.08)
 for x_text, text in [(3e-4, "too small"), (math.sqrt(LRS[good[0]] * LRS[good[-1]]), "good"), (2.0, "too large")]:
     ax.text(x_text, 4.5e-3, text, ha="center", fontsize=15, weight="bold")
-plot_sweep(ax, LRS, final_loss, "final loss (2 seeds)", "k")
+plot_sweep(ax, LRS, final_loss, f"final loss ({len(SEEDS)} seeds)", "k")
 ax.axhline(MEAN_LOSS, color="tab:red", ls="--", lw=1.5, label=r"Var$(y)$: predict the mean")
 ax.text(1.3e-4, 3.3, "× = NaN (diverged)", fontsize=13)
 ax.set(xscale="log", yscale="log", ylim=(3e-3, 6), xlim=(LRS[0] / 1.5, LRS[-1] * 1.5),
@@ -185,33 +194,45 @@ ax.legend(fontsize=13, loc="upper center")
 plt.show()
 
 print(f"best lr {best_lr:.3g} (loss {mean_loss.min():.4f}); good range {LRS[good[0]]:.3g} .. {LRS[good[-1]]:.3g}")
-print(f"collapsed to the mean: lr = {', '.join(f'{lr:.3g}' for lr in LRS[collapsed.any(axis=1)])}")
-print(f"NaN:                   lr = {', '.join(f'{lr:.3g}' for lr in LRS[diverged.any(axis=1)])}")
+print(f"every seed trains (loss < Var(y)/2) up to lr = {LRS[all_trained]:.3g}; every seed gives NaN from "
+      f"lr = {LRS[all_nan]:.3g} on; in between, per seed:")
+for i in range(all_trained + 1, all_nan):
+    outcome = ["NaN" if d else "collapse" if c else "trains" if t else "stalls" for d, c, t in
+               zip(diverged[i], collapsed[i], trained[i])]
+    print(f"  lr = {LRS[i]:.3g}: " + ", ".join(outcome))
 assert 0 < good[0] and good[-1] < len(LRS) - 1, "the good range should lie strictly inside the sweep"
 assert final_loss[0].min() > 0.5 * MEAN_LOSS, "the smallest lr should have made little progress in 200 updates"
-assert diverged[-1].all(), "the largest lr should overflow"
-assert collapsed[good[-1] + 1:].any(), "some too-large lr should collapse to the mean prediction"
+assert diverged[all_nan:].all(), "beyond the first all-NaN lr every run should overflow"
+assert LRS[all_nan] / LRS[all_trained] <= 10 + 1e-9, "from 'every seed trains' to 'every seed overflows' within 10x"
+assert collapsed[all_trained + 1 : all_nan].any(), "some run in between should collapse to the mean prediction"
 
 # %% [markdown]
-# Two things to take away. The good range spans about half a decade here (0.03 to 0.1), and the two
-# sides fail differently: to the left the loss rises gradually, and more updates would still get there;
-# to the right the failure is abrupt and permanent: at ten times the best learning rate (0.32) one of the
-# two seeds has already collapsed, at 0.56 one overflows, and from 1 on both do. And "too large" does not
-# always mean NaN; the more treacherous failure is a loss that stalls at a plausible-looking value.
+# Two things to take away. The good range is narrow (about half a decade, printed above), and the two
+# sides fail differently. To the left the loss rises gradually, and more updates would still get there.
+# To the right the failure is abrupt: within a factor of ten in the learning rate, training goes from
+# working for every seed to overflowing for every seed. In the band between, at least one run collapses
+# to the mean prediction (the assert checks it); which seed trains, collapses, stalls
+# or overflows depends on the seed: the list above is for this run's seeds, and another `COURSE_SEED`
+# gives another list. And "too large" does not always mean NaN; the more treacherous failure is a loss that
+# stalls at a plausible-looking value.
+
 
 # %% [markdown]
 # ## 3. Collapse: a ReLU network that predicts a constant
 #
-# Take a learning rate from the too-large region, $\eta = 0.5$ (between the sweep's 0.32 and 0.56), and
-# seed 0. We count, per hidden layer,
-# the **dead** ReLU units: those whose input is $\le 0$ for *every* one of the 256 points, so they output 0
-# everywhere and pass back no gradient. We compare the network before training with the network after
-# 200 updates at $\eta = 0.5$ (and after 200 updates at a good $\eta = 0.1$ for reference). Some units are
-# dead from the start: with a one-dimensional input, a unit whose kink lies outside $[-2, 2]$ on the wrong
-# side never fires. What matters is what training does to that number.
+# Take a run of the sweep that collapsed: the one with the smallest learning rate (and, among its seeds,
+# the first; which one that is depends on the seeds, as we saw). We count, per hidden layer, the **dead**
+# ReLU units: those whose input is $\le 0$ for *every* one of the 256 points, so they output 0 everywhere
+# and pass back no gradient. We compare the network before training with the network after 200 updates
+# at the collapsing learning rate (and after 200 updates at a good $\eta = 0.1$ for reference). Some units
+# are dead from the start: with a one-dimensional input, a unit whose kink lies outside $[-2, 2]$ on the
+# wrong side never fires. What matters is what training does to that number.
 
 # %%
-LR_BIG, LR_GOOD = 0.5, 0.1
+i_collapse, s_collapse = np.argwhere(collapsed)[0]
+LR_COLLAPSE, SEED_COLLAPSE = LRS[i_collapse], SEEDS[s_collapse]
+LR_GOOD = 0.1
+print(f"the first collapsed run of the sweep: lr = {LR_COLLAPSE:.3g}, seed {SEED_COLLAPSE}")
 
 
 @torch.no_grad()
@@ -225,19 +246,21 @@ def dead_fraction(net, inputs):
     return fractions
 
 
-nets = {"before training": make_mlp(0), f"after, lr={LR_GOOD}": train(LR_GOOD)[1], f"after, lr={LR_BIG}": train(LR_BIG)[1]}
+nets = {"before training": make_mlp(SEED_COLLAPSE), f"after, lr={LR_GOOD}": train(LR_GOOD, SEED_COLLAPSE)[1],
+        f"after, lr={LR_COLLAPSE:.3g}": train(LR_COLLAPSE, SEED_COLLAPSE)[1]}
+collapsed_net = nets[f"after, lr={LR_COLLAPSE:.3g}"]
 dead = {name: dead_fraction(net, x) for name, net in nets.items()}
 for name, fractions in dead.items():
     print(f"{name:18s} dead units: layer 1 {fractions[0]:6.1%}   layer 2 {fractions[1]:6.1%}")
 
 with torch.no_grad():
-    collapsed_out = nets[f"after, lr={LR_BIG}"](x)
-print(f"\nlr={LR_BIG}: output std over the data {collapsed_out.std():.1e}, output mean {collapsed_out.mean():.5f}, "
-      f"mean target {y.mean():.5f}")
-assert dead[f"after, lr={LR_BIG}"][1] == 1.0, "every unit of the second hidden layer should be dead"
+    collapsed_out = collapsed_net(x)
+print(f"\nlr={LR_COLLAPSE:.3g}: output std over the data {collapsed_out.std():.1e}, output mean "
+      f"{collapsed_out.mean():.5f}, mean target {y.mean():.5f}")
+assert dead[f"after, lr={LR_COLLAPSE:.3g}"][1] == 1.0, "every unit of the second hidden layer should be dead"
 assert max(dead["before training"][1], dead[f"after, lr={LR_GOOD}"][1]) < 0.5, "a normal run keeps most units"
 assert collapsed_out.std() < 1e-5, "the collapsed network should output a constant"
-assert abs(collapsed_out.mean() - y.mean()) < 1e-4, "... and that constant should be the mean target"
+assert abs(collapsed_out.mean() - y.mean()) < 1e-3, "... and that constant should be the mean target"
 
 
 # %% [markdown]
@@ -248,13 +271,10 @@ assert abs(collapsed_out.mean() - y.mean()) < 1e-4, "... and that constant shoul
 # $\mathrm{Var}(y)$. The units are dead for good: no gradient reaches their weights, so nothing can
 # revive them.
 #
-# How did they die? Following the first few updates shows it. At $\eta = 0.5$ every step overshoots:
-# the loss *rises* and the gradient grows with it (from about 3 to about 17 in three updates), and each
-# oversized step pushes more units of the second layer below zero for all inputs: a quarter at the
-# start, 95 % after four updates. From then on only the output bias learns.
+# How did they die? Following the first updates of the collapsing run shows it.
 
 # %%
-def first_steps(lr, n=8, seed=0):
+def first_steps(lr, n=STEPS, seed=0):
     """Gradient norm, loss and dead fraction of hidden layer 2 over the first n full-batch updates."""
     net = make_mlp(seed)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
@@ -270,12 +290,26 @@ def first_steps(lr, n=8, seed=0):
 
 
 print(" step     loss  |grad|  dead in layer 2")
-for step, loss, grad_norm, dead_2 in first_steps(LR_BIG):
+rows = first_steps(LR_COLLAPSE, seed=SEED_COLLAPSE)
+all_dead = next(step for step, _, _, dead_2 in rows if dead_2 == 1.0)  # the update at which the last unit died
+for step, loss, grad_norm, dead_2 in rows[:8] + ([rows[all_dead]] if all_dead >= 8 else []):
     print(f"{step:5d} {loss:8.3f} {grad_norm:7.2f} {dead_2:9.0%}")
+losses_before, norms_before = [r[1] for r in rows[: all_dead + 1]], [r[2] for r in rows[: all_dead + 1]]
+rises = sum(b > a for a, b in zip(losses_before, losses_before[1:]))
+print(f"every unit of layer 2 is dead from update {all_dead} on; before that the loss rose on {rises} of "
+      f"{all_dead} updates, and the gradient norm grew from {norms_before[0]:.2f} to up to {max(norms_before):.2f}")
+assert rises >= 2 and max(losses_before) > losses_before[0], "oversized steps should raise the loss, repeatedly"
+assert max(norms_before) > norms_before[0], "... and the gradient should grow beyond its starting size"
+
+# %% [markdown]
+# The updates overshoot: instead of falling steadily, the loss jumps up again and again (above its
+# starting value at least once), the gradient grows beyond its starting size, and the oversized steps
+# push more and more units of layer 2 below zero for every input, until the last one dies (the update
+# printed last). From then on only the output bias learns.
 
 
 # %% [markdown]
-# ## 4. Rescue by gradient-norm clipping
+# ## 4. Gradient-norm clipping: what it rescues, and why
 #
 # Gradient clipping caps the length of the step without changing its direction. With all gradients
 # stacked into one vector $g$ and a threshold $c$:
@@ -315,56 +349,97 @@ assert torch.allclose(norm_ours, norm_ref) and grad_diff < 1e-7, "the hand-writt
 assert math.isclose(clipped_norm, 0.1, rel_tol=1e-4), "after clipping the joint norm equals max_norm"
 
 # %% [markdown]
-# Now the rescue: the same sweep with clipping at $c = 0.1$ (seed 0), and the fits at $\eta = 0.5$ with
-# and without it.
+# What does clipping do to a too-large learning rate? That depends on where $c$ lies relative to the
+# gradient norms the network produces, so first the norms: at the start, and over a good run.
+# Then we train at $\eta = 0.5$, far above the good range (seed 0), three ways: without clipping, with a
+# threshold $c = 0.1$ below every norm we see, and with $c = 5$ above the norms at the start, as practice
+# recommends ("a bit above the typical gradient norm"). For each run we count how many of the 200
+# updates clipping actually shortened.
 
 # %%
-MAX_NORM = 0.1
-clipped_loss = np.array([[train(lr, 0, max_norm=MAX_NORM)[0]] for lr in LRS])
-loss_clipped_big, net_clipped_big = train(LR_BIG, max_norm=MAX_NORM)
+LR_BIG, C_LOW, C_HIGH = 0.5, 0.1, 5.0
+COLORS = {None: "k", C_LOW: "tab:orange", C_HIGH: "tab:purple"}  # one colour per threshold, in both panels
+NAMES = {None: "no clipping", C_LOW: f"clip at c={C_LOW}", C_HIGH: f"clip at c={C_HIGH:g}"}
 
-fig, (ax_sweep, ax_fit) = plt.subplots(1, 2, figsize=(15, 5.5))
-plot_sweep(ax_sweep, LRS, final_loss[:, :1], "no clipping", "k")
-plot_sweep(ax_sweep, LRS, clipped_loss, f"clip_grad_norm_, max_norm={MAX_NORM}", "tab:orange", marker="s")
+start_norms = [torch.cat([p.grad.flatten() for p in gradients_of(make_mlp(s)).parameters()]).norm().item()
+               for s in SEEDS]
+print("gradient norm at the start, per seed: " + ", ".join(f"{n:.2f}" for n in start_norms))
+good_clips = {c: train(LR_GOOD, 0, max_norm=c)[2] for c in (C_LOW, C_HIGH)}
+print(f"good run (lr={LR_GOOD}): clipping would shorten {good_clips[C_LOW]} of {STEPS} steps at c={C_LOW}, "
+      f"{good_clips[C_HIGH]} at c={C_HIGH:g}")
+big = {c: train(LR_BIG, 0, max_norm=c) for c in (None, C_LOW, C_HIGH)}
+for c, (loss, net, clips) in big.items():
+    print(f"lr={LR_BIG}, {NAMES[c]:14s}: final loss {loss:.4f}" + (f", {clips} of {STEPS} steps clipped" if c else ""))
+best_seed0 = np.nanmin(final_loss[:, 0])
+print(f"(best loss of seed 0 in the unclipped sweep: {best_seed0:.4f}; Var(y) = {MEAN_LOSS:.4f})")
+assert big[C_LOW][2] == good_clips[C_LOW] == STEPS, "c=0.1 should shorten every step: normalized gradient descent"
+assert max(start_norms) < C_HIGH, "c=5 should lie above the gradient norm at the start"
+assert big[C_LOW][0] < 3 * best_seed0, "steps of length lr*c = 0.05 should fit as well as a good lr (within 3x)"
+assert good_clips[C_HIGH] <= 0.05 * STEPS and big[C_HIGH][2] <= 0.1 * STEPS, "c=5 should act on few steps only"
+for c in (None, C_HIGH):
+    assert not big[c][0] < 10 * big[C_LOW][0], f"lr={LR_BIG} with {NAMES[c]} should fail (NaN or >10x the c=0.1 loss)"
+
+# %% [markdown]
+# The same comparison over the whole sweep (seed 0), and the functions that the runs at $\eta = 0.5$ fit:
+
+# %%
+sweeps = {None: final_loss[:, :1]}
+sweeps.update({c: np.array([[train(lr, 0, max_norm=c)[0]] for lr in LRS]) for c in (C_LOW, C_HIGH)})
+
+fig, (ax_sweep, ax_fit) = plt.subplots(1, 2, figsize=(16, 6))
+# c=5 first, dashed and wider, so that the unclipped curve it mostly coincides with stays visible on top
+for c, marker, style in [(C_HIGH, "^", {"ls": "--", "lw": 5, "markersize": 11}), (C_LOW, "s", {}), (None, "o", {})]:
+    plot_sweep(ax_sweep, LRS, sweeps[c], NAMES[c], COLORS[c], marker=marker, **style)
 ax_sweep.axhline(MEAN_LOSS, color="tab:red", ls="--", lw=1.5, label=r"Var$(y)$")
+ax_sweep.axvline(LR_BIG, color="grey", lw=1)
+ax_sweep.text(LR_BIG * 0.9, 4e-3, f"lr={LR_BIG}", ha="right", fontsize=13)
+ax_sweep.text(1.3e-4, 3.3, "× = NaN", fontsize=13)
 ax_sweep.set(xscale="log", yscale="log", ylim=(3e-3, 6), xlabel="learning rate", ylabel=f"loss after {STEPS} updates",
              title="Sweep with and without clipping (seed 0)")
 ax_sweep.legend(fontsize=12, loc="lower left")
 
 grid = torch.linspace(-2, 2, 200).unsqueeze(1)
 ax_fit.scatter(x, y, s=10, alpha=0.4, color="grey", label="data")
+good_net = train(LR_GOOD, 0)[1]
 with torch.no_grad():
-    for label, net, style in [(f"lr={LR_GOOD}", nets[f"after, lr={LR_GOOD}"], "-"),
-                              (f"lr={LR_BIG}", nets[f"after, lr={LR_BIG}"], "--"),
-                              (f"lr={LR_BIG} + clipping", net_clipped_big, "-")]:
-        ax_fit.plot(grid, net(grid), style, lw=3, label=label)
+    ax_fit.plot(grid, good_net(grid), color="tab:green", lw=3, label=f"lr={LR_GOOD}, no clipping")
+    for c, style in [(None, {"lw": 7, "alpha": 0.5}), (C_HIGH, {"lw": 3, "ls": "--"}), (C_LOW, {"lw": 3})]:
+        loss, net, _ = big[c]
+        label = f"lr={LR_BIG}, {NAMES[c]}"
+        if math.isnan(loss):
+            ax_fit.plot([], [], color=COLORS[c], label=label + " (NaN)", **style)
+        else:
+            ax_fit.plot(grid, net(grid), color=COLORS[c], label=label, **style)
 ax_fit.set(xlabel="x", ylabel="prediction", title="The fitted functions")
 ax_fit.legend(fontsize=12, loc="upper left")
 plt.tight_layout()
 plt.show()
-
-print(f"lr={LR_BIG}: loss {train(LR_BIG)[0]:.4f} without clipping, {loss_clipped_big:.4f} with clipping "
-      f"(best unclipped run: {np.nanmin(final_loss):.4f})")
-print(f"dead units with clipping: {dead_fraction(net_clipped_big, x)}")
-assert loss_clipped_big < 2 * np.nanmin(final_loss), "clipping should rescue lr=0.5 to a good fit"
-assert np.isfinite(clipped_loss).all(), "with clipping no lr in the sweep overflows"
+assert np.isfinite(sweeps[C_LOW]).all(), "with c=0.1 no lr in the sweep overflows"
 
 
 # %% [markdown]
-# Clipping moves the right edge of the good range far out: with every step shorter than $\eta c$,
-# no single update can throw the network into the dead region, and no lr in the sweep overflows any more.
-# The price shows on the left: where the raw gradient is longer than $c$, clipping also shortens the
-# steps of small learning rates, so they make even less progress. In practice $c$ is chosen a bit above
-# the typical gradient norm, so that clipping only acts on the rare huge gradient (it is standard
-# in training recurrent networks and transformers).
+# The counts tell what happened. With $c = 0.1$ clipping shortens *every* step: the gradient norm of this
+# network never comes down to 0.1, so each update is $w \leftarrow w - \eta c\, g/\lVert g \rVert$, a step
+# of fixed length $\eta c$ along the gradient. That is *normalized gradient descent*, not the removal of
+# rare huge gradients, and it is why $\eta = 0.5$ now fits (within 3× of the best loss, the criterion
+# of the good range): every step is $\eta c = 0.05$ long. The sweep shows the same thing: with every
+# step $\eta c$ long, no learning rate overflows, and the small learning rates lose even more (their
+# steps are shortened too).
+#
+# With $c = 5$, above the norms at the start, clipping acts only on the few updates where the gradient
+# spikes, and $\eta = 0.5$ fails anyway. The few spikes were not the problem: with them cut, the run
+# fails as before, because the steps that are not clipped overshoot too. This is how clipping is used in
+# practice (for recurrent networks and transformers): a threshold a bit above the typical norm guards
+# against the rare outlier step. It does not make a learning rate above the stable range work; what
+# "rescued" $\eta = 0.5$ above was a small fixed step length, which a smaller learning rate gives as well.
 
 # %% [markdown]
 # ## 5. Full-batch gradient descent vs minibatch SGD
 #
 # So far every update used all 256 points. Minibatch SGD uses a random batch of 16 per update, so an
-# *epoch* (one pass over the data) is 16 updates instead of 1. Same network, the best learning rate of
-# the sweep, $\eta = 0.03$, 60 epochs each; we record the loss on the full data after every epoch, the number of updates so far
-# and the elapsed time.
+# *epoch* (one pass over the data) is 16 updates instead of 1. Same network, a learning rate from the
+# good range of the sweep, $\eta = 0.03$, 60 epochs each; we record the loss on the full data after every
+# epoch, the number of updates so far and the elapsed time.
 
 # %%
 def run_epochs(batch_size, epochs=60, lr=0.03, seed=0):
@@ -372,7 +447,7 @@ def run_epochs(batch_size, epochs=60, lr=0.03, seed=0):
     full-data loss, cumulative updates and cumulative seconds of training (evaluation excluded)."""
     net = make_mlp(seed)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     losses, updates, seconds, clock = [], [], [], 0.0
     for _ in range(epochs):
         start = time.perf_counter()
@@ -388,6 +463,7 @@ def run_epochs(batch_size, epochs=60, lr=0.03, seed=0):
     return np.array(losses), np.array(updates), np.array(seconds)
 
 
+assert LRS[good[0]] < 0.03 * 1.1 and 0.03 < LRS[good[-1]], "lr = 0.03 should lie in the good range of the sweep"
 runs = {"full batch (256)": run_epochs(len(x)), "minibatch (16)": run_epochs(16)}
 fig, axes = plt.subplots(1, 3, figsize=(16, 5), sharey=True)
 for (name, (losses, updates, seconds)), color in zip(runs.items(), ["tab:blue", "tab:orange"]):
@@ -417,15 +493,16 @@ print("mean |change of log loss| per epoch, second half: " + ", ".join(f"{k} {v:
 assert mini[0][-1] < full[0][-1] / 3, "per epoch, minibatch SGD should be far ahead"
 assert 1 / 3 < mini_at_same_updates / full[0][-1] < 3, "per update, the two should make similar progress"
 assert roughness["minibatch (16)"] > 3 * roughness["full batch (256)"], "the minibatch curve should be the noisy one"
+assert full[2][-1] / full[1][-1] < 8 * mini[2][-1] / mini[1][-1], "a full-batch update should cost far less than 16x"
 
 
 # %% [markdown]
 # Per update the two make similar progress: a gradient estimated from 16 points points roughly the
 # same way as the exact one, so each noisy step is worth about as much as an exact step. But a
 # full-batch update costs as much arithmetic as 16 minibatch updates, so per epoch minibatch SGD is far
-# ahead. Per second it is still ahead, but by less: on a network this tiny, the time of an update is
-# mostly fixed overhead (Python and the launch of each operation), so a full-batch update costs not 16 times
-# as much as a minibatch update but about twice as much (the time per update printed above). The price of small
+# ahead. Per second the gap is much smaller: on a network this tiny, the time of an update is mostly
+# fixed overhead (Python and the launch of each operation), so a full-batch update costs nowhere near
+# 16 minibatch updates (compare the times per update printed above; they vary from machine to machine). The price of small
 # batches is noise: the minibatch loss jitters from epoch to epoch instead of falling smoothly, which is
 # one reason learning rates are lowered late in training. On a GPU the same holds on a larger scale: a
 # bigger batch costs hardly any extra time until the hardware is busy, which is why batches there are
@@ -472,20 +549,16 @@ def train_with(make_optimizer, steps=100, seed=0):
     return net
 
 
-def max_diff(a, b):
-    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
-
-
 LR_AVG, BETA = 0.1, 0.9
 averaged = train_with(lambda params: course.SGDMomentum(params, lr=LR_AVG, momentum=BETA))
 summed = train_with(lambda params: torch.optim.SGD(params, lr=LR_AVG * (1 - BETA), momentum=BETA))
 velocity_form = train_velocity(lr_v=LR_AVG * (1 - BETA), beta=BETA)
-print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs course average (lr={LR_AVG}): max weight difference {max_diff(velocity_form, averaged):.1e}")
-print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs torch.optim.SGD (lr={LR_AVG * (1 - BETA):.2f}):  max weight difference {max_diff(velocity_form, summed):.1e}")
+print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs course average (lr={LR_AVG}): max weight difference {max_weight_diff(velocity_form, averaged):.1e}")
+print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs torch.optim.SGD (lr={LR_AVG * (1 - BETA):.2f}):  max weight difference {max_weight_diff(velocity_form, summed):.1e}")
 wrong = train_velocity(lr_v=LR_AVG, beta=BETA)
-print(f"velocity with the course's lr={LR_AVG} unchanged: max weight difference {max_diff(wrong, averaged):.1e}")
-assert max_diff(velocity_form, averaged) < 1e-5 and max_diff(velocity_form, summed) < 1e-5, "the three forms should agree"
-assert max_diff(wrong, averaged) > 1e-2, "copying the lr across conventions changes the run"
+print(f"velocity with the course's lr={LR_AVG} unchanged: max weight difference {max_weight_diff(wrong, averaged):.1e}")
+assert max_weight_diff(velocity_form, averaged) < 1e-5 and max_weight_diff(velocity_form, summed) < 1e-5, "the three forms should agree"
+assert max_weight_diff(wrong, averaged) > 1e-2, "copying the lr across conventions changes the run"
 
 # %% [markdown]
 # The differences of about $10^{-7}$ are float32 round-off (the same numbers, computed in a different
@@ -550,7 +623,7 @@ def course_adam_displacement(grads, lr=0.01):
     return w.detach()
 
 
-gen = torch.Generator().manual_seed(0)
+gen = torch_generator(0)
 grads = [torch.from_numpy(GRAD_SCALES).float()[:, None] * torch.randn(len(GRAD_SCALES), 1000, generator=gen)
          for _ in range(200)]
 reference = course_adam_displacement(grads)
@@ -584,11 +657,13 @@ assert rel_fixed[GRAD_SCALES <= 1e-8].min() > 0.1, "for gradients near eps it ch
 # %% [markdown]
 # ## Exercises
 #
-# ### Exercise 1: the edge of stability
+# ### Exercise 1: where training stops working
 #
-# Find the largest learning rate at which full-batch GD (seed 0, 200 updates) still trains, i.e. ends
-# with a loss below $\mathrm{Var}(y)/2$, to within 25 %: give a bracket `(lo, hi)` with `hi / lo <= 1.25`
+# Locate, to within 25 %, the learning rate at which full-batch GD (seed 0, 200 updates) stops training,
+# i.e. stops ending with a loss below $\mathrm{Var}(y)/2$: give a bracket `(lo, hi)` with `hi / lo <= 1.25`
 # where `lo` trains and `hi` does not. The sweep above tells you where to start; bisect in log space.
+# (Section 2 showed that near that limit the outcome depends on the initialization in no simple way, so
+# it need not change only once as the learning rate grows; any bracket with these properties counts.)
 
 # %%
 from utils.exercises.learning_rate import check_stability_bracket, check_warmup
@@ -617,7 +692,7 @@ lo, hi = LRS[last_ok], LRS[last_ok + 1]
 while hi / lo > 1.25:
     mid = math.sqrt(lo * hi)
     lo, hi = (mid, hi) if trains(mid) else (lo, mid)
-print(f"largest stable lr is in [{lo:.4f}, {hi:.4f}]")
+print(f"training stops working between lr = {lo:.4f} and {hi:.4f} (seed 0)")
 check_stability_bracket(lo, hi, final_loss_at, threshold=MEAN_LOSS / 2)
 
 
@@ -628,7 +703,8 @@ check_stability_bracket(lo, hi, final_loss_at, threshold=MEAN_LOSS / 2)
 # rate and raise it linearly to the target over the first updates, while the gradients are largest.
 # Write `warmup_lr(step, base_lr, warmup_steps)`, the lr of update `step` (counted from 0): it grows
 # linearly from `base_lr / warmup_steps` at step 0 to `base_lr` at step `warmup_steps - 1`, and stays at
-# `base_lr` afterwards. Then find out whether 50 warm-up steps rescue $\eta = 0.5$ the way clipping did.
+# `base_lr` afterwards. Then find out whether 50 warm-up steps rescue $\eta = 0.5$ the way clipping at
+# $c = 0.1$ did (try all four seeds of the sweep).
 
 # %%
 def warmup_lr(step, base_lr, warmup_steps):
@@ -647,18 +723,26 @@ def warmup_lr(step, base_lr, warmup_steps):
 
 check_warmup(warmup_lr)
 
-# The rescue: full-batch GD at lr=0.5, with the lr of each update set by the warm-up.
-net = make_mlp(0)
-optimizer = torch.optim.SGD(net.parameters(), lr=LR_BIG)
-for step in range(STEPS):
-    optimizer.param_groups[0]["lr"] = warmup_lr(step, LR_BIG, warmup_steps=50)
-    optimizer.zero_grad()
-    nn.functional.mse_loss(net(x), y).backward()
-    optimizer.step()
-warm_loss = nn.functional.mse_loss(net(x), y).item()
-print(f"lr={LR_BIG} with 50 warm-up steps: final loss {warm_loss:.4f}; dead units per layer {dead_fraction(net, x)}")
-# It does not: 0.5 is above the largest stable lr of Exercise 1 (about 0.4), and that limit is set by the
-# curvature the network meets during training, not only by the large first gradients. Warm-up avoids the
-# first blow-up, but once the lr reaches 0.5 the steps overshoot again and the units die. Clipping works
-# because it bounds *every* step. Warm-up helps where the target lr is stable once training is under way.
-assert warm_loss > MEAN_LOSS / 2, "here warm-up alone should not rescue lr=0.5"
+# The rescue? Full-batch GD at lr=0.5, the lr of each update set by the warm-up, from each seed of the
+# sweep, next to clipping at c=0.1 from the same seed.
+def train_warmup(lr, seed, warmup_steps=50):
+    net = make_mlp(seed)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr)
+    for step in range(STEPS):
+        optimizer.param_groups[0]["lr"] = warmup_lr(step, lr, warmup_steps)
+        optimizer.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        optimizer.step()
+    return nn.functional.mse_loss(net(x), y).item()
+
+
+warm_loss = np.array([train_warmup(LR_BIG, seed) for seed in SEEDS])
+clip_loss = np.array([train(LR_BIG, seed, max_norm=C_LOW)[0] for seed in SEEDS])
+for seed, warm, clip in zip(SEEDS, warm_loss, clip_loss):
+    print(f"seed {seed}: lr={LR_BIG} with 50 warm-up steps: final loss {warm:.4f}; clipped at c={C_LOW}: {clip:.4f}")
+# It does not: 0.5 is above the range where training works, and that limit is set by the curvature the
+# network meets during training, not only by the large first gradients. Warm-up avoids the first blow-up,
+# but once the lr reaches 0.5 the steps overshoot again: some seeds collapse, others stall far above a
+# good fit (which seed does which depends on the seed, as in section 2). Clipping at c=0.1 works because it makes
+# *every* step short. Warm-up helps where the target lr is stable once training is under way.
+assert not (warm_loss < 5 * clip_loss).any(), "warm-up alone should not reach the fit that clipping at c=0.1 gives"

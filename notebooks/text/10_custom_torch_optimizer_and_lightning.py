@@ -25,8 +25,8 @@
 #
 # In this notebook you will
 # 1. see exactly which parts of that protocol are missing from notebook 05's classes;
-# 2. rewrite the course's `SGDMomentum` and `Adam` as `torch.optim.Optimizer` subclasses
-#    (`param_groups`, `defaults`, per-parameter `state`, `step(closure)`), and check them against
+# 2. rewrite the course's `SGDMomentum` and `Adam` as `torch.optim.Optimizer` subclasses, `TorchSGDMomentum`
+#    and `TorchAdam` (`param_groups`, `defaults`, per-parameter `state`, `step(closure)`), and check them against
 #    notebook 05 and against `torch.optim`, step for step;
 # 3. save and resume an optimizer through `state_dict()` / `load_state_dict()` with identical steps;
 # 4. drive the learning rate with `torch.optim.lr_scheduler` and watch it change in `param_groups`;
@@ -52,6 +52,7 @@ if importlib.util.find_spec("utils") is None:
 import copy
 import io
 import logging
+import math
 import warnings
 
 import matplotlib.pyplot as plt
@@ -68,7 +69,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
 from utils import optimizers as course
-from utils import set_seed
+from utils import get_device, set_seed, torch_generator
+from utils.compare import max_weight_diff
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init
 from utils.models import BaseNetwork
@@ -78,7 +80,7 @@ set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
 # The networks here are small: the toy ones gain nothing from more threads (their operations are too small
-# to split), and the course network trains for only 80 steps, about a second on one thread.
+# to split), and the course network trains for only 80 steps.
 torch.set_num_threads(1)
 
 # %% [markdown]
@@ -120,10 +122,17 @@ assert rejected is not None, "a scheduler should refuse an object that is not a 
 # hyperparameters are read from the group (`group["lr"]`, not `self.lr`), and buffers from
 # `self.state[p]`. We keep notebook 05's *averaged* momentum,
 # $m \leftarrow \beta m + (1-\beta)\,g,\; w \leftarrow w - \eta\, m$, and take Adam's arguments in
-# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it is a drop-in replacement.
+# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it is a drop-in replacement. Since the
+# arguments differ from notebook 05's `Adam(params, lr, beta1, beta2)`, the new classes get their own
+# names, with the prefix `Torch`: one name, one signature.
+#
+# The constructors refuse what would silently ruin a run: a learning rate or `eps` that is not a positive
+# finite number (`not 0 < x < math.inf` is also true for NaN), and a `beta` outside $[0, 1)$. An empty
+# parameter list, usually a `model.parameters()` generator that was already used up, is refused by the
+# base class. Check 3 below shows why the guards are worth their lines.
 
 # %%
-class SGDMomentum(torch.optim.Optimizer):
+class TorchSGDMomentum(torch.optim.Optimizer):
     """m <- beta * m + (1 - beta) * g;  w <- w - lr * m   (the course's averaged momentum).
 
     Equals torch.optim.SGD(lr=lr * (1 - beta), momentum=beta), whose buffer is the plain sum
@@ -131,8 +140,8 @@ class SGDMomentum(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:  # also false for NaN
+            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got momentum={momentum}")
         super().__init__(params, defaults={"lr": lr, "momentum": momentum})
@@ -159,18 +168,18 @@ class SGDMomentum(torch.optim.Optimizer):
 
 
 # %%
-class Adam(torch.optim.Optimizer):
+class TorchAdam(torch.optim.Optimizer):
     """m, v: running averages of g and g^2, bias-corrected with the parameter's own step count t;
     w <- w - lr * m_hat / (sqrt(v_hat) + eps). Same arguments and updates as torch.optim.Adam."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:
+            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
         for i, beta in enumerate(betas):
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        if not 0 < eps < math.inf:
+            raise ValueError(f"eps must be positive and finite, got eps={eps}")
         super().__init__(params, defaults={"lr": lr, "betas": tuple(betas), "eps": eps})
 
     @torch.no_grad()
@@ -209,12 +218,12 @@ class Adam(torch.optim.Optimizer):
 
 # %%
 def small_net(seed=0):
-    torch.manual_seed(seed)
+    set_seed(seed)
     return nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 1))
 
 
 def random_batches(n=30, seed=1):
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     return [(torch.randn(64, 8, generator=gen), torch.randn(64, 1, generator=gen)) for _ in range(n)]
 
 
@@ -232,13 +241,10 @@ def fit(model, optimizer, batches, scheduler=None):
     return losses
 
 
-def max_weight_diff(a, b):
-    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters()))
-
-
 pairs = {
-    "SGDMomentum": (lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9), lambda p: SGDMomentum(p, lr=0.1, momentum=0.9)),
-    "Adam": (lambda p: course.Adam(p, lr=1e-2), lambda p: Adam(p, lr=1e-2)),
+    "SGDMomentum": (lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9),
+                    lambda p: TorchSGDMomentum(p, lr=0.1, momentum=0.9)),
+    "Adam": (lambda p: course.Adam(p, lr=1e-2), lambda p: TorchAdam(p, lr=1e-2)),
 }
 for name, (make_old, make_new) in pairs.items():
     old, new = small_net(), small_net()
@@ -249,42 +255,80 @@ for name, (make_old, make_new) in pairs.items():
     assert diff == 0.0, f"{name}: the subclass must repeat notebook 05's arithmetic exactly"
 
 # %% [markdown]
-# **Check 2: the conventions of `torch.optim`.** Our `Adam` should agree with `torch.optim.Adam`.
+# **Check 2: the conventions of `torch.optim`.** `TorchAdam` should agree with `torch.optim.Adam`.
 # For momentum the two libraries disagree on purpose: `torch.optim.SGD` accumulates a *sum*,
 # $b \leftarrow \beta b + g$, which is our average divided by $(1-\beta)$. So our
-# `SGDMomentum(lr=η, momentum=β)` equals `torch.optim.SGD(lr=η(1-β), momentum=β)`. Both hold to
+# `TorchSGDMomentum(lr=η, momentum=β)` equals `torch.optim.SGD(lr=η(1-β), momentum=β)`. Both hold to
 # float32 round-off (torch arranges the arithmetic slightly differently):
 
 # %%
 ours, ref = small_net(), small_net()
-fit(ours, Adam(ours.parameters(), lr=1e-2), random_batches())
+fit(ours, TorchAdam(ours.parameters(), lr=1e-2), random_batches())
 fit(ref, torch.optim.Adam(ref.parameters(), lr=1e-2), random_batches())
 adam_diff = max_weight_diff(ours, ref)
 
 beta, lr = 0.9, 0.1
 ours, ref = small_net(), small_net()
-fit(ours, SGDMomentum(ours.parameters(), lr=lr, momentum=beta), random_batches())
+fit(ours, TorchSGDMomentum(ours.parameters(), lr=lr, momentum=beta), random_batches())
 fit(ref, torch.optim.SGD(ref.parameters(), lr=lr * (1 - beta), momentum=beta), random_batches())
 sgd_diff = max_weight_diff(ours, ref)
 
-print(f"Adam        vs torch.optim.Adam                       : {adam_diff:.1e}")
-print(f"SGDMomentum vs torch.optim.SGD(lr*(1-beta), momentum) : {sgd_diff:.1e}")
+print(f"TorchAdam        vs torch.optim.Adam                       : {adam_diff:.1e}")
+print(f"TorchSGDMomentum vs torch.optim.SGD(lr*(1-beta), momentum) : {sgd_diff:.1e}")
 assert adam_diff < 1e-6 and sgd_diff < 1e-6, "the conventions should agree to float32 round-off"
+
+# %% [markdown]
+# **Check 3: bad hyperparameters fail loudly.** `torch.optim.SGD` accepts `lr=float("inf")` and trains on
+# with weights that are no longer numbers; our constructors refuse it, and NaN, and an empty list:
+
+# %%
+net = small_net()
+fit(net, torch.optim.SGD(net.parameters(), lr=math.inf), random_batches(2))
+print(f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}")
+used_up = small_net().parameters()
+list(used_up)
+refused = []
+for make in [lambda: TorchAdam(small_net().parameters(), lr=math.inf),
+             lambda: TorchAdam(small_net().parameters(), eps=math.nan),
+             lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
+             lambda: TorchSGDMomentum(used_up, lr=0.1)]:
+    try:
+        make()
+    except ValueError as err:
+        refused.append(str(err))
+print("refused:", *refused, sep="\n  ")
+assert len(refused) == 4, "each of the four bad constructions should raise ValueError"
 
 # %% [markdown]
 # ## 3. Parameter groups
 #
 # A list of dicts instead of a list of tensors gives each part of a network its own hyperparameters;
 # what a group leaves out comes from `defaults`. Here the last layer gets a ten times larger learning
-# rate and a different $\beta_1$:
+# rate and a different $\beta_1$. Filling in the defaults is the base class's job; ours is that `step()`
+# really uses each group's own values. The check: one optimizer with two groups must take exactly the
+# steps of two separate optimizers, one per layer, each built with that layer's hyperparameters.
 
 # %%
+HEAD = {"lr": 1e-2, "betas": (0.5, 0.999)}
 net = small_net()
-grouped = Adam([{"params": net[0].parameters()},
-                {"params": net[2].parameters(), "lr": 1e-2, "betas": (0.5, 0.999)}], lr=1e-3)
+grouped = TorchAdam([{"params": net[0].parameters()}, {"params": net[2].parameters(), **HEAD}], lr=1e-3)
 for i, group in enumerate(grouped.param_groups):
     print(f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}")
-assert grouped.param_groups[0]["lr"] == 1e-3 and grouped.param_groups[1]["lr"] == 1e-2
+fit(net, grouped, random_batches())
+
+split, one_lr = small_net(), small_net()
+separate = [TorchAdam(split[0].parameters(), lr=1e-3), TorchAdam(split[2].parameters(), **HEAD)]
+for inputs, targets in random_batches():  # fit() with two optimizers side by side
+    for opt in separate:
+        opt.zero_grad()
+    nn.functional.mse_loss(split(inputs), targets).backward()
+    for opt in separate:
+        opt.step()
+fit(one_lr, TorchAdam(one_lr.parameters(), lr=1e-3), random_batches())
+print(f"two groups vs two separate optimizers: max weight difference {max_weight_diff(net, split):.1e}")
+print(f"two groups vs one lr for all:          max weight difference {max_weight_diff(net, one_lr):.1e}")
+assert max_weight_diff(net, split) == 0.0, "each group must be updated with its own lr and betas"
+assert max_weight_diff(net, one_lr) > 1e-3, "the head's own hyperparameters should change the run"
 
 # %% [markdown]
 # ## 4. Saving and resuming: `state_dict()` / `load_state_dict()`
@@ -298,10 +342,10 @@ assert grouped.param_groups[0]["lr"] == 1e-3 and grouped.param_groups[1]["lr"] =
 # %%
 batches = random_batches()
 straight = small_net()
-straight_losses = fit(straight, Adam(straight.parameters(), lr=1e-2), batches)
+straight_losses = fit(straight, TorchAdam(straight.parameters(), lr=1e-2), batches)
 
 model = small_net()
-optimizer = Adam(model.parameters(), lr=1e-2)
+optimizer = TorchAdam(model.parameters(), lr=1e-2)
 losses_before = fit(model, optimizer, batches[:12])
 buffer = io.BytesIO()
 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, buffer)
@@ -310,7 +354,7 @@ buffer.seek(0)
 checkpoint = torch.load(buffer, weights_only=True)
 resumed = small_net(seed=123)  # other weights: everything must come from the checkpoint
 resumed.load_state_dict(checkpoint["model"])
-resumed_optimizer = Adam(resumed.parameters(), lr=1e-2)
+resumed_optimizer = TorchAdam(resumed.parameters(), lr=1e-2)
 resumed_optimizer.load_state_dict(checkpoint["optimizer"])
 losses_after = fit(resumed, resumed_optimizer, batches[12:])
 
@@ -336,7 +380,7 @@ assert losses_before + losses_after == straight_losses, "resuming must repeat th
 # %%
 def lr_trace(make_scheduler, epochs=30, lr=0.1):
     """The lr in param_groups at the start of every epoch (one scheduler.step() per epoch)."""
-    optimizer = SGDMomentum(small_net().parameters(), lr=lr, momentum=0.9)
+    optimizer = TorchSGDMomentum(small_net().parameters(), lr=lr, momentum=0.9)
     scheduler = make_scheduler(optimizer)
     trace = []
     for _ in range(epochs):
@@ -357,8 +401,6 @@ ax.set(xlabel="epoch", ylabel="param_groups[0]['lr']", title="The lr the optimiz
 ax.legend(fontsize=13)
 plt.show()
 
-step_trace = schedules["StepLR(step_size=10, gamma=0.5)"]
-assert np.allclose(step_trace, [0.1] * 10 + [0.05] * 10 + [0.025] * 10), "StepLR should halve the lr every 10 epochs"
 
 # %% [markdown]
 # The scheduled value is really the one the step uses: with a `LambdaLR` that multiplies the lr by 0,
@@ -366,7 +408,7 @@ assert np.allclose(step_trace, [0.1] * 10 + [0.05] * 10 + [0.025] * 10), "StepLR
 
 # %%
 net = small_net()
-frozen_by_schedule = SGDMomentum(net.parameters(), lr=0.1)
+frozen_by_schedule = TorchSGDMomentum(net.parameters(), lr=0.1)
 torch.optim.lr_scheduler.LambdaLR(frozen_by_schedule, lr_lambda=lambda epoch: 0.0)
 before = copy.deepcopy(net)
 fit(net, frozen_by_schedule, random_batches(5))
@@ -382,11 +424,13 @@ assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_
 # on the same batches in the same order:
 #
 # * a plain PyTorch loop, written out below, and
-# * a Lightning `Trainer` whose `configure_optimizers` returns our `Adam` and a `StepLR` scheduler.
+# * a Lightning `Trainer` whose `configure_optimizers` returns our `TorchAdam` and a `StepLR` scheduler.
 #
 # Setting: the ReLU network 784-512-256-256-128-10 with Kaiming initialization (notebook 04),
-# `Adam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
+# `TorchAdam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
 # 2 epochs (80 steps). That is small enough for a laptop CPU and long enough to see the loss fall.
+# Both runs use the same device: `get_device()` for the plain loop, and the `Trainer`'s automatic choice
+# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU.
 
 # %%
 (train_images, train_labels), _, _ = fashion_mnist_tensors()
@@ -394,13 +438,16 @@ subset = TensorDataset(train_images[:10_000], train_labels[:10_000])
 EPOCHS, BATCH_SIZE, LR = 2, 256, 1e-3
 
 
+DEVICE = get_device()
+
+
 def train_loader():
     """Shuffled batches whose order depends only on this generator's seed (same in both runs)."""
-    return DataLoader(subset, batch_size=BATCH_SIZE, shuffle=True, generator=torch.Generator().manual_seed(0))
+    return DataLoader(subset, batch_size=BATCH_SIZE, shuffle=True, generator=torch_generator(0))
 
 
 def make_optimizer(params):
-    optimizer = Adam(params, lr=LR)
+    optimizer = TorchAdam(params, lr=LR)
     return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
 
 
@@ -415,13 +462,14 @@ print(f"{len(subset)} images, {len(train_loader())} batches per epoch, {EPOCHS} 
 # Zero the gradients, forward, loss, backward, step; after each epoch, one scheduler step.
 
 # %%
-plain_net = copy.deepcopy(initial_net)
+plain_net = copy.deepcopy(initial_net).to(DEVICE)
 optimizer, scheduler = make_optimizer(plain_net.parameters())
 plain_losses, plain_lrs = [], []
 loader = train_loader()
 for epoch in range(EPOCHS):
     plain_lrs.append(optimizer.param_groups[0]["lr"])
     for images, labels in loader:
+        images, labels = images.to(DEVICE), labels.to(DEVICE)
         optimizer.zero_grad()
         loss = nn.functional.cross_entropy(plain_net(images), labels)
         loss.backward()
@@ -474,23 +522,27 @@ warnings.filterwarnings("ignore", category=PossibleUserWarning, message=".*does 
 warnings.filterwarnings("ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 lit = LitClassifier(copy.deepcopy(initial_net))
-trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="cpu", devices=1, enable_progress_bar=False,
+trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="auto", devices="auto", enable_progress_bar=False,
                      enable_model_summary=False, logger=False, enable_checkpointing=False)
 trainer.fit(lit, train_dataloaders=train_loader())
+print(f"Lightning chose {type(trainer.accelerator).__name__} with {trainer.num_devices} device(s)")
 print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}")
 
 # %% [markdown]
 # ### Same steps?
 #
-# Same initial weights, same batches, same optimizer class, same scheduler: the per-step losses and the
-# final weights should agree to round-off. (On a CPU they agree *exactly*, because both runs do the
-# same float operations in the same order.)
+# Same initial weights, same batches, same optimizer class, same scheduler, same device: the per-step
+# losses and the final weights should agree to round-off (here they agree *exactly*: both runs do the
+# same float operations in the same order). This holds on one device. The same Lightning code, unchanged,
+# scales to several GPUs (`devices="auto"` takes every visible one, each working on its share of every
+# batch); then the steps are a data-parallel run's, no longer step for step the plain loop's.
 
 # %%
 loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
-weight_diff = max_weight_diff(plain_net, lit.net)
+weight_diff = max_weight_diff(plain_net.cpu(), lit.net.cpu())
 print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")
 print(f"max difference of the final weights:       {weight_diff:.1e}")
+assert trainer.world_size == 1, "the comparison is for one device: set devices=1 on a machine with several GPUs"
 assert len(lit.step_losses) == len(plain_losses) == EPOCHS * len(train_loader()), "both runs take every step"
 assert lit.epoch_lrs == plain_lrs == [LR, LR / 2], "the scheduler halves the lr after each epoch in both runs"
 assert loss_diff < 1e-6 and weight_diff < 1e-6, "Lightning and the plain loop should take the same steps"
@@ -500,7 +552,7 @@ ax.plot(plain_losses, lw=4, alpha=0.5, label="plain PyTorch loop")
 ax.plot(lit.step_losses, "k--", lw=1.5, label="Lightning Trainer")
 ax.axvline(len(train_loader()), color="grey", lw=1)
 ax.text(len(train_loader()) + 1, max(plain_losses) * 0.9, "epoch 2: lr halved", fontsize=12)
-ax.set(xlabel="update step", ylabel="training loss (batch)", title="Adam (ours) + StepLR: two runs, one curve")
+ax.set(xlabel="update step", ylabel="training loss (batch)", title="TorchAdam (ours) + StepLR: two runs, one curve")
 ax.legend(fontsize=13)
 plt.show()
 
@@ -519,7 +571,7 @@ plt.show()
 #
 # $$v \leftarrow \alpha\, v + (1-\alpha)\, g^2, \qquad w \leftarrow w - \eta\, \frac{g}{\sqrt{v} + \epsilon}.$$
 #
-# Write `MyRMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
+# Write `RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
 # `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
 # have different learning rates.
 
@@ -527,7 +579,7 @@ plt.show()
 from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
 
 
-class MyRMSprop(torch.optim.Optimizer):
+class RMSprop(torch.optim.Optimizer):
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
         # TODO: validate the hyperparameters, then hand them to the base class as defaults
         raise NotImplementedError
@@ -538,7 +590,7 @@ class MyRMSprop(torch.optim.Optimizer):
         raise NotImplementedError
 
 
-# check_rmsprop(MyRMSprop)  # uncomment when your class is ready
+# check_rmsprop(RMSprop)  # uncomment when your class is ready
 
 # %% [markdown]
 # #### Solution
@@ -587,7 +639,7 @@ check_rmsprop(RMSprop)
 
 # %%
 class ForgetfulMomentum(torch.optim.Optimizer):
-    """Averaged momentum, as in SGDMomentum... but where do the buffers live?"""
+    """Averaged momentum, as in TorchSGDMomentum... but where do the buffers live?"""
 
     def __init__(self, params, lr=0.1, momentum=0.9):
         super().__init__(params, defaults={"lr": lr, "momentum": momentum})

@@ -1,8 +1,10 @@
 """Checkers for the exercises of notebooks 02-04 (initialization).
 
-Each checker calls the student's function on a few cases chosen so that the typical mistakes give
-different answers (variance instead of std, d_x instead of d_y, the slope instead of its square...)
-and names the mistake when it sees one.
+The exercises ask for transfer, not recall: a rule from the notebook applied where it was not shown
+(a fixed point of the variance, widths that change, a convolution, a backward signal, an activation
+without a textbook gain). Each checker tries the student's answer on cases chosen so that the typical
+mistakes give different answers (variance instead of std, fan-out instead of fan-in, the kernel size
+forgotten, ReLU's gain reused...) and names the mistake when it sees one.
 """
 
 import math
@@ -13,130 +15,246 @@ from torch import nn
 
 from utils.exercises import check, passed
 
-WIDTHS = (16, 128, 256, 784, 1000)
-
 
 def _close(got, expected, rel=1e-4) -> bool:
     return got is not None and math.isclose(float(got), float(expected), rel_tol=rel)
 
 
 # ---------------------------------------------------------------- 02: constant and fixed variance
-def check_identity_std(std_for_width) -> None:
-    """Exercise 02.1: std_for_width(d) -> the std that keeps the variance of a linear layer of width d
-    (identity activation, biases 0) equal to the variance of its input."""
-    for d in WIDTHS:
-        got = float(std_for_width(d))
-        expected = 1 / math.sqrt(d)
+def check_bias_floor(bias_floor) -> None:
+    """Exercise 02.1: bias_floor(std, width) -> the variance a deep network of `width`-unit linear layers
+    settles at when var_init draws every weight and bias from N(0, std^2) (identity activation): the
+    fixed point of v -> q v + std^2 with q = width * std^2, i.e. std^2 / (1 - q); math.inf when q >= 1."""
+    for std, width in [(0.01, 256), (0.04, 256), (0.05, 256), (0.02, 1000), (0.1, 256), (1 / 16, 256)]:
+        q = width * std**2
+        got = float(bias_floor(std, width))
+        if q >= 1:
+            check(
+                math.isinf(got) and got > 0,
+                f"std={std}, width={width}: q = width * std^2 = {q:.3g} >= 1, so every layer multiplies the "
+                "variance by at least 1 and adds std^2: it grows without bound (return math.inf), "
+                f"got {got:.4g}.",
+            )
+            continue
+        expected = std**2 / (1 - q)
         hint = ""
-        if _close(got, 1 / d):
-            hint = " You returned 1/d: that is the variance; the std is its square root."
-        elif _close(got, math.sqrt(d)) or _close(got, d):
-            hint = " The std must shrink as the layer gets wider: each output sums d terms."
-        check(_close(got, expected), f"For width d={d}: expected std {expected:.4g} (so that d * std^2 = 1), "
-                                     f"got {got:.4g} (d * std^2 = {d * got**2:.4g}).{hint}")
-    return passed("std_for_width")
+        if _close(got, std**2):
+            hint = (
+                " That is one layer's bias alone; the output of the layer before also carries over, "
+                "multiplied by q: solve v = q v + std^2."
+            )
+        elif _close(got, std / (1 - q)):
+            hint = " You used the std where the recursion needs the bias variance std^2."
+        elif _close(got, q * std**2 / (1 - q)):
+            hint = " Close: the layer's own bias adds std^2 on top of q times the previous layer's variance."
+        check(
+            _close(got, expected, rel=1e-3),
+            f"std={std}, width={width} (q = {q:.3g}): expected std^2 / (1 - q) = {expected:.4g}, "
+            f"got {got:.4g}.{hint}",
+        )
+    return passed("bias_floor")
 
 
-def check_predicted_variance(predict_variance) -> None:
-    """Exercise 02.2: predict_variance(std, width, depth, input_var) -> variance after `depth` linear
-    layers of width `width` (weights N(0, std^2), biases 0, identity activation)."""
-    for std, width, depth, input_var in [(0.01, 256, 3, 1.0), (0.1, 256, 5, 1.0), (0.05, 400, 10, 2.0),
-                                         (0.0625, 256, 30, 1.0)]:
-        got = float(predict_variance(std, width, depth, input_var))
-        expected = input_var * (width * std**2) ** depth
-        hint = ""
-        if _close(got, input_var * (width * std) ** depth):
-            hint = " You used std where the rule needs Var(w) = std^2."
-        elif _close(got, input_var * width * std**2 * depth):
-            hint = " The factor multiplies at every layer: it is a power of depth, not a product with it."
-        check(_close(got, expected, rel=1e-3),
-              f"std={std}, width={width}, depth={depth}, input_var={input_var}: expected {expected:.4g} "
-              f"(= input_var * (width * std^2)^depth), got {got:.4g}.{hint}")
-    return passed("predict_variance")
+SCHEDULE = (784, 2048, 512, 128, 32, 10)
+
+
+def check_width_schedule_stds(stds_for_widths) -> None:
+    """Exercise 02.2: stds_for_widths(widths) -> one std per linear layer (layer l maps widths[l] inputs to
+    widths[l + 1] outputs) so that every layer keeps the variance of its input (identity activation)."""
+    for widths in (SCHEDULE, (100, 400, 25, 10)):
+        got = [float(s) for s in stds_for_widths(list(widths))]
+        check(
+            len(got) == len(widths) - 1,
+            f"widths {list(widths)} describe {len(widths) - 1} linear layers, "
+            f"so return {len(widths) - 1} stds; got {len(got)}.",
+        )
+        for layer, (d_x, d_y, std) in enumerate(zip(widths, widths[1:], got, strict=False)):
+            expected = 1 / math.sqrt(d_x)
+            hint = ""
+            if _close(std, 1 / math.sqrt(d_y)) and d_x != d_y:
+                hint = (
+                    " You used the layer's outputs (fan-out); each output sums d_x = widths[l] inputs, "
+                    "so the forward pass needs d_x * std^2 = 1."
+                )
+            elif _close(std, 1 / d_x):
+                hint = " You returned the variance 1/d_x; the std is its square root."
+            elif len(set(got)) == 1:
+                hint = (
+                    " One std for all layers cannot work when the widths differ (notebook 02's depth figure)."
+                )
+            check(
+                _close(std, expected),
+                f"widths {list(widths)}, layer {layer} ({d_x} -> {d_y}): expected std 1/sqrt({d_x}) = "
+                f"{expected:.4g}, got {std:.4g} (this layer would multiply the variance by "
+                f"{d_x * std**2:.3g}).{hint}",
+            )
+    return passed("stds_for_widths")
 
 
 # ---------------------------------------------------------------- 03: equal variance and Xavier
-def check_xavier_uniform(xavier_uniform_fn) -> None:
-    """Exercise 03.1: xavier_uniform_fn(weight) fills an nn.Linear weight of shape [d_y, d_x] in place
-    with U(-a, a), a = sqrt(6 / (d_x + d_y))."""
-    d_y, d_x = 300, 700
-    weight = torch.full((d_y, d_x), float("nan"))
-    with torch.no_grad():
-        xavier_uniform_fn(weight)
-    check(not torch.isnan(weight).any(), "The weight still holds its old values: fill it in place "
-                                         "(e.g. weight.uniform_(-a, a) under torch.no_grad()).")
-    bound = math.sqrt(6 / (d_x + d_y))
-    var, largest = weight.var().item(), weight.abs().max().item()
-    check(largest <= bound * (1 + 1e-5), f"Some |w| = {largest:.4g} exceed the bound a = sqrt(6/(d_x+d_y)) "
-                                         f"= {bound:.4g}: a normal distribution has no bound; use uniform_.")
-    expected = 2 / (d_x + d_y)
-    check(abs(var / expected - 1) < 0.03, f"Var(w) = {var:.4g}, expected 2/(d_x+d_y) = {expected:.4g} "
-                                          "(a uniform on [-a, a] has variance a^2/3).")
-    check(abs(weight.mean().item()) < 0.01 * bound, f"The weights have mean {weight.mean().item():.3g}: "
-                                                     "they must be centred on 0, U(-a, a).")
-    check(largest >= 0.98 * bound, f"The largest |w| is {largest:.4g}, but U(-a, a) with a = {bound:.4g} "
-                                   "comes right up to a: is your bound too small?")
-    return passed(getattr(xavier_uniform_fn, "__name__", "your function"))
+CONVS = ((3, 16, (3, 3)), (16, 32, (5, 3)), (64, 8, (1, 1)), (8, 24, (7, 7)))
 
 
-def check_backward_std(backward_std) -> None:
-    """Exercise 03.2: backward_std(weight_shape) -> the std that keeps the gradient's variance equal
-    from a layer's output to its input; weight_shape is nn.Linear's [d_y, d_x]."""
-    for d_y, d_x in [(300, 700), (10, 128), (512, 784)]:
-        got = float(backward_std((d_y, d_x)))
-        expected = 1 / math.sqrt(d_y)
+def check_conv_fans(conv_fans) -> None:
+    """Exercise 03.1: conv_fans(conv) -> (fan_in, fan_out) of an nn.Conv2d: each output value sums
+    in_channels * kh * kw products, each input value feeds out_channels * kh * kw of them."""
+    for c_in, c_out, (kh, kw) in CONVS:
+        conv = nn.Conv2d(c_in, c_out, (kh, kw))
+        got = tuple(int(f) for f in conv_fans(conv))
+        expected = (c_in * kh * kw, c_out * kh * kw)
         hint = ""
-        if _close(got, 1 / math.sqrt(d_x)):
-            hint = (" You returned 1/sqrt(d_x), the forward condition. Backward, dL/dx = W^T dL/dy sums over "
-                    "the d_y outputs, and nn.Linear stores W as [d_y, d_x] = weight_shape.")
-        elif _close(got, 1 / d_y):
-            hint = " You returned 1/d_y: that is the variance; the std is its square root."
-        check(_close(got, expected), f"weight_shape=({d_y}, {d_x}): expected std 1/sqrt(d_y) = {expected:.4g}, "
-                                     f"got {got:.4g}.{hint}")
-    return passed("backward_std")
+        if got == (c_in, c_out):
+            hint = (
+                " You counted channels only: an output sums over a kh x kw window of every input channel, "
+                "so the kernel size multiplies both fans."
+            )
+        elif got == expected[::-1]:
+            hint = (
+                " fan_in and fan_out are swapped: conv.weight has shape [out_channels, in_channels, kh, kw]."
+            )
+        elif got == (c_in * (kh + kw), c_out * (kh + kw)):
+            hint = " The window holds kh * kw values, not kh + kw."
+        elif got[0] == expected[0]:
+            hint = " fan_in is right; fan_out counts the outputs each input feeds: out_channels * kh * kw."
+        check(
+            got == expected,
+            f"nn.Conv2d({c_in}, {c_out}, kernel_size=({kh}, {kw})): expected (fan_in, fan_out)"
+            f" = {expected}, got {got}.{hint}",
+        )
+    return passed("conv_fans")
+
+
+def _xavier_backward_ratio(widths) -> float:
+    return math.prod(2 * d_y / (d_x + d_y) for d_x, d_y in zip(widths[1:], widths[2:], strict=False))
+
+
+def check_backward_ratio(backward_ratio) -> None:
+    """Exercise 03.2: backward_ratio(widths) -> Var(dL/dy) at the first linear layer's output divided by
+    Var(dL/dy) at the last one's, for a linear network with Xavier init (layer l maps widths[l] to
+    widths[l + 1]): every layer but the first multiplies the backward signal by d_y Var(w)."""
+    for widths in ((784, 512, 256, 256, 128, 10), (784, 64, 256, 1024, 10), (100, 50, 50, 50, 20)):
+        got = float(backward_ratio(list(widths)))
+        expected = _xavier_backward_ratio(widths)
+        hint = ""
+        if _close(got, _xavier_backward_ratio(widths[:1] + widths)) or _close(
+            got, expected * 2 * widths[1] / (widths[0] + widths[1])
+        ):
+            hint = (
+                " You included the first layer's factor; the backward signal at the first layer's output "
+                "has not passed through the first layer's weights yet."
+            )
+        elif _close(
+            got, math.prod(2 * d_x / (d_x + d_y) for d_x, d_y in zip(widths[1:], widths[2:], strict=False))
+        ):
+            hint = (
+                " You used the forward factor d_x Var(w); backwards, dL/dx = W^T dL/dy sums over d_y outputs."
+            )
+        elif _close(got, widths[-1] / widths[1]):
+            hint = " That is the ratio for equal-variance init (Var(w) = 1/d_x); Xavier uses 2 / (d_x + d_y)."
+        elif _close(got, 1 / expected):
+            hint = " Upside down: the ratio asked for is first layer over last layer."
+        check(
+            _close(got, expected, rel=1e-3),
+            f"widths {list(widths)}: expected a ratio of {expected:.4g}, got {got:.4g}.{hint}",
+        )
+    return passed("backward_ratio")
 
 
 # ---------------------------------------------------------------- 04: Kaiming
-def check_leaky_relu_std(leaky_relu_std) -> None:
-    """Exercise 04.1: leaky_relu_std(d_x, a) -> the std of Kaiming's init for LeakyReLU(negative_slope=a),
-    Var(w) = 2 / ((1 + a^2) d_x), which must agree with torch.nn.init.calculate_gain."""
-    for d_x in (128, 784):
-        for a in (0.0, 0.01, 0.2, 1.0):
-            got = float(leaky_relu_std(d_x, a))
-            expected = nn.init.calculate_gain("leaky_relu", a) / math.sqrt(d_x)
-            hint = ""
-            if _close(got, math.sqrt(2 / ((1 + a) * d_x))):
-                hint = (" You used (1 + a); the negative half contributes a^2 * Var(y)/2 to E[x^2], "
-                        "so it is (1 + a^2).")
-            elif _close(got, 2 / ((1 + a**2) * d_x)):
-                hint = " You returned the variance; the std is its square root."
-            check(_close(got, expected),
-                  f"d_x={d_x}, a={a}: expected sqrt(2 / ((1 + a^2) d_x)) = {expected:.4g} (torch: "
-                  f"calculate_gain('leaky_relu', {a}) / sqrt(d_x)), got {got:.4g}.{hint}")
-    return passed("leaky_relu_std")
+def _gaussian_mean(fn) -> float:
+    """E[fn(y)] for y ~ N(0, 1), by Gauss-Hermite quadrature (exact to many digits, no randomness)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    with torch.no_grad():
+        values = fn(torch.tensor(nodes, dtype=torch.float64)).numpy()
+    return float(np.sum(weights * values) / math.sqrt(2 * math.pi))
 
 
 def _exact_gain(act_fn: nn.Module) -> float:
-    """1 / sqrt(E[f(y)^2]) for y ~ N(0, 1), by Gauss-Hermite quadrature (exact to many digits)."""
-    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
-    with torch.no_grad():
-        fy = act_fn(torch.tensor(nodes, dtype=torch.float64)).numpy()
-    second_moment = float(np.sum(weights * fy**2) / math.sqrt(2 * math.pi))
-    return 1 / math.sqrt(second_moment)
+    """1 / sqrt(E[f(y)^2]) for y ~ N(0, 1)."""
+    return 1 / math.sqrt(_gaussian_mean(lambda y: act_fn(y) ** 2))
 
 
 def check_empirical_gain(empirical_gain) -> None:
-    """Exercise 04.2: empirical_gain(act_fn) -> 1 / sqrt(E[act_fn(y)^2]) for y ~ N(0, 1), the factor by
+    """Exercise 04.1: empirical_gain(act_fn) -> 1 / sqrt(E[act_fn(y)^2]) for y ~ N(0, 1), the factor by
     which Kaiming-style inits scale 1/sqrt(d_x) so that Var(y) stays 1 through act_fn."""
-    for act_fn in (nn.Identity(), nn.ReLU(), nn.LeakyReLU(0.2), nn.Tanh()):
+    for act_fn in (nn.Identity(), nn.ReLU(), nn.LeakyReLU(0.2), nn.Tanh(), nn.GELU(), nn.SiLU()):
         got = float(empirical_gain(act_fn))
         expected = _exact_gain(act_fn)
         hint = ""
         if isinstance(act_fn, nn.ReLU) and abs(got - 1 / math.sqrt(0.5 - 1 / (2 * math.pi))) < 0.02:
-            hint = (" That is 1/sqrt(Var(relu(y))). The next layer needs E[x^2], not Var(x): "
-                    "Var(y_next) = d_x Var(w) E[x^2], and ReLU outputs have a non-zero mean.")
+            hint = (
+                " That is 1/sqrt(Var(relu(y))). The next layer needs E[x^2], not Var(x): "
+                "Var(y_next) = d_x Var(w) E[x^2], and ReLU outputs have a non-zero mean."
+            )
         elif isinstance(act_fn, nn.ReLU) and abs(got - 0.5) < 0.02:
             hint = " You returned E[x^2] itself; the gain is 1/sqrt(E[x^2])."
-        check(abs(got / expected - 1) < 0.02, f"{act_fn}: expected a gain of {expected:.4f}, got {got:.4f} "
-                                              f"(a Monte Carlo estimate should be within 2 %).{hint}")
+        elif not isinstance(act_fn, nn.ReLU) and abs(got - math.sqrt(2)) < 0.01:
+            hint = " That is ReLU's gain sqrt(2); measure E[f(y)^2] for this activation."
+        check(
+            abs(got / expected - 1) < 0.02,
+            f"{act_fn}: expected a gain of {expected:.4f}, got {got:.4f} "
+            f"(a Monte Carlo estimate should be within 2 %).{hint}",
+        )
     return passed("empirical_gain")
+
+
+GELU_WIDTHS = (784, 512, 256, 256, 128, 10)
+
+
+def gelu_network(widths=GELU_WIDTHS) -> nn.Sequential:
+    """Linear layers of the given widths with a GELU after every hidden one (the course network, GELU)."""
+    layers = []
+    for d_x, d_y in zip(widths, widths[1:], strict=False):
+        layers += [nn.Linear(d_x, d_y), nn.GELU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def check_gelu_init(gelu_init) -> None:
+    """Exercise 04.2: gelu_init(model) re-initializes in place a network of nn.Linear layers with GELU
+    between them: weights N(0, gain^2 / d_x) with GELU's gain 1/sqrt(E[gelu(y)^2]) (first layer gain 1:
+    it sees the standardized pixels, not GELU outputs), biases 0."""
+    model = gelu_network()
+    with torch.no_grad():
+        for param in model.parameters():
+            param.fill_(float("nan"))
+    gelu_init(model)
+    gain = _exact_gain(nn.GELU())
+    std_gelu = math.sqrt(
+        _gaussian_mean(lambda y: nn.functional.gelu(y) ** 2) - _gaussian_mean(nn.functional.gelu) ** 2
+    )
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        w = layer.weight.detach()
+        check(not torch.isnan(w).any(), f"Layer {i}'s weights were not set: fill every nn.Linear in place.")
+        check(layer.bias is None or not layer.bias.detach().any(), f"Layer {i}: set the biases to 0.")
+        d_x, d_y = layer.in_features, layer.out_features
+        target = (1.0 if i == 0 else gain) / math.sqrt(d_x)
+        got = w.std().item()
+        hint = ""
+        if i > 0 and abs(got * math.sqrt(d_x) / math.sqrt(2) - 1) < 0.02:
+            hint = (
+                " That is ReLU's gain sqrt(2): GELU keeps part of the negative half, E[gelu(y)^2] = "
+                f"{1 / gain**2:.3f}, not 1/2."
+            )
+        elif i > 0 and abs(got * math.sqrt(d_x) - 1) < 0.02:
+            hint = (
+                " That is gain 1 (equal variance): GELU's outputs have E[gelu(y)^2] < 1, "
+                "so the variance shrinks."
+            )
+        elif i > 0 and abs(got * math.sqrt(d_x) * std_gelu - 1) < 0.02:
+            hint = " You used 1/std(gelu(y)); the next layer needs E[x^2], mean included, not Var(x)."
+        elif abs(got * math.sqrt(d_y) / (target * math.sqrt(d_x)) - 1) < 0.02 and d_x != d_y:
+            hint = " You divided by d_y (fan-out); the forward pass sums over d_x inputs."
+        elif i == 0 and abs(got * math.sqrt(d_x) / gain - 1) < 0.02:
+            hint = " The first layer sees the standardized pixels, not GELU outputs: gain 1 there."
+        check(
+            abs(got / target - 1) < 0.03,
+            f"Layer {i} ({d_x} -> {d_y}): weight std {got:.4g}, expected "
+            f"{target:.4g} ({'1' if i == 0 else f'gain {gain:.3f}'} / sqrt({d_x})).{hint}",
+        )
+        # 5 standard errors of the mean of w.numel() centred draws
+        check(
+            abs(w.mean().item()) < 5 * target / math.sqrt(w.numel()),
+            f"Layer {i}: the weights must be centred on 0.",
+        )
+    return passed("gelu_init")

@@ -1,4 +1,4 @@
-"""Checkers for notebook 09's exercises: the edge of stability of the learning rate, and a warm-up.
+"""Checkers for notebook 09's exercises: where a growing learning rate stops training, and a warm-up.
 
 The learning-rate checker does not know the notebook's task: it takes the function that trains and
 returns the final loss, so it runs exactly the experiment the student ran.
@@ -20,17 +20,23 @@ def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, 
     final_loss(lr) -> float trains from the same initial weights and returns the final loss.
     """
     check(0 < lo < hi, f"Give two learning rates with 0 < lo < hi; got lo={lo}, hi={hi}.")
-    check(hi / lo <= ratio * (1 + 1e-9),
-          f"hi / lo = {hi / lo:.3g}: narrow the bracket until hi / lo <= {ratio} (bisect in log space: "
-          "try sqrt(lo * hi) and keep the half where the outcome changes).")
+    check(
+        hi / lo <= ratio * (1 + 1e-9),
+        f"hi / lo = {hi / lo:.3g}: narrow the bracket until hi / lo <= {ratio} (bisect in log space: "
+        "try sqrt(lo * hi) and keep the half where the outcome changes).",
+    )
     loss_lo = final_loss(lo)
-    check(_trains(loss_lo, threshold),
-          f"At lo={lo:.4g} the final loss is {loss_lo:.4g}, not below {threshold:.4g}: lo is already too "
-          "large (it diverged or collapsed). Move the bracket down.")
+    check(
+        _trains(loss_lo, threshold),
+        f"At lo={lo:.4g} the final loss is {loss_lo:.4g}, not below {threshold:.4g}: lo is already too "
+        "large (it diverged or collapsed). Move the bracket down.",
+    )
     loss_hi = final_loss(hi)
-    check(not _trains(loss_hi, threshold),
-          f"At hi={hi:.4g} the final loss is {loss_hi:.4g} < {threshold:.4g}: hi still trains, so the "
-          "largest stable learning rate is above your bracket. Move it up.")
+    check(
+        not _trains(loss_hi, threshold),
+        f"At hi={hi:.4g} the final loss is {loss_hi:.4g} < {threshold:.4g}: hi still trains, so the "
+        "largest stable learning rate is above your bracket. Move it up.",
+    )
     return passed(f"stability bracket [{lo:.4g}, {hi:.4g}]")
 
 
@@ -41,9 +47,15 @@ def check_warmup(warmup_lr, base_lr: float = 0.5, warmup_steps: int = 50) -> Non
         expected = base_lr * min(1.0, (step + 1) / warmup_steps)
         got = warmup_lr(step, base_lr, warmup_steps)
         if step == 0 and got == 0:
-            check(False, "At step 0 your lr is 0, so the first update does nothing: use (step + 1) / "
-                  "warmup_steps, which is base_lr / warmup_steps at step 0.")
-        check(math.isclose(got, expected, rel_tol=1e-9),
-              f"At step {step} (base_lr={base_lr}, warmup_steps={warmup_steps}) expected lr {expected:.6g}, "
-              f"got {got:.6g}." + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else ""))
+            check(
+                False,
+                "At step 0 your lr is 0, so the first update does nothing: use (step + 1) / "
+                "warmup_steps, which is base_lr / warmup_steps at step 0.",
+            )
+        check(
+            math.isclose(got, expected, rel_tol=1e-9),
+            f"At step {step} (base_lr={base_lr}, warmup_steps={warmup_steps}) expected lr {expected:.6g}, "
+            f"got {got:.6g}."
+            + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else ""),
+        )
     return passed("linear warm-up")

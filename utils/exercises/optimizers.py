@@ -12,6 +12,7 @@ import copy
 import torch
 from torch import nn
 
+from utils import course_seed, torch_generator
 from utils.exercises import ExerciseError, check, passed
 from utils.optimizers import OptimizerTemplate
 
@@ -20,12 +21,15 @@ TOLERANCE = 1e-9
 
 
 def _problem():
-    """A tiny tanh MLP and fixed regression data (float64, seeded): smooth, so no chaos, no kinks."""
-    gen = torch.Generator().manual_seed(0)
+    """A tiny tanh MLP and fixed regression data (float64, seeded): smooth, so no chaos, no kinks.
+
+    The model is drawn under fork_rng: checking an answer must not move the student's random stream."""
+    gen = torch_generator(0)
     x = torch.randn(32, 4, generator=gen, dtype=torch.float64)
     y = torch.randn(32, 1, generator=gen, dtype=torch.float64)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(course_seed(0))
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).double()
     return model, x, y
 
 
@@ -38,7 +42,7 @@ def _train_step(model, optimizer, x, y) -> None:
 def _first_divergence(model, reference_model):
     """(name, index, got, expected) of the largest parameter difference, or None below TOLERANCE."""
     worst = None
-    for (name, p), q in zip(model.named_parameters(), reference_model.parameters()):
+    for (name, p), q in zip(model.named_parameters(), reference_model.parameters(), strict=True):
         diff = (p - q).abs()
         if diff.max() > TOLERANCE and (worst is None or diff.max() > worst[0]):
             index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
@@ -49,15 +53,20 @@ def _first_divergence(model, reference_model):
 def _compare(student_cls, student_kwargs: dict, make_reference, name: str, reference_name: str, hint: str):
     """Run the student's optimizer and the reference side by side; raise at the first divergent step."""
     # By name: notebook 05 defines its own OptimizerTemplate (the same code as utils.optimizers').
-    check(isinstance(student_cls, type) and any(c.__name__ == OptimizerTemplate.__name__ for c in student_cls.__mro__),
-          f"Pass the class itself (not an instance), a subclass of OptimizerTemplate; got {student_cls!r}.")
+    check(
+        isinstance(student_cls, type)
+        and any(c.__name__ == OptimizerTemplate.__name__ for c in student_cls.__mro__),
+        f"Pass the class itself (not an instance), a subclass of OptimizerTemplate; got {student_cls!r}.",
+    )
     model, x, y = _problem()
     reference_model = copy.deepcopy(model)
     try:
         student = student_cls(model.parameters(), **student_kwargs)
     except TypeError as err:
-        raise ExerciseError(f"{name}{tuple(student_kwargs)} could not be built: {err}. "
-                            f"The checker calls {name}(params, {', '.join(f'{k}={v}' for k, v in student_kwargs.items())}).") from err
+        raise ExerciseError(
+            f"{name}{tuple(student_kwargs)} could not be built: {err}. "
+            f"The checker calls {name}(params, {', '.join(f'{k}={v}' for k, v in student_kwargs.items())})."
+        ) from err
     reference = make_reference(reference_model.parameters())
     start = [p.detach().clone() for p in model.parameters()]
     for step in range(1, STEPS + 1):
@@ -67,14 +76,19 @@ def _compare(student_cls, student_kwargs: dict, make_reference, name: str, refer
             raise ExerciseError(f"{name}.update_param is not implemented yet.") from err
         _train_step(reference_model, reference, x, y)
         if step == 1:
-            check(any(not torch.equal(p, s) for p, s in zip(model.parameters(), start)),
-                  f"{name} did not change any parameter in step 1: update p in place (p.add_, p.addcdiv_, ...).")
+            check(
+                any(not torch.equal(p, s) for p, s in zip(model.parameters(), start, strict=True)),
+                f"{name} did not change any parameter in step 1: "
+                "update p in place (p.add_, p.addcdiv_, ...).",
+            )
         worst = _first_divergence(model, reference_model)
         if worst is not None:
             diff, param, index, got, expected = worst
             raise ExerciseError(
                 f"{name} diverges from {reference_name} at step {step} of {STEPS}: parameter "
-                f"'{param}'{list(index)} is {got:.10g}, expected {expected:.10g} (difference {diff:.3g}). {hint}")
+                f"'{param}'{list(index)} is {got:.10g}, expected {expected:.10g} "
+                f"(difference {diff:.3g}). {hint}"
+            )
     return passed(name)
 
 
@@ -83,11 +97,14 @@ def check_adagrad(student_cls) -> None:
 
     Same convention as torch.optim.Adagrad (lr_decay=0, initial_accumulator_value=0)."""
     kwargs = {"lr": 0.1, "eps": 1e-10}
-    return _compare(student_cls, kwargs,
-                    lambda params: torch.optim.Adagrad(params, lr=0.1, eps=1e-10),
-                    "Adagrad", "torch.optim.Adagrad(lr=0.1, eps=1e-10)",
-                    "Check: s is a plain running SUM of g^2 (no decay, starts at 0); eps is added after "
-                    "the square root.")
+    return _compare(
+        student_cls,
+        kwargs,
+        lambda params: torch.optim.Adagrad(params, lr=0.1, eps=1e-10),
+        "Adagrad",
+        "torch.optim.Adagrad(lr=0.1, eps=1e-10)",
+        "Check: s is a plain running SUM of g^2 (no decay, starts at 0); eps is added after the square root.",
+    )
 
 
 def check_nesterov(student_cls) -> None:
@@ -97,9 +114,12 @@ def check_nesterov(student_cls) -> None:
     Since m = (1 - beta) buf for torch's undamped buffer, this is torch.optim.SGD(nesterov=True,
     momentum=beta, dampening=0) with lr_torch = lr (1 - beta)."""
     lr, beta = 0.1, 0.9
-    return _compare(student_cls, {"lr": lr, "momentum": beta},
-                    lambda params: torch.optim.SGD(params, lr=lr * (1 - beta), momentum=beta, nesterov=True),
-                    "SGDNesterov", "the averaged-convention reference "
-                    "torch.optim.SGD(lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True)",
-                    "Check: first update m with the new gradient, then step along beta * m + (1 - beta) * g "
-                    "(the momentum AFTER one more look-ahead), not along m itself.")
+    return _compare(
+        student_cls,
+        {"lr": lr, "momentum": beta},
+        lambda params: torch.optim.SGD(params, lr=lr * (1 - beta), momentum=beta, nesterov=True),
+        "SGDNesterov",
+        "the averaged-convention reference torch.optim.SGD(lr=0.1 * (1 - 0.9), momentum=0.9, nesterov=True)",
+        "Check: first update m with the new gradient, then step along beta * m + (1 - beta) * g "
+        "(the momentum AFTER one more look-ahead), not along m itself.",
+    )

@@ -1,0 +1,609 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11 · The quadratic model: why momentum works, and with which setting
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/11_quadratic_model_and_momentum.ipynb)
+#
+# Notebook 07 *showed* that SGD bounces in a ravine while momentum and Adam walk down it. This notebook
+# *explains* it, with the one model where everything can be computed: a **quadratic**,
+# $f(w) = \tfrac12 w^\top A w$. Near any minimum a smooth loss looks like one (Taylor), so what holds
+# here is what an optimizer does in the last part of training, and in every steep direction on the way.
+# You will
+#
+# 1. run gradient descent in the **eigenbasis** of $A$ and see each direction shrink by exactly
+#    $|1 - \eta\lambda_i|$ per step: stability needs $\eta < 2/\lambda_{\max}$, the best constant step is
+#    $\eta = 2/(\lambda_{\min} + \lambda_{\max})$, and its rate $(\kappa - 1)/(\kappa + 1)$ depends only on
+#    the condition number $\kappa = \lambda_{\max}/\lambda_{\min}$;
+# 2. derive the best **heavy-ball momentum** and its rate $(\sqrt\kappa - 1)/(\sqrt\kappa + 1)$ — in the
+#    course's averaged convention the best step turns out to be simply $\eta = 1/\sqrt{\lambda_{\min}\lambda_{\max}}$ —
+#    and **Nesterov**'s variant;
+# 3. **measure** every rate by running the course's own optimizers, and check it against the theory;
+# 4. read notebook 07's ravine through its curvatures: they predict SGD's largest stable learning rate
+#    there, and why momentum with the same $\eta = 10$ did not bounce;
+# 5. map where momentum converges and how fast with **sliders** over $\kappa$, $\eta$ and $\beta$;
+# 6. see what **Adagrad and RMSprop** (and Adam) do on a quadratic: they equalize curvatures only when the
+#    ravine is aligned with the axes.
+#
+# Sources: Polyak (1964) for the heavy ball, Nesterov (1983), Goh's Distill article *Why Momentum Really
+# Works* (2017) for the picture, d2l.ai's optimization chapter for the setting.
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %%
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.colors import LogNorm
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+from utils import numpy_rng, set_seed
+from utils.exercises.quadratic import check_best_heavy_ball, check_rmsprop
+from utils.optimizers import SGD, Adagrad, Adam, OptimizerTemplate, RMSprop, SGDMomentum, SGDNesterov, _check_range
+from utils.plotting import OPTIMIZER_COLORS, set_course_style
+from utils.quadratic import curvatures, measured_rate, momentum_rate, run_on_quadratic
+from utils.surfaces import pathological_curve_loss
+from utils.training import train_curve
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+COLORS = {**OPTIMIZER_COLORS, "SGDNesterov": "#d62728", "Adagrad": "#9467bd", "RMSprop": "#8c564b"}
+
+# %% [markdown]
+# ## 1 · Gradient descent in the eigenbasis
+#
+# A symmetric positive definite $A$ has orthonormal eigenvectors $q_i$ with eigenvalues (curvatures)
+# $0 < \mu = \lambda_{\min} \le \dots \le \lambda_{\max} = L$. Write the weights in that basis,
+# $x_i = q_i^\top w$. The gradient is $\nabla f = A w$, so one step $w \leftarrow w - \eta A w$ becomes
+#
+# $$x_i \leftarrow (1 - \eta \lambda_i)\, x_i \qquad \text{for every } i \text{ separately.}$$
+#
+# The directions do not talk to each other: gradient descent is $n$ one-dimensional problems, and after $t$
+# steps $x_i = (1 - \eta\lambda_i)^t x_i^{(0)}$. Let us check that on a quadratic whose eigenvectors are a
+# random rotation (so nothing is aligned with the axes), running the course's `SGD` from notebook 05 on it.
+# `run_on_quadratic` (in `utils.quadratic`) runs any optimizer of the course on $f$ in float64 and returns
+# the weights after every step.
+
+# %%
+lambdas = curvatures(kappa=100, n=6)  # 0.01 ... 1, evenly spaced on a log scale
+rotation, _ = np.linalg.qr(numpy_rng(0).standard_normal((6, 6)))  # a random orthonormal basis
+A = rotation @ np.diag(lambdas) @ rotation.T
+w0 = numpy_rng(1).standard_normal(6)
+eta = 1.0  # = 1 / L
+path = run_on_quadratic(lambda params: SGD(params, lr=eta), A, w0, steps=100)
+
+x = path @ rotation  # the same path in the eigenbasis: x_i = q_i . w
+steps = np.arange(len(x))[:, None]
+predicted = (1 - eta * lambdas) ** steps * x[0]
+print("curvature lambda_i :", np.round(lambdas, 4))
+print("factor |1 - eta l_i|:", np.round(np.abs(1 - eta * lambdas), 4))
+print(f"largest gap between the run and (1 - eta lambda_i)^t x_i(0): {np.abs(x - predicted).max():.1e}")
+assert np.abs(x - predicted).max() < 1e-10 * np.abs(x[0]).max(), "GD should act on each eigendirection alone"
+
+# %% [markdown]
+# Each direction on its own, on a log scale: straight lines, with slope $\log|1 - \eta\lambda_i|$. The
+# steep direction ($\lambda = L = 1$, $\eta\lambda = 1$) is solved in one step; the flattest one shrinks by
+# only 1 % per step, and it alone decides how long the whole run takes.
+
+# %%
+fig, ax = plt.subplots(figsize=(11, 6))
+colors = plt.cm.viridis(np.linspace(0, 0.9, len(lambdas)))
+for i, (lam, color) in enumerate(zip(lambdas, colors)):
+    ax.semilogy(np.abs(x[:, i]) + 1e-300, color=color, lw=3, label=f"$\\lambda$ = {lam:.3g}")
+    ax.semilogy(np.abs(predicted[:, i]) + 1e-300, "k:", lw=1.5)
+ax.set(xlabel="step", ylabel="$|x_i|$ (distance along $q_i$)", ylim=(1e-17, 10),
+       title="GD with $\\eta = 1/L$: each eigendirection shrinks by $|1-\\eta\\lambda_i|$ per step")
+ax.legend(loc="lower left", ncol=2, fontsize=13, title="dotted: the formula", title_fontsize=13)
+plt.show()
+
+# %% [markdown]
+# ## 2 · Stability and the best constant step
+#
+# The error as a whole shrinks, in the long run, by the factor of its slowest direction,
+#
+# $$\rho_{\rm GD}(\eta) = \max_i |1 - \eta\lambda_i| = \max\big(|1 - \eta\mu|,\ |1 - \eta L|\big),$$
+#
+# the **rate** (smaller is faster). Two things follow.
+#
+# * **Stability**: $|1 - \eta L| < 1$ needs $\eta < 2/L$. Above it, the steepest direction flips sign and
+#   *grows* every step: the run diverges, however flat the other directions are.
+# * **The best step** balances the two ends, $1 - \eta\mu = \eta L - 1$, which gives
+#   $\eta^\star = 2/(\mu + L)$ and
+#   $$\rho^\star_{\rm GD} = \frac{L - \mu}{L + \mu} = \frac{\kappa - 1}{\kappa + 1} \approx 1 - \frac{2}{\kappa}.$$
+#   To shrink the error by $e$ takes about $\kappa/2$ steps: the condition number *is* the difficulty.
+#
+# `measured_rate` measures a rate from a run: the average shrink factor per step over the second half,
+# when only the slowest direction is left. Every dot below is one run of `SGD` for 600 steps.
+
+# %%
+kappa = 10
+lam10 = curvatures(kappa)
+mu, L = lam10.min(), lam10.max()
+start = numpy_rng(2).standard_normal(len(lam10))
+etas = np.linspace(0.05, 2.15, 400)
+dot_etas = np.linspace(0.1, 2.1, 21)
+measured = [measured_rate(run_on_quadratic(lambda p: SGD(p, lr=e), lam10, start, 600)) for e in dot_etas]
+
+fig, ax = plt.subplots(figsize=(12, 6.5))
+ax.plot(etas, np.abs(1 - etas * mu), "--", color="tab:green", lw=2.5, label="$|1-\\eta\\mu|$ (flattest)")
+ax.plot(etas, np.abs(1 - etas * L), "--", color="tab:purple", lw=2.5, label="$|1-\\eta L|$ (steepest)")
+ax.plot(etas, momentum_rate(etas, 0.0, lam10), color="black", lw=3.5, label="rate = the larger one")
+ax.plot(dot_etas, measured, "o", color=COLORS["SGD"], ms=10, label="measured (SGD, 600 steps)")
+ax.axvline(2 / L, color="tab:red", lw=2)
+ax.text(2 / L - 0.03, 1.45, "$2/L$: unstable beyond", color="tab:red", ha="right")
+ax.annotate(f"$\\eta^\\star = 2/(\\mu+L)$\nrate $(\\kappa-1)/(\\kappa+1)$ = {(kappa - 1) / (kappa + 1):.3f}",
+            xy=(2 / (mu + L), (kappa - 1) / (kappa + 1)), xytext=(0.75, 0.3),
+            arrowprops=dict(arrowstyle="->", lw=2, color="black"))
+ax.set(xlabel="learning rate $\\eta$ (with $L = 1$)", ylabel="rate (shrink factor per step)", ylim=(0, 1.6),
+       title=f"Gradient descent on a quadratic with $\\kappa$ = {kappa}")
+ax.legend(loc="upper left", fontsize=13)
+plt.show()
+theory = momentum_rate(dot_etas, 0.0, lam10)
+print(f"largest gap between measured and theoretical rate: {np.max(np.abs(np.array(measured) - theory)):.1e}")
+assert np.allclose(measured, theory, rtol=2e-3), "every measured GD rate should match max |1 - eta lambda_i|"
+
+# %% [markdown]
+# Right at the edge: $\eta$ 0.5 % below $2/L$ still converges (slowly: the steep direction flips sign
+# every step), 0.5 % above it diverges. And the best step's rate is measured at three condition numbers:
+
+# %%
+for factor in (0.995, 1.005):
+    run = run_on_quadratic(lambda p: SGD(p, lr=factor * 2 / L), lam10, start, 2000)
+    print(f"eta = {factor:.3f} x 2/L: |w| went from {np.linalg.norm(run[0]):.2f} to {np.linalg.norm(run[-1]):.2e}")
+    assert (np.linalg.norm(run[-1]) < 1e-3) == (factor < 1), "GD should be stable exactly for eta < 2/L"
+
+gd_rates = {}
+for kappa in (10, 100, 1000):
+    lam = curvatures(kappa)
+    eta_best = 2 / (lam.min() + lam.max())
+    gd_rates[kappa] = measured_rate(run_on_quadratic(lambda p: SGD(p, lr=eta_best), lam, start, 5000))
+    theory = (kappa - 1) / (kappa + 1)
+    print(f"kappa = {kappa:4d}: best GD rate measured {gd_rates[kappa]:.5f}, theory (k-1)/(k+1) = {theory:.5f}")
+    assert abs(gd_rates[kappa] / theory - 1) < 1e-3, f"GD's best rate at kappa = {kappa} is off the theory"
+
+# %% [markdown]
+# ## 3 · Heavy-ball momentum: a 2 × 2 matrix per direction
+#
+# Momentum remembers the last step. In the *classic* (Polyak, torch) variables, with a step $\alpha$ per
+# gradient,
+#
+# $$w_{t+1} = w_t - \alpha\nabla f(w_t) + \beta\,(w_t - w_{t-1}).$$
+#
+# The course's averaged momentum of notebook 05, $m_t = \beta m_{t-1} + (1-\beta) g_t$,
+# $w_t = w_{t-1} - \eta\, m_t$, is **the same algorithm with $\alpha = (1-\beta)\eta$** (notebook 05's table
+# of conventions). In the eigenbasis every direction is again on its own, but now it needs two numbers of
+# history:
+#
+# $$\begin{pmatrix} x_{t+1} \\ x_t \end{pmatrix} = \underbrace{\begin{pmatrix} 1 + \beta - \alpha\lambda & -\beta \\ 1 & 0 \end{pmatrix}}_{M(\lambda)}
+#   \begin{pmatrix} x_t \\ x_{t-1} \end{pmatrix}.$$
+#
+# The rate is the largest $|z|$ over the eigenvalues $z$ of $M(\lambda_i)$, the roots of
+# $z^2 - (1 + \beta - \alpha\lambda)z + \beta = 0$ (`momentum_rate` in `utils.quadratic` computes them).
+# Their product is $\beta$. When the roots are complex (the direction *oscillates*) both have modulus
+# exactly $\sqrt\beta$, whatever $\lambda$ is. So the best we can do is to choose $\beta$ as small as possible
+# such that **every** curvature from $\mu$ to $L$ gives complex roots: that is the discriminant
+# $(1 + \beta - \alpha\lambda)^2 - 4\beta \le 0$ at both ends, i.e. $(1 - \sqrt\beta)^2 \le \alpha\mu$ and
+# $\alpha L \le (1 + \sqrt\beta)^2$. Making both tight:
+#
+# $$\sqrt{\beta^\star} = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}, \qquad \alpha^\star = \frac{4}{(\sqrt L + \sqrt\mu)^2},
+#   \qquad \rho^\star_{\rm HB} = \sqrt{\beta^\star} = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1} \approx 1 - \frac{2}{\sqrt\kappa}.$$
+#
+# $\kappa$ became $\sqrt\kappa$: at $\kappa = 100$, about 5 steps per factor $e$ instead of 50. In the
+# course's convention the best step is $\eta^\star = \alpha^\star/(1 - \beta^\star)$, and since
+# $1 - \beta^\star = 4\sqrt\kappa/(\sqrt\kappa + 1)^2$ this simplifies to
+#
+# $$\eta^\star = \frac{1}{\sqrt{\mu L}},$$
+#
+# one over the geometric mean of the extreme curvatures: **far above** gradient descent's stability limit
+# $2/L$ once $\kappa > 4$. Momentum's own limit is larger: $M(L)$ stays stable while
+# $\alpha L < 2(1 + \beta)$, i.e. $\eta < 2(1+\beta)/((1-\beta)L)$.
+#
+# Now the measurement, with the course's `SGDMomentum` at $(\eta^\star, \beta^\star)$:
+
+# %%
+def best_heavy_ball_setting(mu, L):
+    """(eta, beta) of the fastest heavy ball in the course's averaged convention (w <- w - eta m)."""
+    beta = ((np.sqrt(L / mu) - 1) / (np.sqrt(L / mu) + 1)) ** 2
+    return 1 / np.sqrt(mu * L), beta
+
+
+hb_rates = {}
+for kappa in (10, 100, 1000):
+    lam = curvatures(kappa)
+    eta_hb, beta_hb = best_heavy_ball_setting(lam.min(), lam.max())
+    alpha = 4 / (np.sqrt(lam.max()) + np.sqrt(lam.min())) ** 2
+    assert abs(eta_hb * (1 - beta_hb) - alpha) < 1e-12 * alpha, "eta* (1 - beta*) should be the classic alpha*"
+    run = run_on_quadratic(lambda p: SGDMomentum(p, lr=eta_hb, momentum=beta_hb), lam, start, 5000)
+    hb_rates[kappa] = measured_rate(run)
+    theory = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    print(f"kappa = {kappa:4d}: eta* = {eta_hb:6.2f}, beta* = {beta_hb:.4f}; rate measured {hb_rates[kappa]:.5f}, "
+          f"theory {theory:.5f} (GD: {gd_rates[kappa]:.5f})")
+    assert 0 <= hb_rates[kappa] / theory - 1 < 5e-3, f"heavy ball's best rate at kappa = {kappa} is off the theory"
+    assert abs(momentum_rate(alpha, beta_hb, lam) / theory - 1) < 1e-6, "the 2x2 matrices should give the same rate"
+
+# %% [markdown]
+# The measured rate sits a hair *above* the theory (by less than 0.5 %), and that is a real effect, not
+# noise: at the optimum the two roots of $M(\mu)$ and of $M(L)$ coincide, the matrix is not diagonalizable,
+# and the error decays like $t\,\rho^t$ rather than $\rho^t$. Over the second half of a run of $T$ steps the
+# factor $t$ adds about $2\ln 2 / T$ to the measured rate.
+#
+# ## 4 · Nesterov: the gradient at the look-ahead point
+#
+# Nesterov's momentum (notebook 05, exercise 2) evaluates the gradient where momentum is about to carry the
+# weights. On a quadratic its matrix has trace $(1-\alpha\lambda)(1+\beta)$ and determinant $(1-\alpha\lambda)\beta$
+# (again $\alpha = (1-\beta)\eta$ for the course's `SGDNesterov`). The textbook setting for a strongly convex
+# function, $\alpha = 1/L$ and $\beta = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$, makes the roots of $M(\mu)$
+# coincide at $z = 1 - 1/\sqrt\kappa$: the rate is
+#
+# $$\rho_{\rm NAG} = 1 - \frac{1}{\sqrt\kappa},$$
+#
+# again $\sqrt\kappa$, with half of heavy ball's exponent. On quadratics heavy ball is the faster of the two;
+# Nesterov's advantage is that its guarantee holds for *every* smooth strongly convex function, where the
+# heavy ball with its quadratic-optimal setting can fail to converge (Lessard, Recht & Packard, 2016).
+
+# %%
+nag_rates = {}
+for kappa in (10, 100, 1000):
+    lam = curvatures(kappa)
+    beta_nag = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    eta_nag = (1 / lam.max()) / (1 - beta_nag)  # the course's eta for alpha = 1/L
+    run = run_on_quadratic(lambda p: SGDNesterov(p, lr=eta_nag, momentum=beta_nag), lam, start, 5000)
+    nag_rates[kappa] = measured_rate(run)
+    theory = 1 - 1 / np.sqrt(kappa)
+    print(f"kappa = {kappa:4d}: Nesterov rate measured {nag_rates[kappa]:.5f}, theory 1 - 1/sqrt(k) = {theory:.5f}")
+    assert 0 <= nag_rates[kappa] / theory - 1 < 5e-3, f"Nesterov's rate at kappa = {kappa} is off the theory"
+    assert hb_rates[kappa] < nag_rates[kappa] < gd_rates[kappa], "expected heavy ball < Nesterov < GD"
+
+# %% [markdown]
+# The difference in practice: the number of steps to shrink the error a millionfold,
+# $\ln 10^{6} / (-\ln\rho)$, for each method at its best setting, from the measured rates.
+
+# %%
+fig, ax = plt.subplots(figsize=(11, 6))
+kappas = np.array([10, 100, 1000])
+for name, rates, label in [("SGD", gd_rates, "GD, $\\eta = 2/(\\mu+L)$"),
+                           ("SGDNesterov", nag_rates, "Nesterov, $\\alpha = 1/L$"),
+                           ("SGDMomentum", hb_rates, "heavy ball, $(\\eta^\\star, \\beta^\\star)$")]:
+    steps_needed = np.log(1e6) / -np.log([rates[k] for k in kappas])
+    ax.loglog(kappas, steps_needed, "o-", color=COLORS[name], lw=3, ms=11, label=label)
+    for k, s in zip(kappas, steps_needed):
+        ax.annotate(f"{s:.0f}", (k, s), textcoords="offset points", xytext=(8, -18), fontsize=13, color=COLORS[name])
+ax.set(xlabel="condition number $\\kappa = L/\\mu$", ylabel="steps to shrink the error $10^6$-fold",
+       title="GD needs ~$\\kappa$ steps, momentum ~$\\sqrt{\\kappa}$")
+ax.legend(loc="upper left")
+plt.show()
+ratio = np.log(hb_rates[1000]) / np.log(gd_rates[1000])
+print(f"at kappa = 1000 the best heavy ball needs {ratio:.0f} times fewer steps than the best GD")
+assert 25 < ratio < 40, "the gain should be about sqrt(kappa) ~ 32 at kappa = 1000"
+
+# %% [markdown]
+# ## 5 · Where does momentum converge, and how fast? (sliders)
+#
+# The left map colours the heavy ball's speed for every $(\eta, \beta)$ in the course's convention: the
+# number of steps that shrink the error tenfold, $-1/\log_{10}\rho$ (darker is faster; white: unstable,
+# the error grows). The row $\beta = 0$ is gradient descent. The cross marks the
+# best setting $(\eta^\star, \beta^\star)$, the circle the setting of the sliders. The right panel runs the
+# course's `SGD`, `SGDMomentum` and `SGDNesterov` with the sliders' $\eta$ (and $\beta$) on a quadratic with
+# the sliders' $\kappa$, and draws the distance to the minimum; dotted lines are the theoretical rates
+# $\rho^t$. Things to try: push $\eta$ past GD's limit $2/L$ (GD explodes, momentum does not); lower $\beta$
+# at a large $\eta$ (momentum explodes too); raise $\kappa$ (everything slows, GD most).
+
+# %%
+eta_grid = np.geomspace(0.1, 300, 220)
+beta_grid = np.linspace(0, 0.995, 200)
+SLIDER_START = numpy_rng(3).standard_normal(6)
+
+
+def show_momentum(log10_kappa=2.0, eta=10.0, beta=0.669, steps=150):
+    """Rate map of the heavy ball (left) and the three optimizers' runs (right) for one setting."""
+    kappa = 10.0**log10_kappa
+    lam = curvatures(kappa)
+    E, B = np.meshgrid(eta_grid, beta_grid, indexing="ij")
+    rates = momentum_rate(E * (1 - B), B, lam)
+    with np.errstate(divide="ignore"):
+        steps_per_10x = np.where(rates < 1, -1 / np.log10(rates), np.nan)
+    fig, (ax_map, ax_run) = plt.subplots(1, 2, figsize=(17, 6.5), gridspec_kw={"width_ratios": [1, 1.15]})
+    image = ax_map.pcolormesh(E, B, steps_per_10x, cmap="viridis", norm=LogNorm(1, 1e4), shading="auto")
+    fig.colorbar(image, ax=ax_map, label="steps per 10x shrink")
+    eta_best, beta_best = best_heavy_ball_setting(lam.min(), lam.max())
+    ax_map.plot(eta_best, beta_best, "x", color="black", ms=16, mew=4)
+    ax_map.plot(eta, beta, "o", mfc="none", mec="red", ms=16, mew=3.5)
+    ax_map.set(xscale="log", xlabel="learning rate $\\eta$ (course convention, $L = 1$)", ylabel="momentum $\\beta$",
+               title=f"Heavy ball, $\\kappa$ = {kappa:.3g}: best rate {np.sqrt(beta_best):.3f}")
+    runs = {"SGD": lambda p: SGD(p, lr=eta), "SGDMomentum": lambda p: SGDMomentum(p, lr=eta, momentum=beta),
+            "SGDNesterov": lambda p: SGDNesterov(p, lr=eta, momentum=beta)}
+    theory = {"SGD": momentum_rate(eta, 0.0, lam), "SGDMomentum": momentum_rate(eta * (1 - beta), beta, lam),
+              "SGDNesterov": momentum_rate(eta * (1 - beta), beta, lam, nesterov=True)}
+    t = np.arange(steps + 1)
+    for name, make in runs.items():
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows: drawn up to 1e4
+            dist = np.linalg.norm(run_on_quadratic(make, lam, SLIDER_START, steps), axis=1) / np.linalg.norm(SLIDER_START)
+            predicted = float(theory[name]) ** t
+        ax_run.semilogy(t, np.where(dist < 1e4, dist, np.nan), color=COLORS[name], lw=3,
+                        label=f"{name}: rate {float(theory[name]):.3f}")
+        ax_run.semilogy(t, np.where(predicted < 1e4, predicted, np.nan), ":", color=COLORS[name], lw=2)
+    ax_run.set(ylim=(1e-12, 1e3), xlabel="step", ylabel="distance to the minimum (relative)",
+               title=f"$\\eta$ = {eta:.3g}, $\\beta$ = {beta:.3f}")
+    ax_run.legend(loc="lower left", fontsize=13)
+    fig.tight_layout()
+    plt.show()
+
+
+show_momentum()
+
+# %% [markdown]
+# At the default setting ($\kappa = 100$, the best heavy ball $\eta^\star = 10$, $\beta^\star = 0.6694$)
+# the heavy ball converges, while gradient descent with the same $\eta$ is five times past its limit
+# $2/L$ and explodes. So does Nesterov: its look-ahead gradient makes the steep direction unstable
+# earlier. Setting $z = -1$ in its characteristic polynomial gives its limit
+# $\alpha L < 2(1+\beta)/(1+2\beta)$, against the heavy ball's $\alpha L < 2(1+\beta)$ (with
+# $\alpha = (1-\beta)\eta$). The map's stable region is a wedge that widens as $\beta \to 1$. The cell
+# below checks both limits at 0.99 and 1.01 times their value:
+
+# %%
+lam100 = curvatures(100)
+for beta in (0.0, 0.5, 0.9, 0.99):
+    for nesterov, alpha_limit in ((False, 2 * (1 + beta)), (True, 2 * (1 + beta) / (1 + 2 * beta))):
+        inside = momentum_rate(0.99 * alpha_limit, beta, lam100, nesterov=nesterov)
+        outside = momentum_rate(1.01 * alpha_limit, beta, lam100, nesterov=nesterov)
+        name = "Nesterov" if nesterov else "heavy ball"
+        print(f"beta = {beta:4.2f}, {name:>10}: stable for eta < {alpha_limit / (1 - beta):6.1f};  "
+              f"rate at 0.99x: {inside:.4f}, at 1.01x: {outside:.4f}")
+        assert inside < 1 < outside, f"{name}'s stability limit for beta = {beta} is off"
+
+# %% [markdown]
+# With a running kernel the sliders redraw the figure (on GitHub or nbviewer the figure above is what they
+# show at their initial values).
+
+# %%
+slider = dict(continuous_update=False, style={"description_width": "120px"}, layout=widgets.Layout(width="600px"))
+widgets.interactive(
+    show_momentum,
+    log10_kappa=widgets.FloatSlider(value=2, min=0, max=4, step=0.1, description="log10 κ", **slider),
+    eta=widgets.FloatLogSlider(value=10, base=10, min=-1, max=2.4, step=0.02, description="learning rate η", **slider),
+    beta=widgets.FloatSlider(value=0.669, min=0, max=0.99, step=0.001, readout_format=".3f", description="momentum β", **slider),
+    steps=widgets.IntSlider(value=150, min=10, max=1000, step=10, description="steps", **slider),
+)
+
+# %% [markdown]
+# ## 6 · Notebook 07's ravine, read through its curvatures
+#
+# The ravine $\mathcal{L} = \tanh(w_1)^2 + 0.01|w_1| + \sigma(w_2)$ is not a quadratic, but near its floor
+# ($w_1 \approx 0$) it is close to one: its Hessian there is diagonal, with $\approx 2$ across and
+# $\sigma''(w_2)$ along. `torch.autograd.functional.hessian` gives the matrix at a few points of the floor
+# (at $w_1 = 10^{-3}$, off the kink of $|w_1|$):
+
+# %%
+def ravine_hessian(w1, w2):
+    w = torch.tensor([w1, w2], dtype=torch.float64)
+    return torch.autograd.functional.hessian(lambda v: pathological_curve_loss(v[0], v[1]), w).numpy()
+
+
+print(f"{'point':>14} | {'across (w1)':>11} {'along (w2)':>11} | {'off-diagonal':>12} | {'kappa':>8}")
+for w2 in (-3.0, -7.0, -13.0):
+    H = ravine_hessian(1e-3, w2)
+    print(f"{str((1e-3, w2)):>14} | {H[0, 0]:11.4f} {H[1, 1]:11.2e} | {abs(H[0, 1]):12.1e} | {H[0, 0] / H[1, 1]:8.0f}")
+H7 = ravine_hessian(1e-3, -7.0)
+assert abs(H7[0, 0] - 2) < 1e-4 and abs(H7[0, 1]) < 1e-12, "across the floor the curvature should be 2, decoupled"
+
+# %% [markdown]
+# What the quadratic model predicts from these numbers:
+#
+# * **SGD's stable learning rate is $\eta < 2/\lambda_{\max} = 2/2 = 1$** on the floor. Notebook 07's SGD
+#   used $\eta = 10$, ten times the limit: that is why it was thrown from wall to wall. Only where
+#   $\tanh$ saturates (far up the walls) is the curvature small enough for $\eta = 10$.
+# * The course's momentum with $\beta = 0.9$ is stable while $\eta < 2(1+\beta)/((1-\beta)\lambda_{\max}) = 19$.
+#   Notebook 07's `SGDMomentum` with $\eta = 10$ was **inside** its stable range — the same $\eta$,
+#   but it steps only $(1-\beta)\eta = 1$ per gradient and lets the oscillation cancel in its average.
+# * Along the floor the condition number is in the thousands (2,200 at $w_2 = -7$): the best GD rate
+#   $(\kappa-1)/(\kappa+1)$ would need about $\kappa/2$ steps per factor $e$, the best heavy ball about
+#   $\sqrt\kappa/2$.
+#
+# The first two are checked on the ravine itself: 300 steps from just beside the floor, at 0.8 and 1.2
+# times each limit (the kink of $0.01|w_1|$ leaves a small wobble even below the limit).
+
+# %%
+wobbles = {}
+limits = {"SGD": 2 / H7[0, 0], "SGDMomentum": 2 * (1 + 0.9) / ((1 - 0.9) * H7[0, 0])}
+makers = {"SGD": lambda lr: (lambda p: SGD(p, lr=lr)), "SGDMomentum": lambda lr: (lambda p: SGDMomentum(p, lr=lr, momentum=0.9))}
+for name, limit in limits.items():
+    wobble = {}
+    for factor in (0.8, 1.2):
+        run = train_curve(makers[name](factor * limit), pathological_curve_loss, num_updates=300, init=(0.05, -7.0))
+        wobble[factor] = np.abs(run[-50:, 0]).max()
+    print(f"{name:>12}: predicted limit eta < {limit:4.1f};  largest |w1| over the last 50 steps: "
+          f"{wobble[0.8]:.3f} at 0.8x, {wobble[1.2]:.3f} at 1.2x")
+    assert wobble[0.8] < 0.1 < 0.3 < wobble[1.2], f"{name} should settle below its predicted limit and not above"
+    wobbles[name] = wobble
+assert abs(wobbles["SGD"][0.8] - wobbles["SGDMomentum"][0.8]) < 1e-4, "the 2-cycles should coincide"
+kappa7 = H7[0, 0] / H7[1, 1]
+print(f"kappa at w2 = -7: {kappa7:.0f}; best GD rate {(kappa7 - 1) / (kappa7 + 1):.5f}, "
+      f"best heavy ball {(np.sqrt(kappa7) - 1) / (np.sqrt(kappa7) + 1):.4f}")
+
+# %% [markdown]
+# Momentum at $0.8\times$ its limit ends in exactly the wobble of SGD at $0.8\times$ its own, to every
+# printed digit. Not a coincidence: in a period-2 oscillation the gradient flips sign every step, and the
+# averaged momentum $m = \beta m' + (1-\beta) g$ settles at $m = \frac{1-\beta}{1+\beta}\,g$. So a
+# bouncing momentum method *is* SGD with $\eta\,(1-\beta)/(1+\beta)$ — which is where its limit
+# $2(1+\beta)/((1-\beta)L)$ comes from.
+#
+# The linear prediction is local: it holds near the floor. Started far up a wall, momentum at $0.8\times$
+# its limit can be caught in a large swing between the walls, where the curvature is far from 2.
+#
+# ## 7 · Adagrad, RMSprop and Adam on a quadratic: a per-axis rescaling
+#
+# Momentum fights a large $\kappa$ by remembering. The adaptive methods of notebook 05 (Adagrad, Adam) and
+# RMSprop fight it by rescaling: each weight's step is divided by the root of (a sum or an average of) its
+# own squared gradients. If the Hessian is **diagonal**, a weight with large curvature also has large
+# gradients and gets a smaller step: the rescaling cancels the curvatures, and $\kappa$ hardly matters. But
+# the rescaling is per *coordinate*. Rotate the same quadratic by 45° and each coordinate sees both
+# curvatures mixed: the rescaling no longer separates them. Gradient descent does not care about the
+# rotation at all.
+#
+# RMSprop (Hinton's lecture notes, 2012) is Adagrad with the sum replaced by a running average,
+# $v \leftarrow \alpha v + (1-\alpha) g^2$, so that old gradients are forgotten. It is this notebook's
+# exercise 2; this section imports its solution from `utils.optimizers`, as it does Adagrad (the
+# solution of notebook 05's exercise 1).
+
+# %%
+lam2 = np.array([1.0, 0.01])  # kappa = 100
+turn = np.array([[1, -1], [1, 1]]) / np.sqrt(2)  # 45 degrees
+problems = {"axis-aligned": (np.diag(lam2), np.array([1.0, 1.0])),
+            "rotated 45°": (turn @ np.diag(lam2) @ turn.T, turn @ np.array([1.0, 1.0]))}
+adaptive = {"SGD": lambda p: SGD(p, lr=1.0), "Adagrad": lambda p: Adagrad(p, lr=0.5),
+            "RMSprop": lambda p: RMSprop(p, lr=0.01), "Adam": lambda p: Adam(p, lr=0.05)}
+paths2d = {(name, where): run_on_quadratic(make, H, s, 300)
+           for name, make in adaptive.items() for where, (H, s) in problems.items()}
+print(f"{'':>8} | distance to the minimum after 300 steps: {'axis-aligned':>12} {'rotated 45°':>12}")
+for name in adaptive:
+    d = {where: np.linalg.norm(paths2d[name, where][-1]) for where in problems}
+    print(f"{name:>8} | {'':>41}{d['axis-aligned']:12.2e} {d['rotated 45°']:12.2e}")
+    if name == "SGD":
+        assert abs(d["axis-aligned"] / d["rotated 45°"] - 1) < 1e-9, "GD should not care about the rotation"
+    else:
+        assert d["axis-aligned"] < 1e-3 * d["rotated 45°"], f"{name} should be far faster on the aligned quadratic"
+        assert d["rotated 45°"] > np.linalg.norm(paths2d["SGD", "rotated 45°"][-1]), f"{name} should trail GD here"
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(16, 7.5), sharex=True, sharey=True)
+grid = np.linspace(-1.6, 1.6, 200)
+G1, G2 = np.meshgrid(grid, grid, indexing="ij")
+for ax, (where, (H, s)) in zip(axes, problems.items()):
+    Z = 0.5 * (H[0, 0] * G1**2 + 2 * H[0, 1] * G1 * G2 + H[1, 1] * G2**2)
+    ax.contour(G1, G2, Z, levels=np.geomspace(1e-3, 1.5, 12), colors="grey", linewidths=1)
+    for name, lw in zip(adaptive, (3, 9, 5.5, 2)):  # wide to narrow: paths that overlap stay visible
+        p = paths2d[name, where][:60]
+        ax.plot(p[:, 0], p[:, 1], "-", color=COLORS[name], lw=lw, label=name, solid_capstyle="round")
+    ax.plot(*s, "ko", ms=12)
+    ax.set(title=f"$\\kappa$ = 100, {where}: first 60 steps", xlabel="$w_1$", aspect="equal")
+axes[0].set_ylabel("$w_2$")
+axes[1].legend(loc="lower right", fontsize=13)
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# On the aligned quadratic the three adaptive methods head almost straight for the minimum, a thousand
+# times closer after 300 steps than on the rotated one. There they first move diagonally (each coordinate
+# by about the same step, whatever its gradient), hit the valley floor and crawl along it, ending farther
+# from the minimum than gradient descent, whose path is the same on both up to the rotation. Real networks are somewhere in between: their Hessians are far from
+# diagonal, but not random either, which is one reason why Adam often helps and why it is not a cure for
+# ill-conditioning.
+#
+# ## Exercises
+#
+# ### Exercise 1: the best heavy ball, in the course's convention
+#
+# Write `best_heavy_ball(mu, L)` returning `(eta, beta)` for the course's `SGDMomentum(lr=eta,
+# momentum=beta)` (averaged momentum, $w \leftarrow w - \eta m$): the fastest setting on a quadratic whose
+# curvatures lie between `mu` and `L`. Careful with the convention — the formula for $\alpha^\star$ above is
+# the *classic* step.
+
+# %%
+def best_heavy_ball(mu, L):
+    """Your turn: return (eta, beta)."""
+    raise NotImplementedError
+
+
+# check_best_heavy_ball(best_heavy_ball)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def best_heavy_ball(mu, L):
+    """beta* = ((sqrt k - 1)/(sqrt k + 1))^2; the classic alpha* = 4/(sqrt L + sqrt mu)^2 equals
+    (1 - beta*) eta*, which simplifies to eta* = 1/sqrt(mu L)."""
+    root_kappa = np.sqrt(L / mu)
+    return 1 / np.sqrt(mu * L), ((root_kappa - 1) / (root_kappa + 1)) ** 2
+
+
+check_best_heavy_ball(best_heavy_ball)
+eta_b, beta_b = best_heavy_ball(0.01, 1.0)
+rate_b = measured_rate(run_on_quadratic(lambda p: SGDMomentum(p, lr=eta_b, momentum=beta_b), curvatures(100), start, 3000))
+print(f"measured rate with your setting at kappa = 100: {rate_b:.4f} (theory {9 / 11:.4f})")
+
+# %% [markdown]
+# ### Exercise 2: RMSprop
+#
+# Write `RMSprop(params, lr, alpha=0.99, eps=1e-8)` as an `OptimizerTemplate` subclass:
+#
+# $$v_t = \alpha\, v_{t-1} + (1-\alpha)\, g_t^2, \quad v_0 = 0, \qquad w_t = w_{t-1} - \eta\,\frac{g_t}{\sqrt{v_t} + \epsilon}.$$
+#
+# `check_rmsprop(RMSprop)` trains a small model with your class and with `torch.optim.RMSprop` side by side
+# in float64 and names the first step where they differ.
+
+# %%
+class RMSprop(OptimizerTemplate):
+    """Your turn: a running average of squared gradients per parameter."""
+
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+        super().__init__(params, lr)
+        self.alpha, self.eps = alpha, eps
+
+    def update_param(self, p):
+        raise NotImplementedError("your turn: update the running average, then step")
+
+
+# check_rmsprop(RMSprop)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class RMSprop(OptimizerTemplate):
+    """v <- alpha v + (1 - alpha) g^2;  w <- w - lr g / (sqrt(v) + eps): Adagrad with a running *average*
+    of squared gradients, so old gradients are forgotten and the steps stop shrinking."""
+
+    def __init__(self, params, lr, alpha=0.99, eps=1e-8):
+        super().__init__(params, lr)
+        _check_range("alpha", alpha, 0.0, 1.0)
+        self.alpha, self.eps = alpha, eps
+        self.param_avg = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        v = self.param_avg[p].mul_(self.alpha).addcmul_(p.grad, p.grad, value=1 - self.alpha)
+        p.addcdiv_(p.grad, v.sqrt() + self.eps, value=-self.lr)
+
+
+check_rmsprop(RMSprop)
+
+# %% [markdown]
+# ## Summary
+#
+# * On a quadratic, gradient descent acts on each eigendirection alone: $x_i \leftarrow (1-\eta\lambda_i)x_i$.
+#   Stable iff $\eta < 2/L$; best $\eta = 2/(\mu+L)$ with rate $(\kappa-1)/(\kappa+1)$: about $\kappa$ steps.
+# * Heavy-ball momentum turns each direction into a 2 × 2 linear system. Its best setting,
+#   $\beta^\star = ((\sqrt\kappa-1)/(\sqrt\kappa+1))^2$ and — in the course's averaged convention —
+#   $\eta^\star = 1/\sqrt{\mu L}$, gives the rate $(\sqrt\kappa-1)/(\sqrt\kappa+1)$: about $\sqrt\kappa$ steps.
+#   Nesterov with $\alpha = 1/L$ reaches $1 - 1/\sqrt\kappa$. All measured above, to within 0.5 %.
+# * Momentum's stability limit, $\eta < 2(1+\beta)/((1-\beta)L)$, is why notebook 07's momentum with
+#   $\eta = 10$ stayed on the ravine's floor (limit 19) while SGD with $\eta = 10$ (limit 1) did not.
+# * Adagrad, RMSprop and Adam rescale per coordinate: a cure for curvatures aligned with the axes, not for
+#   a rotated ravine.
+#
+# Notebook 12 goes back to Fashion-MNIST: learning-rate range tests and schedules, Adam with L2 against
+# AdamW, and how sharp the minima are that the optimizers find.

@@ -1,0 +1,734 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 12 · Training practice, measured: learning-rate range test, schedules, AdamW, sharp and flat minima
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/12_training_practice.ipynb)
+#
+# Notebook 11 explained, on a quadratic, why the learning rate and momentum matter. This notebook goes back
+# to the real task — Fashion-MNIST with the course's `BaseNetwork` — and answers the questions that come
+# next in practice, each with **error bars over three seeds**:
+#
+# 1. **Which learning rate?** The learning-rate range test (Smith, 2017) picks one in a single pass.
+# 2. **Which schedule?** Warm-up + cosine and one-cycle against a constant rate.
+# 3. **Adam with L2, or AdamW?** We derive why the two differ (Loshchilov & Hutter, 2019) and measure it.
+# 4. **Are the minima sharp or flat?** The top Hessian eigenvalue by Hessian-vector products and power
+#    iteration, the loss along random directions — and why "sharp" is not a property of the function the
+#    network computes (Dinh et al., 2017).
+#
+# The training runs (10 settings × 3 seeds, 15 epochs each, about 23 minutes on one thread of a shared
+# 2-core CPU) are
+# precomputed by `utils/practice.py` and stored in `saved_models/studies/practice.json`, with four of the
+# trained networks in `saved_models/practice/`. Everything else runs live, in well under a minute.
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %%
+import copy
+import json
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+from torch import nn
+
+from utils import CHECKPOINT_DIR, set_seed, torch_generator
+from utils.checkpoints import load_model, read_manifest, sha256
+from utils.data import fashion_mnist_tensors
+from utils.exercises.practice import check_adamw, check_rescale
+from utils.init import kaiming_init
+from utils.models import BaseNetwork
+from utils.optimizers import Adam
+from utils.plotting import set_course_style
+from utils.sharpness import loss_along
+from utils.training import test_model
+
+set_matplotlib_formats("png")
+set_course_style()
+set_seed(42)
+
+# %% [markdown]
+# `RETRAIN = False` loads the stored study. `RETRAIN = True` runs it again with `utils.practice.main` (one
+# CPU thread; the cell below prints how long the stored run took) and overwrites
+# `saved_models/studies/practice.json` and `saved_models/practice/`.
+
+# %%
+RETRAIN = False
+STUDY_FILE = CHECKPOINT_DIR / "studies" / "practice.json"
+PRACTICE_DIR = CHECKPOINT_DIR / "practice"
+
+if RETRAIN:
+    from utils.practice import main as run_study
+
+    run_study()
+study = json.loads(STUDY_FILE.read_text())
+recipe, runs = study["recipe"], study["runs"]
+print(f"network: BaseNetwork(relu, hidden_sizes={tuple(recipe['hidden_sizes'])}), Kaiming init; "
+      f"{recipe['epochs']} epochs, batches of {recipe['batch_size']}, seeds {recipe['seeds']}")
+print(f"{len(runs)} settings x {len(recipe['seeds'])} seeds; test accuracy of the best-validation epoch")
+minutes = (recipe["seconds"] + recipe.get("added", {}).get("seconds", 0)) / 60
+print(f"the stored study took {minutes:.0f} min on one thread of a 2-core CPU shared with other jobs")
+
+
+def mean_std(name, key="test_acc"):
+    """Mean and sample standard deviation over the seeds of one stored setting."""
+    values = np.array([r[key] for r in runs[name].values()])
+    return values.mean(), values.std(ddof=1)
+
+
+# %%
+(x_train, y_train), (x_val, y_val), (x_test, y_test) = fashion_mnist_tensors("cpu")
+x_probe, y_probe = x_train[: recipe["sharpness_images"]], y_train[: recipe["sharpness_images"]]
+
+# %% [markdown]
+# ## 1 · The learning-rate range test
+#
+# Start from a fresh network and train it for a few hundred batches while the learning rate **grows
+# geometrically** every batch, from far too small to far too large. The loss first falls slowly (the
+# rate is too small to make progress), then faster, levels off at a minimum, and finally shoots up (the
+# rate is past the stability limit of notebook 11, $\eta \lesssim 2/\lambda_{\max}$). The rule of thumb: take the rate
+# at the *lowest* smoothed loss and divide it by 10 — still fast, safely below the explosion.
+
+# %%
+def lr_range_test(net, optimizer, x, y, lrs, batch_size: int, generator, stop_factor: float = 4.0):
+    """Smith's range test: one batch per learning rate in `lrs` (increasing), training as it goes;
+    returns the loss of each batch. It stops once the loss passes stop_factor times its lowest value:
+    training has diverged and the larger rates would only repeat that."""
+    net.train()
+    losses = []
+    for lr in lrs:
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
+        idx = torch.randint(len(x), (batch_size,), generator=generator)
+        loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]) or losses[-1] > stop_factor * min(losses):
+            break
+    return losses
+
+
+def smoothed(losses, beta: float = 0.9) -> list[float]:
+    """Exponential moving average of a noisy per-batch loss curve, bias-corrected like Adam's moments
+    (so the first values are not pulled towards 0)."""
+    avg, out = 0.0, []
+    for t, loss in enumerate(losses, start=1):
+        avg = beta * avg + (1 - beta) * loss
+        out.append(avg / (1 - beta**t))
+    return out
+
+
+def suggest_lr(lrs, losses, divide_by: float = 10.0) -> float:
+    """The range test's rule of thumb: a tenth of the learning rate at which the smoothed loss is lowest
+    (there the loss is about to blow up; a tenth of it is still fast and safely stable)."""
+    curve = smoothed(losses)
+    best = min(range(len(curve)), key=curve.__getitem__)
+    return float(lrs[best]) / divide_by
+
+
+# %% [markdown]
+# One live run, for SGD with momentum 0.9 (torch's convention, as in the whole study): 300 batches, the
+# rate from $10^{-4}$ to $10$. It takes a few seconds.
+
+# %%
+set_seed(0)
+probe_net = BaseNetwork("relu", hidden_sizes=recipe["hidden_sizes"])
+kaiming_init(probe_net)
+range_lrs = np.geomspace(*recipe["range"]["SGD"], recipe["range_steps"])
+live_losses = lr_range_test(probe_net, torch.optim.SGD(probe_net.parameters(), lr=1.0, momentum=0.9),
+                            x_train, y_train, range_lrs, recipe["batch_size"], torch_generator(100))
+live_lr = suggest_lr(range_lrs, live_losses)
+stored = study["range_test"]
+print(f"live run: {len(live_losses)} batches before the loss exploded; suggested lr {live_lr:.2g}")
+print(f"stored runs (seeds {recipe['seeds']}): suggested {[round(s, 4) for s in stored['SGD']['suggested']]}; "
+      f"the study used their geometric mean, rounded to 1-2-5: lr = {stored['SGD']['chosen_lr']}")
+print(f"Adam's range test, the same way: suggested {[round(s, 5) for s in stored['Adam']['suggested']]}, "
+      f"lr = {stored['Adam']['chosen_lr']}")
+assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss should first fall"
+assert len(live_losses) < len(range_lrs), "the largest rates should make the loss explode"
+assert 0.2 < live_lr / stored["SGD"]["chosen_lr"] < 5, "the live suggestion should be close to the stored ones"
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(17, 6), sharey=True)
+for ax, name in zip(axes, ["SGD", "Adam"], strict=True):
+    lrs = np.array(stored[name]["lrs"])
+    for seed, losses in stored[name]["losses"].items():
+        ax.semilogx(lrs[: len(losses)], smoothed(losses), lw=2.5, label=f"seed {seed}")
+    if name == "SGD":
+        ax.semilogx(range_lrs[: len(live_losses)], smoothed(live_losses), "k:", lw=2.5, label="live run")
+    ax.axvline(stored[name]["chosen_lr"], color="black", lw=2)
+    ax.text(stored[name]["chosen_lr"] * 1.15, 2.9, f"chosen\n{stored[name]['chosen_lr']:g}", va="top")
+    title = "SGD, momentum 0.9" if name == "SGD" else "Adam"
+    ax.set(xlabel="learning rate (raised every batch)", title=f"Range test: {title}", ylim=(0, 3))
+    ax.legend(loc="lower left", fontsize=13)
+axes[0].set_ylabel("smoothed training loss")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The curves of the three seeds agree on where the loss is lowest within a factor of about 3; the
+# suggestion (a tenth of it) gives SGD's 0.005 and Adam's 0.0005. The range test is a one-pass heuristic:
+# it sees the loss of the first few hundred batches only. Section 2 shows that the rate it picks is a
+# safe rather than the best one.
+#
+# ## 2 · Schedules: warm-up + cosine and one-cycle against a constant rate
+#
+# Two popular shapes, both per batch:
+#
+# * **warm-up + cosine** (Goyal et al., 2017; Loshchilov & Hutter, 2017): rise linearly from almost 0 to the
+#   peak rate over the first epoch (early on the network and Adam's moment estimates are least stable), then
+#   decay along half a cosine to 0 at the last step;
+# * **one-cycle** (Smith, 2018; `torch.optim.lr_scheduler.OneCycleLR`): rise from peak/25 to the peak over
+#   the first 30 % of the steps, then fall to peak/$10^4$ — and move the momentum the opposite way
+#   (down while the rate rises, back up while it falls; torch's defaults).
+#
+# `torch.optim.lr_scheduler.LambdaLR` multiplies the peak rate by any function of the step; warm-up +
+# cosine is this function:
+
+# %%
+def warmup_cosine(warmup_steps: int, total_steps: int):
+    """The factor of the peak learning rate at each step (for torch's LambdaLR): a linear warm-up from
+    1/warmup_steps to 1, then half a cosine from 1 down to 0 at total_steps."""
+    if not 0 < warmup_steps < total_steps:
+        raise ValueError(f"need 0 < warmup_steps < total_steps, got {warmup_steps} and {total_steps}")
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+        return 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+# %% [markdown]
+# The course's training loop calls `optimizer.step()` once per batch; `utils.schedules.Scheduled` wraps a
+# torch optimizer so that its `step()` also advances the scheduler. Here are the three schedules of the
+# study, traced on a dummy parameter (196 batches per epoch):
+
+# %%
+steps_per_epoch = math.ceil(len(x_train) / recipe["batch_size"])
+total = recipe["epochs"] * steps_per_epoch
+peak = stored["SGD"]["chosen_lr"]
+print(f"{steps_per_epoch} batches per epoch, {total} in {recipe['epochs']} epochs")
+
+
+def lr_trace(make_scheduler) -> np.ndarray:
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=peak, momentum=0.9)
+    scheduler = make_scheduler(optimizer)
+    trace = []
+    for _ in range(total):
+        trace.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.array(trace)
+
+
+traces = {
+    "constant": np.full(total, peak),
+    "warm-up + cosine": lr_trace(lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup_cosine(steps_per_epoch, total))),
+    "one-cycle": lr_trace(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=total + 1)),
+}
+SCHEDULE_COLORS = {"constant": "#1f77b4", "warm-up + cosine": "#ff7f0e", "one-cycle": "#2ca02c"}
+fig, ax = plt.subplots(figsize=(11, 5))
+for name, trace in traces.items():
+    ax.plot(np.arange(total) / steps_per_epoch, trace / peak, color=SCHEDULE_COLORS[name], lw=3.5, label=name)
+ax.set(xlabel="epoch", ylabel="learning rate / peak", title="Three schedules with the same peak")
+ax.legend(loc="center right")
+plt.show()
+area = {name: trace.mean() / peak for name, trace in traces.items()}
+print("mean learning rate / peak: " + ", ".join(f"{n} {a:.2f}" for n, a in area.items()))
+assert abs(area["warm-up + cosine"] - 0.5) < 0.05 and area["one-cycle"] < 0.6, "the schedules average about half"
+
+# %% [markdown]
+# With the same peak, both schedules spend about half the learning rate of the constant one on average.
+# The study trains each schedule at two peaks: the range test's choice $\eta = 0.005$, and $10\times$ that,
+# $\eta = 0.05$, about where the range test's loss was lowest. Same network, same initial weights per
+# seed, SGD with momentum 0.9, 15 epochs; the test accuracy of the best validation epoch, mean ± standard
+# deviation over the three seeds:
+
+# %%
+SCHEDULES = ["SGD constant", "SGD warm-up + cosine", "SGD one-cycle"]
+HIGH = f", lr x{recipe.get('high_factor') or recipe['added']['high_factor']}"  # name suffix of the 10x runs
+table = pd.DataFrame({
+    f"peak lr {lr:g}": {name.removeprefix("SGD "): "{:.2f} ± {:.2f}".format(*(100 * np.array(mean_std(name + suffix))))
+                        for name in SCHEDULES}
+    for lr, suffix in ((peak, ""), (10 * peak, HIGH))
+})
+print("test accuracy (%), mean ± std over 3 seeds")
+table
+
+# %%
+fig, ax = plt.subplots(figsize=(12, 6))
+for k, (suffix, label) in enumerate([("", f"peak {peak:g}"), (HIGH, f"peak {10 * peak:g}")]):
+    for j, name in enumerate(SCHEDULES):
+        m, s = mean_std(name + suffix)
+        values = [100 * r["test_acc"] for r in runs[name + suffix].values()]
+        key = name.removeprefix("SGD ")
+        ax.errorbar(k * 4 + j, 100 * m, yerr=100 * s, fmt="o", color=SCHEDULE_COLORS[key], ms=13, capsize=10, lw=3,
+                    label=key if k == 0 else None)
+        ax.plot([k * 4 + j + 0.25] * len(values), values, "x", color="black", ms=9, mew=2)
+ax.set_xticks([1, 5], [f"peak lr {peak:g} (range test)", f"peak lr {10 * peak:g} (10x)"])
+ax.set(ylabel="test accuracy (%)", title="SGD + momentum, 15 epochs: mean ± std of 3 seeds (x: each seed)")
+ax.legend(loc="upper left")
+plt.show()
+
+gain = {}
+for name in SCHEDULES[1:]:
+    (m_hi, s_hi), (m_const, s_const) = mean_std(name + HIGH), mean_std(SCHEDULES[0] + HIGH)
+    gain[name] = (m_hi - m_const, 2 * math.hypot(s_hi, s_const) / math.sqrt(3))
+    print(f"{name} at 10x peak beats the constant 10x rate by {100 * gain[name][0]:.2f} points "
+          f"(twice the standard error of the difference: {100 * gain[name][1]:.2f})")
+    assert gain[name][0] > gain[name][1], f"{name} should beat the constant rate beyond the seed noise"
+    assert mean_std(name)[0] < mean_std(SCHEDULES[0])[0], f"at the range test's lr, {name} should trail constant"
+    print(f"   ... and the range test's constant rate by {100 * (m_hi - mean_std(SCHEDULES[0])[0]):.2f} points")
+best_two = sorted(runs, key=lambda n: mean_std(n)[0])[-2:]
+assert set(best_two) == {n + HIGH for n in SCHEDULES[1:]}, f"the two best settings should be the 10x schedules, not {best_two}"
+
+# %% [markdown]
+# Two findings, and they belong together:
+#
+# * At the range test's rate (0.005) both schedules are **worse** than the constant rate. That rate is
+#   already conservative; a schedule halves the average rate, so in 15 epochs it simply trains less.
+# * At 10× the rate, the schedules are the **best runs of the study**, about 0.7 points above the constant
+#   rate at the same peak (beyond twice the standard error), and about 1.4 points above the range test's
+#   constant rate. The constant 10× rate is fast but noisy; decaying it at the end is what turns the
+#   fast start into a good minimum.
+#
+# So a schedule is not a free improvement to add to any recipe: it is what makes a **large peak rate**
+# usable. The range test's "a tenth of the minimum" is a rule for a *constant* rate; with a schedule, take
+# the peak near the minimum itself (that is one-cycle's recipe).
+#
+# ## 3 · Adam with L2, or AdamW?
+#
+# **L2 regularization** adds $\frac{\lambda}{2}\|w\|^2$ to the loss, so the gradient becomes $g + \lambda w$.
+# **Weight decay** shrinks the weights directly: $w \leftarrow (1 - \eta\lambda)\,w$, then the usual step.
+# For SGD they are the same algorithm: $w - \eta(g + \lambda w) = (1-\eta\lambda)w - \eta g$.
+#
+# For Adam they are not. With L2, the decay term goes through Adam's normalization (bias corrections
+# omitted):
+#
+# $$m \leftarrow \beta_1 m + (1-\beta_1)(g + \lambda w), \quad v \leftarrow \beta_2 v + (1-\beta_2)(g + \lambda w)^2,
+#   \quad w \leftarrow w - \eta\,\frac{m}{\sqrt v + \epsilon}.$$
+#
+# Where $\lambda w$ is small next to $g$, the part of the step that comes from it is about
+# $\eta\lambda w / \sqrt{v}$: each weight is decayed at the rate $\eta\lambda/\text{RMS}(g)$. **Weights with
+# large gradients are hardly regularized, weights with small gradients very strongly.** In the extreme of a
+# weight with no data gradient at all, $m/\sqrt v = \lambda w / |\lambda w| = \operatorname{sign}(w)$:
+# it moves by $\eta$ per step towards 0 whatever $\lambda$ is. **AdamW** (Loshchilov & Hutter, 2019)
+# decouples the decay from the normalization:
+#
+# $$w \leftarrow (1 - \eta\lambda)\,w - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}, \qquad m, v \text{ built from } g \text{ alone:}$$
+#
+# every weight shrinks by the same factor $(1-\eta\lambda)$ per step, as with SGD. `torch.optim.Adam(weight_decay=λ)`
+# is the first, `torch.optim.AdamW(weight_decay=λ)` the second. The extreme case, checked live: a weight
+# that starts at 0.5 and never receives a data gradient, 200 steps with $\eta = 10^{-3}$:
+
+# %%
+def decay_path(optimizer_cls, weight_decay, steps=200, lr=1e-3):
+    w = nn.Parameter(torch.tensor([0.5]))
+    optimizer = optimizer_cls([w], lr=lr, weight_decay=weight_decay)
+    path = [w.item()]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (0 * w).sum().backward()  # the data gradient is exactly zero
+        optimizer.step()
+        path.append(w.item())
+    return np.array(path)
+
+
+decay = {(cls.__name__, wd): decay_path(cls, wd) for cls in (torch.optim.Adam, torch.optim.AdamW) for wd in (1e-3, 1e-1)}
+for (name, wd), path in decay.items():
+    print(f"{name:>5}(weight_decay={wd:g}): w = 0.5 -> {path[-1]:.4f} after 200 steps")
+per_step = (0.5 - decay["Adam", 1e-3][-1]) / 200
+print(f"Adam + L2 moved w by {per_step / 1e-3:.2f} x lr per step, for both weight decays")
+assert np.abs(decay["Adam", 1e-3] - decay["Adam", 1e-1]).max() < 1e-5, "Adam + L2 should not depend on lambda"
+assert 0.8 < per_step / 1e-3 <= 1, "Adam + L2 should move a gradient-free weight by almost lr per step"
+for wd in (1e-3, 1e-1):
+    assert abs(decay["AdamW", wd][-1] - 0.5 * (1 - 1e-3 * wd) ** 200) < 1e-5, "AdamW should shrink w by (1 - lr wd)"
+
+# %% [markdown]
+# Adam + L2 moves the weight by almost $\eta$ per step (0.91 $\eta$: $v$ still remembers the larger $\lambda w$ of
+# earlier steps) **whatever $\lambda$ is** — a hundredfold change of $\lambda$ changes nothing; AdamW
+# shrinks it by $(1-\eta\lambda)$ per step, a little for $\lambda = 0.1$ and
+# hardly at all for $\lambda = 10^{-3}$. The same number `weight_decay` means something very different in the
+# two optimizers.
+#
+# On Fashion-MNIST the study compares Adam without regularization, Adam + L2 with $\lambda = 5\cdot10^{-4}$,
+# and AdamW with the *same* $\lambda$ and with $\lambda = 0.1$ (a common AdamW setting), all at Adam's range-test
+# rate 0.0005 and constant:
+
+# %%
+ADAMS = ["Adam", "Adam + L2", "AdamW 0.0005", "AdamW 0.1"]
+adam_table = pd.DataFrame({
+    name: {"test accuracy (%)": "{:.2f} ± {:.2f}".format(*(100 * np.array(mean_std(name)))),
+           "final val. loss": "{:.3f}".format(np.mean([r["val_loss"][-1] for r in runs[name].values()])),
+           **{f"|W| layer {2 * i}": "{:.1f}".format(np.mean([r["weight_norms"][i] for r in runs[name].values()]))
+              for i in range(3)}}
+    for name in ADAMS
+}).T
+print("mean ± std over 3 seeds; weight norms (Frobenius) of the final networks, mean over seeds")
+adam_table
+
+# %%
+accs = {name: mean_std(name) for name in ADAMS}
+spread = max(m for m, _ in accs.values()) - min(m for m, _ in accs.values())
+norms = {name: np.mean([r["weight_norms"][0] for r in runs[name].values()]) for name in ADAMS}
+print(f"spread of the four mean test accuracies: {100 * spread:.2f} points; largest std: "
+      f"{100 * max(s for _, s in accs.values()):.2f} points")
+print("first-layer weight norm: " + ", ".join(f"{n} {v:.1f}" for n, v in norms.items()))
+assert spread < max(s for _, s in accs.values()), "the accuracies should differ by less than the seed noise"
+assert norms["Adam + L2"] < norms["AdamW 0.1"] < norms["Adam"], "L2 at 5e-4 should shrink more than AdamW at 0.1"
+assert abs(norms["AdamW 0.0005"] / norms["Adam"] - 1) < 0.05, "AdamW at 5e-4 should barely differ from Adam"
+assert 0.7 < norms["Adam + L2"] / norms["Adam"] < 0.85, "L2 in Adam should shrink layer 0 by about a quarter"
+
+# %% [markdown]
+# * The test accuracies of the four settings lie within the seed noise of each other: on this task and
+#   budget, neither kind of regularization changes the accuracy measurably.
+# * The weights show the difference derived above. With the same $\lambda = 5\cdot10^{-4}$, L2 inside Adam
+#   shrinks the first layer's weights by about a quarter, AdamW hardly at all; AdamW needs a 200 times larger
+#   $\lambda$ to shrink them, and even then less. Swapping `Adam(weight_decay=λ)` for `AdamW(weight_decay=λ)`
+#   without changing λ is not a like-for-like change.
+#
+# ## 4 · Sharp and flat minima
+#
+# Notebook 11 measured curvature by the Hessian's eigenvalues. A network with 235,146 weights has a Hessian
+# with $5.5 \cdot 10^{10}$ entries — too many to build, but we never need it: the **Hessian-vector product**
+# $Hv = \nabla_w (\nabla_w L \cdot v)$ costs about two backward passes (autograd differentiates the gradient
+# once more). **Power iteration**, $v \leftarrow Hv / \|Hv\|$, converges to the eigenvector of the largest
+# $|\lambda|$, and the Rayleigh quotient $v^\top H v$ to that eigenvalue:
+
+# %%
+def _normalized(vectors):
+    norm = torch.sqrt(sum((v * v).sum() for v in vectors))
+    return [v / norm for v in vectors]
+
+
+def top_hessian_eigenvalue(loss, params, generator, iters: int = 100, rtol: float = 1e-4):
+    """(eigenvalue, history) of the Hessian's largest-magnitude eigenvalue, by power iteration.
+
+    loss: a scalar tensor still attached to its graph; params: the tensors to differentiate by.
+    The gradient is built once with create_graph=True; each iteration differentiates it along v
+    (a Hessian-vector product by double backward). Stops when the Rayleigh quotient v.Hv changes by
+    less than rtol (relative) from one iteration to the next.
+    """
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    v = _normalized([torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device) for p in params])
+    history = []
+    for _ in range(iters):
+        hv = torch.autograd.grad(grads, params, grad_outputs=v, retain_graph=True)
+        history.append(sum((h * u).sum() for h, u in zip(hv, v, strict=True)).item())  # Rayleigh quotient, |v| = 1
+        if len(history) > 1 and abs(history[-1] - history[-2]) < rtol * abs(history[-1]):
+            break
+        v = _normalized(hv)
+    return history[-1], history
+
+
+# %% [markdown]
+# Before trusting it on 235,146 weights, a check where the full Hessian *can* be built: the last layer of a
+# trained network alone (1,290 weights) on the features of the first 1,000 of those training images.
+# `torch.autograd.functional.hessian` builds that $1290 \times 1290$ matrix and `torch.linalg.eigvalsh` gives
+# all its eigenvalues.
+
+# %%
+def load_practice(name):
+    """A committed network of the study, checked against the folder's SHA-256 manifest first."""
+    manifest = read_manifest(PRACTICE_DIR)
+    for suffix in (".config.json", ".pt"):
+        file = PRACTICE_DIR / f"{name}{suffix}"
+        if sha256(file) != manifest[file.name]:
+            raise RuntimeError(f"{file} does not match {PRACTICE_DIR / 'MANIFEST.sha256'}: restore it from git")
+    return load_model(name, PRACTICE_DIR)
+
+
+CHECKPOINTS = {"SGD constant": "practice_SGD", "Adam": "practice_Adam", "Adam + L2": "practice_Adam_L2",
+               "AdamW 0.1": "practice_AdamW"}
+nets = {name: load_practice(file).eval() for name, file in CHECKPOINTS.items()}
+for name, net in nets.items():
+    measured, stored_acc = test_model(net, (x_test, y_test)), runs[name]["0"]["test_acc"]
+    assert abs(measured - stored_acc) < 2e-3, f"{name}: the checkpoint gives {measured}, the study says {stored_acc}"
+print(f"loaded {len(nets)} networks (seed 0); their test accuracies match the study")
+
+last = nets["SGD constant"].layers[-1]
+with torch.no_grad():
+    features = nets["SGD constant"].layers[:-1](x_probe[:1000].flatten(1)).double()
+w_last = torch.cat([last.weight.detach().flatten(), last.bias.detach()]).double()
+
+
+def last_layer_loss(w):
+    return nn.functional.cross_entropy(features @ w[:1280].view(10, 128).T + w[1280:], y_probe[:1000])
+
+
+hessian = torch.autograd.functional.hessian(last_layer_loss, w_last, vectorize=True)
+exact = torch.linalg.eigvalsh(hessian)
+print(f"{sum(p.numel() for p in nets['SGD constant'].parameters()):,} weights in the network; "
+      f"the last layer's Hessian is {tuple(hessian.shape)}")
+w_var = w_last.clone().requires_grad_()
+estimate, history = top_hessian_eigenvalue(last_layer_loss(w_var), [w_var], torch_generator(7), iters=500, rtol=1e-10)
+print(f"largest eigenvalue: exact {exact.max():.5f}, power iteration {estimate:.5f} after {len(history)} iterations")
+assert abs(estimate / exact.abs().max() - 1) < 1e-3, "power iteration should find the exact top eigenvalue"
+
+# %% [markdown]
+# Now the whole network, on the same 2,000 training images the study used, for the committed SGD network
+# (the study computed the same for every setting and seed; the other three committed networks are
+# checked by the tests, to keep this notebook fast):
+
+# %%
+def sharpness(net):
+    net.eval()
+    loss = nn.functional.cross_entropy(net(x_probe), y_probe)
+    return top_hessian_eigenvalue(loss, list(net.parameters()), torch_generator(11))[0]
+
+
+live = {name: sharpness(nets[name]) for name in ["SGD constant"]}
+for name, value in live.items():
+    print(f"{name:>13}: top Hessian eigenvalue {value:6.2f} (study, seed 0: {runs[name]['0']['top_eigenvalue']:6.2f})")
+    assert abs(value / runs[name]["0"]["top_eigenvalue"] - 1) < 0.05, f"{name}: live and stored sharpness differ"
+
+# %%
+SHARP = ["SGD constant", "SGD warm-up + cosine", "SGD one-cycle", "SGD constant" + HIGH,
+         "SGD warm-up + cosine" + HIGH, "SGD one-cycle" + HIGH, "Adam", "Adam + L2", "AdamW 0.0005", "AdamW 0.1"]
+eig = {name: mean_std(name, "top_eigenvalue") for name in SHARP}
+fig, ax = plt.subplots(figsize=(15, 6.5))
+colors = ["#1f77b4"] * 3 + ["#08306b"] * 3 + ["#2ca02c"] * 4
+ax.bar(range(len(SHARP)), [m for m, _ in eig.values()], yerr=[s for _, s in eig.values()], color=colors, capsize=8)
+labels = [n.replace("SGD ", "").replace(HIGH, f"\n(lr {10 * peak:g})").replace("warm-up + cosine", "cosine")
+          .replace("Adam + L2", "Adam\n+ L2").replace("AdamW ", "AdamW\n") for n in SHARP]
+labels[:3] = [f"{lab}\n(lr {peak:g})" for lab in labels[:3]]
+ax.set_xticks(range(len(SHARP)), labels, fontsize=12)
+ax.set(ylabel="top Hessian eigenvalue", title="Sharpness of the trained minima (mean ± std of 3 seeds)")
+plt.show()
+for name, (m, s) in eig.items():
+    print(f"{name:>30}: {m:6.1f} ± {s:4.1f}   test accuracy {100 * mean_std(name)[0]:.2f} %")
+
+# %%
+sgd_low, sgd_high = [eig[n][0] for n in SCHEDULES], [eig[n + HIGH][0] for n in SCHEDULES]
+print("flatter at 10x the rate, by: " + ", ".join(f"{n.removeprefix('SGD ')} x{lo / hi:.1f}"
+                                                  for n, lo, hi in zip(SCHEDULES, sgd_low, sgd_high, strict=True)))
+assert max(sgd_high) < min(sgd_low) / 3, "10x the learning rate should find minima at least 3x flatter"
+adam_eigs = [eig[n][0] for n in ADAMS]
+assert max(sgd_high) < min(adam_eigs) and max(adam_eigs) < min(sgd_low), "Adam's minima should lie in between"
+assert max(adam_eigs) < 1.25 * min(adam_eigs), "weight decay should change Adam's sharpness by less than 25 %"
+for group in (sgd_low, sgd_high):
+    assert group[0] < group[1] < group[2], "constant < cosine < one-cycle in sharpness, at both peaks"
+for name in SHARP:
+    lr = (10 * peak if HIGH in name else peak) if name.startswith("SGD") else None
+    if lr is not None:
+        assert eig[name][0] < 2 * (1 + 0.9) / lr, f"{name} should be inside momentum's stability limit"
+
+# %% [markdown]
+# What the committed numbers show:
+#
+# * **The learning rate sets the sharpness.** SGD at 10× the rate ends in minima 5–8 times flatter than at
+#   the range test's rate. Notebook 11 gives a reason: a direction with curvature $\lambda$ is stable for
+#   heavy-ball momentum only while $\lambda < 2(1+\beta)/\eta$ (here $\eta$ is torch's lr): large steps cannot
+#   settle in sharp valleys. All runs end well inside that limit, where gradient noise also pushes
+#   towards flatter regions.
+# * **Decaying the rate sharpens.** At both peaks constant < cosine < one-cycle: the schedules end with a
+#   tiny rate, which can settle into sharper valleys. At the large peak the schedules are nevertheless
+#   the most accurate runs — flatness alone does not predict accuracy here.
+# * Adam's minima lie in between, and neither kind of weight decay changes their sharpness much.
+#
+# ### Loss along random directions
+#
+# One eigenvalue is a single number. A picture of the neighbourhood: the loss along a random direction $d$,
+# $L(w + \alpha d)$ for $\alpha \in [-1, 1]$. A raw random direction would mean different things for
+# networks with differently sized weights, so each row of each weight matrix of $d$ is scaled to the norm of
+# the same row of $w$ (**filter normalization**, Li et al., 2018; biases are not moved):
+
+# %%
+def filter_normalized_direction(net: nn.Module, generator) -> list[torch.Tensor]:
+    """A random direction in weight space scaled like the weights (Li et al. 2018): each row of each
+    weight matrix (one neuron's incoming weights) gets the norm of that row; biases are not moved.
+    Rescaling a layer rescales its direction with it, so curves along such directions can be compared
+    across networks whose weights have different sizes."""
+    direction = []
+    for p in net.parameters():
+        if p.dim() < 2:
+            direction.append(torch.zeros_like(p))
+            continue
+        d = torch.randn(p.shape, generator=generator, dtype=p.dtype).to(p.device)
+        direction.append(d * (p.norm(dim=1, keepdim=True) / d.norm(dim=1, keepdim=True)))
+    return direction
+
+
+# %%
+alphas = np.array(recipe["alphas"])
+CURVES = {"SGD constant": "#1f77b4", "SGD constant" + HIGH: "#08306b", "SGD one-cycle" + HIGH: "#9467bd",
+          "Adam": "#2ca02c", "AdamW 0.1": "#d62728"}
+fig, ax = plt.subplots(figsize=(12, 6.5))
+for name, color in CURVES.items():
+    curves = np.array([c for r in runs[name].values() for c in r["direction_losses"]])  # 3 seeds x 2 directions
+    label = name.replace(HIGH, f" (lr {10 * peak:g})") if HIGH in name else name + (f" (lr {peak:g})" if "SGD" in name else "")
+    ax.plot(alphas, curves.mean(axis=0), color=color, lw=3.5, label=label)
+    ax.fill_between(alphas, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15)
+live_curve = loss_along(nets["Adam"], filter_normalized_direction(nets["Adam"], torch_generator(12)), alphas,
+                        x_probe, y_probe)
+ax.plot(alphas, live_curve, "k:", lw=2.5, label="Adam, a live direction")
+ax.set(xlabel="step along a filter-normalized random direction $\\alpha$", ylabel="training loss (2,000 images)",
+       yscale="log", title="The loss around each trained network (band: 3 seeds x 2 directions)")
+ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=13)
+plt.show()
+at_edge = {name: np.mean([np.mean([c[0], c[-1]]) for r in runs[name].values() for c in r["direction_losses"]])
+           for name in CURVES}
+print("mean loss at alpha = +-1: " + ", ".join(f"{n.replace(HIGH, ' (10x)')} {v:.2f}" for n, v in at_edge.items()))
+assert at_edge["SGD constant" + HIGH] < at_edge["SGD constant"], "the flatter SGD minimum should rise less"
+assert max(live_curve) > 2 * min(live_curve), "the loss should rise along a live random direction"
+
+# %% [markdown]
+# ### The caveat: sharpness is not a property of the function (Dinh et al., 2017)
+#
+# A ReLU network can be **reparametrized** without changing what it computes: multiply the first layer's
+# weights and bias by $c > 0$ and divide the next layer's weights by $c$. Since $\mathrm{ReLU}(cz) = c\,\mathrm{ReLU}(z)$,
+# every output is exactly the same — but the Hessian with respect to the new weights is not: its block for
+# the second layer's weights is multiplied by $c^2$. So "this minimum is sharp" can be made true or false
+# without changing the network's predictions at all. Live, with the committed SGD network and $c = 10$:
+
+# %%
+def rescale(net, c):
+    """The same function, other weights: layer 0 (weight and bias) times c, layer 2's weight divided by c."""
+    with torch.no_grad():
+        net.layers[0].weight.mul_(c)
+        net.layers[0].bias.mul_(c)
+        net.layers[2].weight.div_(c)
+
+
+twin = copy.deepcopy(nets["SGD constant"])
+rescale(twin, 10.0)
+with torch.no_grad():
+    gap = (twin(x_test) - nets["SGD constant"](x_test)).abs().max().item()
+before = live["SGD constant"]
+twin_loss = nn.functional.cross_entropy(twin(x_probe), y_probe)
+# 30 iterations are enough: any vector's Rayleigh quotient v.Hv is a LOWER bound of the top eigenvalue.
+after = top_hessian_eigenvalue(twin_loss, list(twin.parameters()), torch_generator(11), iters=30)[0]
+curve_before = loss_along(nets["SGD constant"], filter_normalized_direction(nets["SGD constant"], torch_generator(13)),
+                          alphas, x_probe, y_probe)
+curve_after = loss_along(twin, filter_normalized_direction(twin, torch_generator(13)), alphas, x_probe, y_probe)
+print(f"largest change of a test logit: {gap:.1e}; test accuracy {test_model(twin, (x_test, y_test)):.4f}")
+print(f"top Hessian eigenvalue: {before:.1f} -> at least {after:.1f} (x{after / before:.0f} or more)")
+print(f"loss along a filter-normalized direction: largest change {np.max(np.abs(np.subtract(curve_after, curve_before))):.1e}")
+assert gap < 1e-3, "the rescaled network should compute the same function"
+assert after > 10 * before, "the rescaled network's top eigenvalue should grow by far more than 10x"
+assert np.allclose(curve_after, curve_before, rtol=1e-4), "filter-normalized curves should not see the rescaling"
+
+# %% [markdown]
+# The predictions are the same up to float rounding, and the top eigenvalue grew more than tenfold (not
+# simply $c^2$: the first layer's block shrinks by $c^2$ while the second's grows, and the top eigenvector
+# mixes layers). A comparison of
+# sharpness between networks is therefore meaningful only when nothing like this rescaling separates them —
+# weight decay, for example, changes weight norms and with them the Hessian's scale. Filter-normalized
+# directions are immune to exactly this rescaling (each row's direction scales with the row), which is why
+# Li et al. introduced them; other reparametrizations can still fool them. Flatness is a useful diagnostic
+# within one setup, not a property of the learned function.
+#
+# ## Exercises
+#
+# ### Exercise 1: AdamW from the course's Adam
+#
+# Subclass notebook 05's `Adam` (imported from `utils.optimizers`) into `AdamW(params, lr,
+# weight_decay=0.01, **adam_kwargs)`: before Adam's step, shrink the weight by $(1 - \eta\lambda)$. The
+# checker trains your class against `torch.optim.AdamW` in float64 and names the first step that differs.
+
+# %%
+class AdamW(Adam):
+    """Your turn: Adam with decoupled weight decay."""
+
+    def __init__(self, params, lr, weight_decay=0.01, **adam_kwargs):
+        super().__init__(params, lr, **adam_kwargs)
+        self.weight_decay = weight_decay
+
+    def update_param(self, p):
+        raise NotImplementedError("your turn: decay p, then take Adam's step")
+
+
+# check_adamw(AdamW)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+class AdamW(Adam):
+    """w <- (1 - lr * weight_decay) w, then Adam's step computed from the data gradient alone."""
+
+    def __init__(self, params, lr, weight_decay=0.01, **adam_kwargs):
+        super().__init__(params, lr, **adam_kwargs)
+        self.weight_decay = weight_decay
+
+    def update_param(self, p):
+        p.mul_(1 - self.lr * self.weight_decay)
+        super().update_param(p)
+
+
+check_adamw(AdamW)
+
+# %% [markdown]
+# ### Exercise 2: a sharper network that computes the same function
+#
+# Write your own `rescale_any(net, c)` for a `BaseNetwork` with two hidden layers that keeps the function
+# and changes the top Hessian eigenvalue — for example by rescaling the *second* hidden layer and the
+# output layer instead of the first two. The checker compares the outputs before and after (to $10^{-8}$
+# in float64) and the top eigenvalue.
+
+# %%
+def rescale_any(net, c):
+    """Your turn: change the weights in place, keep the function."""
+    raise NotImplementedError
+
+
+# check_rescale(rescale_any)
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def rescale_any(net, c):
+    """Layer 2 (weight and bias) times c, the output layer's weight divided by c."""
+    with torch.no_grad():
+        net.layers[2].weight.mul_(c)
+        net.layers[2].bias.mul_(c)
+        net.layers[4].weight.div_(c)
+
+
+check_rescale(rescale_any)
+
+# %% [markdown]
+# ## Summary
+#
+# * The **range test** finds the rate where the loss falls fastest in one pass; a tenth of it is a safe
+#   constant rate (SGD 0.005, Adam 0.0005 here), not the best one.
+# * **Schedules** pay off with a large peak: at 10× the range test's rate, warm-up + cosine and one-cycle
+#   were the most accurate runs, beyond the seed noise; at the range test's own rate they were worse than
+#   constant.
+# * **Adam + L2 ≠ AdamW**: L2 goes through Adam's normalization and decays each weight at
+#   $\eta\lambda/\text{RMS}(g)$; AdamW decays all at $\eta\lambda$. Same `weight_decay`, very different
+#   strength; on this task neither changed the accuracy beyond the seed noise.
+# * **Sharpness** (top Hessian eigenvalue by Hessian-vector products and power iteration) falls with the
+#   learning rate and rises when the rate is annealed — and it can be changed more than tenfold without
+#   changing the network's function.

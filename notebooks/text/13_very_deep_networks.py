@@ -1,0 +1,630 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 13 · Very deep networks: what lets them train, whatever the init
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/13_very_deep_networks.ipynb)
+#
+# Notebooks 02–04 kept the variance of a five-layer network at 1 with a formula. Modern networks are ten
+# times deeper and most of them add normalization layers and residual connections. Do the init rules still
+# matter there? This notebook takes one network, **40 hidden ReLU layers of 128 units** on Fashion-MNIST,
+# and changes one thing at a time:
+#
+# 1. PyTorch's default init: the signal dies within a few layers and the network does not train;
+# 2. **Kaiming** (notebook 04) and **orthogonal** init: why an orthogonal matrix keeps norms *exactly*, and
+#    why ReLU still breaks *dynamical isometry*;
+# 3. **LSUV**, a data-dependent init that measures instead of deriving;
+# 4. **BatchNorm** and **LayerNorm**: the forward pass no longer depends on the init's scale, but training
+#    still does;
+# 5. **residual connections**, and the *zero-init* trick of Fixup and SkipInit that starts each block as the
+#    identity.
+#
+# For each: activation and gradient variance against depth (live, on this machine), and a short training
+# run, 3 seeds per variant, precomputed (tens of CPU-minutes; `RETRAIN = True` redoes it).
+
+# %%
+# Set-up: make the course's helper package `utils` importable.
+# Locally, `pip install -r requirements.txt` installed it; in Colab (or any bare kernel) fetch it.
+import importlib.util
+import subprocess
+import sys
+
+COURSE_REPO = "courseware-dl/init-optim-course"
+if importlib.util.find_spec("utils") is None:
+    subprocess.run(["git", "clone", "--quiet", "--depth=1", f"https://github.com/{COURSE_REPO}.git", "course"], check=True)
+    sys.path.insert(0, "course")
+
+# %% [markdown]
+# ## Set-up
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+from torch import nn
+
+from utils import set_seed, torch_generator
+from utils.data import fashion_mnist_tensors
+from utils.deep import DeepMLP, stream_variances
+from utils.deep_study import RECIPE, build_variant, load_study, run_study
+from utils.depth import plot_curves_vs_depth
+from utils.exercises.deep import check_branch_scale, check_lsuv
+from utils.init import kaiming_init, linear_layers
+from utils.plotting import set_course_style
+
+set_matplotlib_formats("png")
+set_course_style()
+torch.set_num_threads(1)  # 128-unit layers: one thread is as fast, and immune to busy neighbours
+set_seed(0)
+
+# %% [markdown]
+# `RETRAIN = False` loads the stored training study (`saved_models/studies/deep_training.json`); `True`
+# trains it again here (section 6 prints how long the stored run took; nothing stored is overwritten).
+
+# %%
+RETRAIN = False
+
+# %% [markdown]
+# Two batches of standardized training images: one to measure on, and one that LSUV (section 3) calibrates
+# on, so that the measurements also show whether LSUV's calibration carries over to images it has not seen.
+
+# %%
+(x_train, y_train), _, _ = fashion_mnist_tensors()
+imgs, labels = x_train[:512], y_train[:512]
+calib_imgs = x_train[1024:2048]
+DEPTH, WIDTH = RECIPE["depth"], RECIPE["width"]
+print(f"measuring batch {tuple(imgs.shape)}, calibration batch {tuple(calib_imgs.shape)}")
+print(f"network: {DEPTH} hidden layers of {WIDTH} units, ReLU")
+
+# %% [markdown]
+# ## The network, and what we measure
+# `utils.deep.DeepMLP` has a **stem** (784 → 128), a stack of **blocks**, and a **head** (ReLU, 128 → 10).
+# Blocks are *pre-activation*: ReLU first, then the linear layer (then a normalization layer, if any). So
+# the tensor handed from block to block, the **stream**, is a linear layer's output, the quantity whose
+# variance notebooks 02–04 kept at 1. A residual block, $x + W_2\,\mathrm{relu}(W_1\,\mathrm{relu}(x))$,
+# holds two linear layers, so the residual network has 20 blocks and the same 42 linear layers.
+#
+# For every stream tensor we measure its **variance** and the variance of the **gradient** of the loss
+# with respect to it (one batch of 512 images), the gradient relative to its value at the top: a flat
+# curve at 1 means the gradient reaches the first layer at the size it left the last one.
+
+# %%
+print(DeepMLP(depth=4, width=WIDTH))  # the same skeleton, 4 blocks instead of 40
+
+
+def measure(model):
+    """(layers, activation variances, gradient variances relative to the last stream tensor)."""
+    layers, act_var, grad_var = stream_variances(model, imgs, labels)
+    return layers, np.array(act_var), np.array(grad_var) / grad_var[-1]
+
+
+def variant_curves(names):
+    """{name: (layers, act_var, rel_grad_var)} for variants of the training study, seed 0."""
+    return {name: measure(build_variant(name, calib_imgs, seed=0, depth=DEPTH, width=WIDTH)) for name in names}
+
+
+def plot_measured(curves, title):
+    """Two panels: activation variance and relative gradient variance against depth."""
+    panels = {"forward: activations": {n: (c[0], c[1]) for n, c in curves.items()},
+              "backward: gradients": {n: (c[0], c[2]) for n, c in curves.items()}}
+    plot_curves_vs_depth(panels, ["activation variance", "gradient variance / top layer's"], title)
+    plt.show()
+
+
+# %% [markdown]
+# ## 1 · The naive init fails; Kaiming fixes the scale
+# Left alone, `nn.Linear` draws $U(-1/\sqrt{d_x}, 1/\sqrt{d_x})$: $\mathrm{Var}(w) = 1/(3 d_x)$, so each
+# ReLU layer multiplies the variance by about $\frac16$ (notebook 04), until only the biases' contribution
+# is left. Backwards the same factor applies, layer after layer.
+
+# %%
+basic = variant_curves(["PyTorch default", "Kaiming"])
+plot_measured(basic, f"{DEPTH} hidden ReLU layers: PyTorch's default init against Kaiming")
+for name, (_, act, grad) in basic.items():
+    print(f"{name:>16}: activation variance first {act[0]:.3g}, last {act[-1]:.3g}; "
+          f"gradient variance at the first layer / last: {grad[0]:.3g}")
+
+# %%
+default_act, default_grad = basic["PyTorch default"][1], basic["PyTorch default"][2]
+assert default_act[-1] < 1e-2 and default_grad[0] < 1e-20, "PyTorch's default should lose the signal both ways"
+kaiming_act, kaiming_grad = basic["Kaiming"][1], basic["Kaiming"][2]
+assert kaiming_act.max() / kaiming_act.min() < 30 and 1e-2 < kaiming_grad[0] < 1e2, \
+    "Kaiming should keep both variances within a small factor over 40 layers"
+print("Default: the gradient reaching the first layer is more than 20 orders of magnitude too small.")
+
+# %% [markdown]
+# With the default init the activations fall within a few layers to the floor set by the biases (about
+# $3\cdot 10^{-3}$; the biases alone have variance $1/(3 \cdot 128) \approx 2.6\cdot 10^{-3}$):
+# every image produces almost the same output, and the gradient that reaches the first layer is
+# smaller by some thirty orders of magnitude (its std by some fifteen). No single SGD learning rate can
+# fix that: a step large enough for the first layer would be $10^{15}$ times too large for the last.
+# Kaiming keeps both curves within a small factor of 1; they *wander* (each finite layer multiplies the
+# variance by a random factor near 1), an imperfection that LSUV (section 3) removes.
+#
+# ## 2 · Orthogonal init: norms kept exactly
+# A Gaussian matrix with $\mathrm{Var}(w) = 1/d$ keeps $\|Wx\|$ close to $\|x\|$ *on average*. An
+# **orthogonal** matrix, $Q^\top Q = I$, keeps it **exactly**, for every $x$:
+# $\|Qx\|^2 = x^\top Q^\top Q x = \|x\|^2$. It is an isometry: it rotates (or reflects) but never stretches.
+
+# %%
+gen = torch_generator(1)
+x_vecs = torch.randn(1000, WIDTH, generator=gen, dtype=torch.float64)
+gauss = torch.randn(WIDTH, WIDTH, generator=gen, dtype=torch.float64) / math.sqrt(WIDTH)
+ortho = torch.linalg.qr(torch.randn(WIDTH, WIDTH, generator=gen, dtype=torch.float64))[0]
+for name, w in [("Gaussian, Var 1/d", gauss), ("orthogonal", ortho)]:
+    ratio = (x_vecs @ w.T).norm(dim=1) / x_vecs.norm(dim=1)
+    print(f"{name:>18}: ||Wx|| / ||x|| over 1000 vectors from {ratio.min():.4f} to {ratio.max():.4f}")
+ortho_ratio = (x_vecs @ ortho.T).norm(dim=1) / x_vecs.norm(dim=1)
+gauss_ratio = (x_vecs @ gauss.T).norm(dim=1) / x_vecs.norm(dim=1)
+assert (ortho_ratio - 1).abs().max() < 1e-12, "an orthogonal matrix should keep every norm exactly"
+assert (gauss_ratio - 1).abs().max() > 0.05, "a Gaussian matrix keeps norms only on average"
+
+
+# %% [markdown]
+# `nn.init.orthogonal_` draws such a matrix at random (the Q of a QR decomposition of a Gaussian one);
+# for a non-square layer it makes the rows (or columns) orthonormal. In a ReLU network we multiply it by
+# Kaiming's gain $\sqrt 2$ (the ReLU keeps half of the second moment), except in the first layer, which sees
+# the standardized pixels. Saxe et al. (2014) proposed it:
+
+# %%
+def orthogonal_init(model):
+    """Saxe et al. (2014): every weight matrix a random orthogonal one (rows orthonormal when it is wide),
+    scaled by the gain of the activation before it: 1 for the first layer (standardized pixels), sqrt(2)
+    after a ReLU (Kaiming's factor 2 on the second moment); biases 0. An orthogonal matrix keeps the norm
+    of every vector exactly, where a Gaussian one keeps it only on average."""
+    with torch.no_grad():
+        for i, layer in enumerate(linear_layers(model)):
+            nn.init.orthogonal_(layer.weight, gain=1.0 if i == 0 else math.sqrt(2))
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+
+# %% [markdown]
+# ### Dynamical isometry, and why ReLU breaks it
+# Keeping the *variance* (the average squared norm) at 1 is a statement about one number. Learning is
+# governed by the whole **input-output Jacobian** $J = \partial\,\text{output}/\partial\,\text{input}$: the
+# gradient of every layer passes through products of such matrices. Saxe et al. (2014) showed that a
+# *deep linear* network with orthogonal weights learns in a time that does not grow with depth, and Pennington et al.
+# (2017) named the property that matters **dynamical isometry**: *all* singular values of $J$ near 1, not
+# only their mean square. For a deep linear network, orthogonal weights give exactly that ($J$ is a
+# product of orthogonal matrices, itself orthogonal), while Gaussian weights with the right variance give
+# singular values that spread over many decades as depth grows. A ReLU network is different: its Jacobian
+# is $J = W_L D_{L-1} W_{L-1} \cdots D_1 W_1$, where $D_l$ is diagonal with 1 for the active units and
+# **0** for the others. Each $D_l$ projects away about half of the directions, so $J$ loses rank and
+# has singular values *exactly 0*; no choice of weights, orthogonal or not, makes a ReLU network
+# isometric: the rank of $J$ is at most the number of units active in the *least* active layer.
+# (Pennington et al. show that tanh or sigmoid networks with orthogonal weights *can* reach dynamical
+# isometry, in their near-linear regime.) Below: the singular values of $J$ for 40 square layers of 128
+# units at one input (float64; values under about $10^{-14}$ of the largest are round-off, i.e. zero).
+
+# %%
+def jacobian_singular_values(init, relu, depth=DEPTH, width=WIDTH, seed=2):
+    """Singular values (descending) of d output / d input of `depth` square layers at one random input,
+    and the fewest units active in any layer (all of them without ReLU)."""
+    gen = torch_generator(seed)
+    x = torch.randn(width, generator=gen, dtype=torch.float64)
+    jac, fewest_active = torch.eye(width, dtype=torch.float64), width
+    for _ in range(depth):
+        if init == "orthogonal":
+            w = torch.linalg.qr(torch.randn(width, width, generator=gen, dtype=torch.float64))[0]
+        else:
+            w = torch.randn(width, width, generator=gen, dtype=torch.float64) / math.sqrt(width)
+        w = w * (math.sqrt(2) if relu else 1.0)
+        y = w @ x
+        mask = (y > 0).double() if relu else torch.ones_like(y)
+        jac, x = mask[:, None] * (w @ jac), mask * y
+        fewest_active = min(fewest_active, int(mask.sum()))
+    return torch.linalg.svdvals(jac).numpy(), fewest_active
+
+
+spectra = {"linear, orthogonal": jacobian_singular_values("orthogonal", relu=False),
+           "linear, Gaussian Var 1/d": jacobian_singular_values("gaussian", relu=False),
+           "ReLU, orthogonal x sqrt 2": jacobian_singular_values("orthogonal", relu=True),
+           "ReLU, Kaiming": jacobian_singular_values("gaussian", relu=True)}
+fig, ax = plt.subplots(figsize=(11, 6.5))
+ax.axhspan(1e-22, 1e-14, color="grey", alpha=0.2, zorder=0)
+ax.text(WIDTH, 1e-19, "float64 round-off ", ha="right", fontsize=14, color="dimgrey")
+ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
+for i, (name, (s, _)) in enumerate(spectra.items()):
+    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=f"C{i}", label=name)
+ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
+       title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
+ax.legend(loc="lower left", fontsize=14)
+plt.show()
+for name, (s, fewest) in spectra.items():
+    print(f"{name:>26}: largest {s[0]:.3g}, smallest {s[-1]:.2g}; above round-off (1e-12 of the largest): "
+          f"{(s > 1e-12 * s[0]).sum()} of {WIDTH}; fewest active units in a layer: {fewest}")
+
+# %%
+lin_orth, lin_gauss = spectra["linear, orthogonal"][0], spectra["linear, Gaussian Var 1/d"][0]
+assert np.abs(lin_orth - 1).max() < 1e-9, "a product of orthogonal matrices is orthogonal: all singular values 1"
+assert lin_gauss[0] / lin_gauss[len(lin_gauss) // 2] > 1e3, "Gaussian layers should spread the singular values over decades"
+for name in ("ReLU, orthogonal x sqrt 2", "ReLU, Kaiming"):
+    s, fewest = spectra[name]
+    assert (s > 1e-12 * s[0]).sum() <= fewest < 0.75 * WIDTH, f"{name}: rank(J) is bounded by the fewest active units"
+print("Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= the fewest active units in a layer.")
+
+# %% [markdown]
+# In the ReLU network itself, orthogonal weights (times $\sqrt 2$) keep the variance near 1 as Kaiming does.
+# They do not make the curve flat: the matrices no longer stretch, but which units the ReLU switches off
+# is still random, layer after layer, so the variance still wanders. Whether orthogonal or Kaiming
+# wanders less changes from seed to seed at this width (try `COURSE_SEED`).
+
+# %%
+ortho_curves = variant_curves(["Kaiming", "orthogonal"])
+plot_measured(ortho_curves, "Gaussian (Kaiming) against orthogonal weights")
+for name, (_, act, grad) in ortho_curves.items():
+    print(f"{name:>11}: activation variance from {act.min():.3g} to {act.max():.3g}; "
+          f"gradient variance from {grad.min():.3g} to {grad.max():.3g} of the top layer's")
+for name, (_, act, grad) in ortho_curves.items():
+    assert act.max() / act.min() < 30 and grad.max() / grad.min() < 30, f"{name}: no explosion, no vanishing"
+
+# %% [markdown]
+# ## 3 · LSUV: let the data set the scale
+# Every formula so far assumed something about the data and the activation (centred, symmetric, ReLU's
+# factor 2). **LSUV**, *layer-sequential unit variance* (Mishkin & Matas, 2016, "All you need is a good
+# init"), measures instead: start from an orthogonal init, then, layer by layer from the input, run a
+# batch through the network and divide the layer's weights by the standard deviation of its output, until
+# that variance is 1. Going in order matters: when layer $l$ is rescaled, the layers before it already have
+# their final scale. It works for any activation and any architecture, at the price of a forward pass per
+# layer.
+
+# %%
+def layer_output_variance(model, layer, imgs):
+    """Variance of `layer`'s output when `model` runs on the batch `imgs` (read by a forward hook)."""
+    seen = []
+    handle = layer.register_forward_hook(lambda module, inputs, output: seen.append(output.var().item()))
+    try:
+        with torch.no_grad():
+            model(imgs)
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def lsuv_init(model, imgs, tol=0.01, max_iters=10):
+    """Mishkin & Matas (2016), layer-sequential unit variance: orthogonal init, then, layer by layer in
+    forward order, divide the weights by the std of the layer's output on a data batch until that
+    variance is 1 within `tol`. Each layer is fixed after the ones before it, so it sees their final
+    scale: whatever the activations do, the data sets the scale, not a formula."""
+    orthogonal_init(model)
+    for i, layer in enumerate(linear_layers(model)):
+        for _ in range(max_iters):
+            var = layer_output_variance(model, layer, imgs)
+            if not var > 0:
+                raise ValueError(f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
+                                 "rescale a dead layer (check the batch and the network's activations).")
+            if abs(var - 1) < tol:
+                break
+            with torch.no_grad():
+                layer.weight /= math.sqrt(var)
+
+
+# %% [markdown]
+# We calibrate on `calib_imgs` and measure on the other batch:
+
+# %%
+set_seed(0)
+lsuv_model = DeepMLP(DEPTH, WIDTH)
+lsuv_init(lsuv_model, calib_imgs)
+calib_var = [layer_output_variance(lsuv_model, layer, calib_imgs) for layer in linear_layers(lsuv_model)]
+lsuv_curves = {"orthogonal": ortho_curves["orthogonal"], "LSUV": measure(lsuv_model)}
+plot_measured(lsuv_curves, "LSUV: orthogonal, then rescaled layer by layer on data")
+lsuv_act = lsuv_curves["LSUV"][1]
+print(f"LSUV, calibration batch: every linear layer's output variance within {max(abs(v - 1) for v in calib_var):.3f} of 1")
+print(f"LSUV, measuring batch:   activation variance from {lsuv_act.min():.3f} to {lsuv_act.max():.3f}")
+assert max(abs(v - 1) for v in calib_var) < 0.01, "LSUV should bring every layer to variance 1 on its batch"
+assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over to other images"
+
+# %% [markdown]
+# On its own batch LSUV is exact by construction; on new images every layer stays within a few percent
+# of 1, since 1,024 images are plenty to estimate a variance. A ReLU network without biases is
+# *positively homogeneous* (scaling a layer's weights by $c$ scales every later output by $c$), so one
+# rescaling per layer already hits the target; the loop matters for activations such as tanh.
+#
+# ## 4 · BatchNorm and LayerNorm: the scale is no longer the init's business
+# A normalization layer after each linear layer re-standardizes its output. **BatchNorm** (Ioffe &
+# Szegedy, 2015) uses each unit's mean and variance over the batch; **LayerNorm** (Ba et al., 2016) each
+# image's mean and variance over the units. Either way the forward variance is 1 by construction, with
+# the PyTorch default init that failed in section 1:
+
+# %%
+norm_curves = variant_curves(["BatchNorm", "LayerNorm", "BatchNorm + Kaiming", "LayerNorm + Kaiming"])
+plot_measured(norm_curves, "Normalization after every linear layer: default init, and Kaiming")
+for name, (_, act, grad) in norm_curves.items():
+    print(f"{name:>19}: activation variance from {act.min():.4f} to {act.max():.4f}; "
+          f"gradient at the first layer / last: {grad[0]:.3g}")
+
+# %%
+for name, (_, act, grad) in norm_curves.items():
+    assert np.abs(act - 1).max() < 0.01, f"{name}: a normalized stream has variance 1"
+    if name.startswith("BatchNorm"):
+        assert grad[0] > 1e3, f"{name}: the gradient should grow by orders of magnitude towards the input"
+    else:
+        assert 1e-2 < grad[0] < 30, f"{name}: the gradient should stay within a decade or two"
+print("Both fix the forward pass, with either init; BatchNorm's gradient explodes towards the input at init.")
+
+# %% [markdown]
+# All four curves sit on the dashed line in the left panel: the forward pass is fixed, whatever the init.
+# The backward pass is not: with BatchNorm the gradient **grows** towards the input, by orders of
+# magnitude over 40 layers, with the default init and with Kaiming's alike. This is not a bug of our
+# network: Yang et al. (2019, "A mean field theory of batch normalization") show that BatchNorm itself
+# makes the gradients of a deep plain network explode at init; the init cannot remove the explosion,
+# only reduce it (by working closer to the activation's linear regime). LayerNorm's gradient stays within
+# a decade or two.
+#
+# **Scale invariance.** A linear layer followed by a normalization layer computes the same thing when its
+# weights (and bias) are multiplied by any $c > 0$: the normalization divides $c$ away. Then the gradient
+# with respect to those weights is divided by $c$, so a step of SGD changes them by $\mathrm{lr}/c$ while
+# they are $c$ times larger: the *relative* step is $\mathrm{lr}/c^2$. The init's scale, irrelevant for the
+# forward pass, becomes an **effective learning rate**. PyTorch's default weights have a variance 6 times
+# smaller than Kaiming's ($1/(3d)$ against $2/d$), so with the same `lr` they take steps 6 times larger
+# relative to their size. A check of both facts on the LayerNorm network:
+
+# %%
+ln_model = build_variant("LayerNorm", calib_imgs, seed=0, depth=DEPTH, width=WIDTH)
+block = ln_model.blocks[10][1]  # the linear layer of block 10; a LayerNorm follows it
+
+
+def output_and_grad(model):
+    model.zero_grad()
+    out = model(imgs)
+    nn.functional.cross_entropy(out, labels).backward()
+    return out.detach(), block.weight.grad.clone()
+
+
+out_1, grad_1 = output_and_grad(ln_model)
+with torch.no_grad():
+    block.weight.mul_(6.0)
+    block.bias.mul_(6.0)
+out_6, grad_6 = output_and_grad(ln_model)
+print(f"weights x6: output changes by at most {(out_6 - out_1).abs().max():.1e}; "
+      f"gradient norm x{grad_6.norm() / grad_1.norm():.4f}")
+assert torch.allclose(out_1, out_6, atol=1e-4), "LayerNorm should make the output independent of the layer's scale"
+assert abs(grad_6.norm() / grad_1.norm() - 1 / 6) < 1e-3, "the gradient should shrink by the same factor, 1/6"
+
+# %% [markdown]
+# ## 5 · Residual connections, and starting each block as the identity
+# A residual block adds its branch to its input: $x_{l+1} = x_l + F(x_l)$. If the branch keeps the variance
+# (Kaiming) and is uncorrelated with $x_l$ (its last weights are centred and independent of $x_l$),
+# variances add: $\mathrm{Var}(x_{l+1}) = \mathrm{Var}(x_l) + \mathrm{Var}(F(x_l)) = 2\,\mathrm{Var}(x_l)$.
+# Twenty blocks: $2^{20} \approx 10^6$. Residual connections *by themselves* make the forward pass explode.
+# Scaling each branch by $\alpha$ gives $(1 + \alpha^2)^L$ over $L$ blocks:
+#
+# * $\alpha = 1/\sqrt{L}$: $(1 + 1/L)^L < e$, bounded at any depth;
+# * $\alpha = 0$: every block starts as **the identity**. This is the idea behind **Fixup** (Zhang et al.,
+#   2019: zero-init the last layer of each branch, rescale the others) and **SkipInit** (De & Smith, 2020:
+#   a scalar multiplier on each branch, initialized to 0); with BatchNorm, zero-initializing the last BN
+#   scale of each block (Goyal et al., 2017) does the same. The branch is zero but its last layer's
+#   gradient is not, so it starts learning at the first step.
+#
+# We scale the last linear layer of each branch:
+
+# %%
+def residual_branches(model):
+    """The `branch` of every residual block (a block computes x + branch(x)), in forward order."""
+    branches = [m.branch for m in model.modules() if isinstance(getattr(m, "branch", None), nn.Module)]
+    if not branches:
+        raise ValueError(f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
+                         "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True).")
+    return branches
+
+
+def scale_residual_branches(model, alpha):
+    """Multiply the last linear layer of every residual branch by `alpha`, so each block starts as
+    x + alpha * branch(x). With L blocks the variance grows like (1 + alpha^2)^L: alpha = 0 (zero-init, the
+    idea of Fixup and SkipInit) starts every block as the identity; alpha ~ 1/sqrt(L) keeps it bounded."""
+    if not (math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}.")
+    with torch.no_grad():
+        for branch in residual_branches(model):
+            last = linear_layers(branch)[-1]
+            for param in last.parameters():
+                param.mul_(alpha)
+
+
+# %%
+BLOCKS = DEPTH // 2
+
+
+def residual_network(alpha, seed=0):
+    """Kaiming-initialized residual DeepMLP whose branches are scaled by alpha."""
+    set_seed(seed)
+    model = DeepMLP(DEPTH, WIDTH, residual=True)
+    kaiming_init(model)
+    scale_residual_branches(model, alpha)
+    return model
+
+
+res_curves = {f"alpha = {label}": measure(residual_network(alpha))
+              for label, alpha in [("1", 1.0), ("1/sqrt(L)", 1 / math.sqrt(BLOCKS)), ("0 (zero-init)", 0.0)]}
+plot_measured(res_curves, f"Residual network, {BLOCKS} blocks of two layers, Kaiming + branch scale alpha")
+for name, (_, act, grad) in res_curves.items():
+    print(f"{name:>19}: activation variance x{act[-1] / act[0]:.3g} from stem to top; "
+          f"gradient at the first layer / last: {grad[0]:.3g}")
+
+# %%
+growth = {name: c[1][-1] / c[1][0] for name, c in res_curves.items()}
+assert growth["alpha = 1"] > 1e4, "unscaled residual branches should blow the variance up (about 2^L)"
+assert 1.3 < growth["alpha = 1/sqrt(L)"] < 5, "alpha = 1/sqrt(L) should keep the growth near (1 + 1/L)^L < e"
+zero_act, zero_grad = res_curves["alpha = 0 (zero-init)"][1:]
+assert np.all(zero_act == zero_act[0]) and np.all(zero_grad == 1), "zero-init: every block is exactly the identity"
+print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes signal and gradient unchanged.")
+
+# %% [markdown]
+# With $\alpha = 1$ the variance grows by about $2^{20}$, and the gradient explodes backwards the same way.
+# With $\alpha = 1/\sqrt{L}$ it grows by a small factor (the limit $e$ of $(1+1/L)^L$, give or take the
+# randomness of finite layers). With zero-init the network is, at the start, the stem followed by the head:
+# activations and gradients pass every block **exactly** unchanged, the flattest curves of the notebook.
+#
+# ## 6 · Training: which of them learn?
+# All variants train with the same recipe: SGD with momentum, the same learning rate, batch size and
+# number of epochs, 3 seeds each, on the 50,000 training images; the test accuracy is the network's after
+# the last epoch. The learning rate was picked once for all, from a short pilot of a few variants at
+# three learning rates, each about three times the one before (the smallest, printed below, suited most
+# of them); no variant is tuned alone.
+
+# %%
+if RETRAIN:
+    study = run_study()
+else:
+    study = load_study()
+recipe = study["recipe"]
+print({key: recipe[key] for key in ("depth", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "seeds")})
+minutes = sum(run["seconds"] for runs in study["results"].values() for run in runs.values()) / 60
+print(f"{len(study['results'])} variants x {len(recipe['seeds'])} seeds: {minutes:.0f} minutes of training on "
+      f"{recipe['threads']} CPU thread (a shared machine: an idle one is faster)")
+
+SHOWN_AS = {"BatchNorm": "BatchNorm, default init", "LayerNorm": "LayerNorm, default init"}
+rows = {}
+for name, runs in study["results"].items():
+    test = 100 * np.array([run["test_acc"] for run in runs.values()])
+    val = 100 * np.array([run["val_acc"] for run in runs.values()])
+    diverged = sum(any(loss is None for loss in run["train_loss"]) for run in runs.values())
+    rows[SHOWN_AS.get(name, name)] = {"test acc mean (%)": test.mean(), "std": test.std(ddof=1),
+                  **{f"val ep{e + 1}": v for e, v in enumerate(val.mean(axis=0))}, "diverged runs": diverged}
+table = pd.DataFrame(rows).T.astype({"diverged runs": int})
+table.round(1)
+
+# %%
+fig, ax = plt.subplots(figsize=(12, 7))
+names = list(table.index)[::-1]
+ax.barh(names, table.loc[names, "test acc mean (%)"], xerr=table.loc[names, "std"], capsize=6,
+        color=[f"C{list(table.index).index(n)}" for n in names], alpha=0.85)
+for y, name in enumerate(names):
+    mean, std = table.loc[name, ["test acc mean (%)", "std"]]
+    ax.text(mean + std + 1.5, y, f"{mean:.1f} ± {std:.1f}", va="center", fontsize=14)
+ax.axvline(10, color="grey", ls=":", lw=2)
+ax.text(11, len(names) - 0.45, "chance", color="grey", fontsize=14)
+ax.set(xlim=(0, 100), xlabel="test accuracy (%), mean ± std over 3 seeds",
+       title=f"{recipe['depth']} hidden layers, {recipe['epochs']} epochs of SGD + momentum")
+ax.tick_params(axis="y", labelsize=15)
+plt.show()
+
+# %%
+acc = table["test acc mean (%)"]
+assert acc["PyTorch default"] < 11 and acc["residual, Kaiming"] < 11, "the naive init and unscaled residuals should not learn"
+assert all(run["train_loss"][0] is None for run in study["results"]["residual, Kaiming"].values()), \
+    "unscaled residual branches should diverge in the first epoch"
+good = ["Kaiming", "orthogonal", "LSUV", "residual, zero-init"]
+assert min(acc[good]) > 75, "the well-scaled variants should all learn"
+assert acc["residual, zero-init"] == acc.max(), "zero-init residual should be the best of the study"
+assert acc["orthogonal"] > acc["Kaiming"] and acc["LSUV"] > acc["Kaiming"], "orthogonal and LSUV ahead of Kaiming"
+assert acc["LayerNorm, default init"] < 11 < 70 < acc["LayerNorm + Kaiming"], "LayerNorm learns only with Kaiming's scale"
+assert max(acc["BatchNorm, default init"], acc["BatchNorm + Kaiming"]) < acc["Kaiming"] - 10, "BatchNorm well behind"
+print("Stored study: the scale-fixing inits learn, zero-init residual is best, the naive init stays at chance.")
+print(f"chance level of the cross-entropy: ln 10 = {math.log(10):.2f}")
+for seed, run in study["results"]["LayerNorm"].items():
+    print(f"LayerNorm, default init, seed {seed}: training loss per epoch {[round(v, 3) for v in run['train_loss']]}")
+
+# %% [markdown]
+# Reading the study (its numbers are the committed ones printed above, from one CPU):
+#
+# * **Naive init**: PyTorch's default stays at chance in every seed, as section 1 predicts; so do unscaled
+#   residual branches, whose loss overflows (the runs diverge to NaN in the first epoch).
+# * **Kaiming, orthogonal, LSUV** all learn. Orthogonal and LSUV end a few points above Kaiming and with a
+#   smaller spread, but with three seeds and four epochs that is a hint, not a ranking: Kaiming's mean is
+#   pulled down by one slow seed.
+# * **Normalization**: BatchNorm learns with either init, but ends far behind the plain Kaiming network in
+#   the same four epochs: its exploding gradient (section 4) is there with both inits. LayerNorm with the
+#   default init ends at chance in every seed (in two of them its training loss dips below $\ln 10$ in
+#   the first epoch, then climbs back to chance level, as printed above), while the same network with
+#   Kaiming's weights learns.
+#   The normalization hides the weights' scale from the forward pass, not from training: with the
+#   default init the effective learning rate is 6 times larger (and the head layer's init differs too).
+#   A normalized network does *not* train "whatever the init" at a fixed learning rate.
+# * **Residual + zero-init** is the best network of the study, with the smallest spread of those that
+#   learn: every block starts as the identity, and signal and gradient cross all 40 layers unchanged.
+#
+# ## Summary
+# * In a 40-layer ReLU network, PyTorch's default init loses the signal and the gradient by tens of orders
+#   of magnitude: it does not train. Kaiming keeps the variance near 1 and trains.
+# * **Orthogonal** matrices keep every norm exactly. A deep *linear* orthogonal network is an isometry
+#   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for any weights. In the
+#   ReLU network, orthogonal weights keep the variance near 1 as Kaiming does, not flat.
+# * **LSUV** measures instead of deriving: orthogonal start, then each layer rescaled to variance 1 on a data
+#   batch, in forward order.
+# * **BatchNorm / LayerNorm** make the forward pass independent of the init's scale. The scale does not
+#   vanish: it becomes an effective learning rate ($\mathrm{lr}/c^2$), and BatchNorm's gradients explode
+#   at init in a deep plain network.
+# * **Residual** connections alone double the variance per block; scaling the branches by
+#   $\alpha \sim 1/\sqrt{L}$ bounds it, and **zero-init** (Fixup, SkipInit) starts every block as the
+#   identity, the best-trained network of this notebook.
+#
+# ## Exercises
+# ### Exercise 1: LSUV
+# Write LSUV yourself: `lsuv(model, imgs)` initializes every `nn.Linear` of `model` (use
+# `linear_layers(model)`) orthogonally with zero biases, then rescales the layers in forward order until
+# each layer's output variance on `imgs` is 1 (within 0.01). The checker starts from a bad init, runs your
+# function on a 20-layer network and measures.
+
+# %%
+def lsuv(model, imgs):
+    """Layer-sequential unit-variance init of `model` on the batch `imgs`."""
+    raise NotImplementedError("your answer here")
+
+
+# check_lsuv(lsuv)  # uncomment when your function is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def lsuv(model, imgs):
+    """Orthogonal start; then each layer, after the ones before it, divided by its output's std."""
+    for layer in linear_layers(model):
+        nn.init.orthogonal_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    for layer in linear_layers(model):
+        while abs((var := layer_output_variance(model, layer, imgs)) - 1) >= 0.01:
+            with torch.no_grad():
+                layer.weight /= math.sqrt(var)
+
+
+check_lsuv(lsuv)
+
+
+# %% [markdown]
+# ### Exercise 2: the branch scale for a given depth
+# With $L$ residual blocks whose branches are scaled by $\alpha$, the variance grows by $(1 + \alpha^2)^L$.
+# Write `branch_scale(L)`: the $\alpha$ for which the output variance is **exactly twice** the input's, at
+# any depth (the branches, all together, add as much variance as the identity path carries). How does it
+# behave for large $L$? Then check it on the residual network of section 5.
+
+# %%
+def branch_scale(L):
+    """alpha such that (1 + alpha^2)^L = 2."""
+    raise NotImplementedError("your answer here")
+
+
+# check_branch_scale(branch_scale)  # uncomment when your function is ready
+
+# %% [markdown]
+# #### Solution
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def branch_scale(L):
+    """(1 + alpha^2)^L = 2  <=>  alpha = sqrt(2^(1/L) - 1) ~ sqrt(ln 2 / L) for large L: the 1/sqrt(L) law."""
+    return math.sqrt(2 ** (1 / L) - 1)
+
+
+check_branch_scale(branch_scale)
+doubling = measure(residual_network(branch_scale(BLOCKS)))[1]
+print(f"L = {BLOCKS}: alpha = {branch_scale(BLOCKS):.4f}, measured growth x{doubling[-1] / doubling[0]:.2f} (target x2)")
+assert 1.3 < doubling[-1] / doubling[0] < 3.5, "the measured growth should be near 2"

@@ -1,0 +1,79 @@
+"""The checkers of notebook 13 accept a right answer and reject the typical wrong ones."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from utils.exercises import ExerciseError
+from utils.exercises.deep import check_branch_scale, check_lsuv
+from utils.init import kaiming_init, layer_output_variance, linear_layers, lsuv_init, orthogonal_init
+
+
+def lsuv_one_pass(model, imgs):
+    """Wrong: every layer's variance read from one forward pass, then all rescaled at once."""
+    orthogonal_init(model)
+    scales = [layer_output_variance(model, layer, imgs) for layer in linear_layers(model)]
+    with torch.no_grad():
+        for layer, var in zip(linear_layers(model), scales, strict=True):
+            layer.weight /= math.sqrt(var)
+
+
+def lsuv_by_variance(model, imgs):
+    """Wrong: divides by the variance, not the std (so the loop never settles)."""
+    orthogonal_init(model)
+    for layer in linear_layers(model):
+        for _ in range(10):
+            var = layer_output_variance(model, layer, imgs)
+            if abs(var - 1) < 0.01:
+                break
+            with torch.no_grad():
+                layer.weight /= var
+
+
+def lsuv_from_kaiming(model, imgs):
+    """Wrong: the sequential rescaling, but from Kaiming's Gaussian weights instead of orthogonal ones."""
+    kaiming_init(model)
+    for layer in linear_layers(model):
+        with torch.no_grad():
+            layer.weight /= math.sqrt(layer_output_variance(model, layer, imgs))
+
+
+def lsuv_keeps_biases(model, imgs):
+    """Wrong: orthogonal weights but the old biases left in place."""
+    for layer in linear_layers(model):
+        nn.init.orthogonal_(layer.weight)
+        with torch.no_grad():
+            layer.weight /= math.sqrt(layer_output_variance(model, layer, imgs))
+
+
+def test_lsuv_accepts_the_course_solution():
+    check_lsuv(lsuv_init)
+
+
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lsuv_one_pass, "output variance"),
+        (lsuv_by_variance, "instead of the std"),
+        (lsuv_from_kaiming, "orthogonal init"),
+        (lsuv_keeps_biases, "biases are not 0"),
+    ],
+)
+def test_lsuv_rejects(wrong, message):
+    with pytest.raises(ExerciseError, match=message):
+        check_lsuv(wrong)
+
+
+def test_branch_scale():
+    check_branch_scale(lambda L: math.sqrt(2 ** (1 / L) - 1))
+    for wrong, message in [
+        (lambda L: 1 / L, "shrinks too fast"),
+        (lambda L: 1 / math.sqrt(L), "towards e"),
+        (lambda L: math.sqrt(math.log(2) / L), "large-L approximation"),
+        (lambda L: 2 ** (1 / L) - 1, "square root"),
+        (lambda L: 1.0, "expected 2"),
+    ]:
+        with pytest.raises(ExerciseError, match=message):
+            check_branch_scale(wrong)

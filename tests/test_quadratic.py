@@ -1,0 +1,93 @@
+"""utils.quadratic: the theory (momentum_rate) and the measurement (run_on_quadratic + measured_rate)
+agree, and each fails for the wrong method or setting; the appended optimizers match torch.optim."""
+
+import numpy as np
+import pytest
+import torch
+
+from utils.optimizers import SGD, Adagrad, RMSprop, SGDMomentum, SGDNesterov
+from utils.quadratic import curvatures, measured_rate, momentum_rate, run_on_quadratic
+
+
+def test_curvatures_span_kappa():
+    lam = curvatures(100, n=5, largest=2.0)
+    assert lam.max() == pytest.approx(2.0) and lam.max() / lam.min() == pytest.approx(100)
+    with pytest.raises(ValueError, match="at least 1"):
+        curvatures(0.5)
+
+
+def test_gd_rate_is_largest_one_minus_eta_lambda():
+    lam = np.array([0.1, 0.5, 1.0])
+    assert momentum_rate(1.5, 0.0, lam) == pytest.approx(0.85)
+    assert momentum_rate(2.5, 0.0, lam) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("kappa", [10, 100])
+def test_measured_rates_match_theory(kappa):
+    lam = curvatures(kappa)
+    start = np.ones_like(lam)
+    mu, L = lam.min(), lam.max()
+    root = np.sqrt(kappa)
+    beta = ((root - 1) / (root + 1)) ** 2
+    hb = measured_rate(
+        run_on_quadratic(lambda p: SGDMomentum(p, lr=1 / np.sqrt(mu * L), momentum=beta), lam, start, 3000)
+    )
+    assert hb == pytest.approx((root - 1) / (root + 1), rel=5e-3)
+    b = (root - 1) / (root + 1)
+    nag = measured_rate(
+        run_on_quadratic(lambda p: SGDNesterov(p, lr=1 / L / (1 - b), momentum=b), lam, start, 3000)
+    )
+    assert nag == pytest.approx(1 - 1 / root, rel=5e-3)
+    assert momentum_rate(1 / L, b, lam, nesterov=True) == pytest.approx(1 - 1 / root, rel=1e-6)
+    # heavy ball and Nesterov with the same setting are different methods: the theory tells them apart
+    assert abs(momentum_rate(1 / L, b, lam) - momentum_rate(1 / L, b, lam, nesterov=True)) > 1e-3
+
+
+def test_run_on_quadratic_accepts_a_full_matrix():
+    rotation = np.array([[0.6, -0.8], [0.8, 0.6]])
+    A = rotation @ np.diag([1.0, 0.1]) @ rotation.T
+    path = run_on_quadratic(lambda p: SGD(p, lr=1.0), A, rotation @ np.array([1.0, 1.0]), 10)
+    x = path @ rotation
+    assert np.allclose(x[:, 1], 0.9 ** np.arange(11)) and np.allclose(x[1:, 0], 0)
+
+
+def test_measured_rate_survives_underflow():
+    path = run_on_quadratic(lambda p: SGD(p, lr=0.5), [1.0], [1.0], 2000)  # 0.5^2000 underflows
+    assert measured_rate(path) == pytest.approx(0.5)
+
+
+def _train_pair(ours, reference, steps=20):
+    gen = torch.Generator().manual_seed(0)
+    w1 = torch.randn(5, dtype=torch.float64, generator=gen).requires_grad_()
+    w2 = w1.detach().clone().requires_grad_()
+    a, b = ours([w1]), reference([w2])
+    for _ in range(steps):
+        for w, opt in ((w1, a), (w2, b)):
+            opt.zero_grad()
+            (w**4).sum().backward()
+            opt.step()
+    return w1.detach(), w2.detach()
+
+
+@pytest.mark.parametrize(
+    "ours, reference",
+    [
+        (
+            lambda p: RMSprop(p, lr=0.01, alpha=0.9, eps=1e-3),
+            lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-3),
+        ),
+        (lambda p: Adagrad(p, lr=0.1), lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-10)),
+        (
+            lambda p: SGDNesterov(p, lr=0.1, momentum=0.9),
+            lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True),
+        ),
+    ],
+)
+def test_appended_optimizers_match_torch(ours, reference):
+    w1, w2 = _train_pair(ours, reference)
+    assert torch.allclose(w1, w2, rtol=1e-12, atol=1e-14)
+
+
+def test_rmsprop_rejects_bad_alpha():
+    with pytest.raises(ValueError, match="alpha"):
+        RMSprop([torch.zeros(1, requires_grad=True)], lr=0.1, alpha=1.0)
