@@ -40,4 +40,8 @@ def test_title_badge_and_setup(path):
     assert title.startswith("# "), "the first cell is the title"
     badge = f"https://colab.research.google.com/github/{COURSE_REPO}/blob/main/notebooks/{path.name}"
     assert badge in title, "the title cell has a Colab badge that opens this very notebook"
-    assert cells(path)[0].strip() == SETUP_CELL, "the first code cell is tools/setup_cell.py, verbatim"
+    assert cells(path)[0].strip() == SETUP_CELL, (
+        "the first code cell is tools/setup_cell.py, verbatim (python tools/publish.py setup-cell writes it)"
+    )
+    setup = next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert setup["outputs"] == [], "the set-up cell prints nothing where the course is installed"

@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Publish the course from its stored notebooks, offline and without executing anything:
+
+    python tools/publish.py site    [NOTEBOOK ...]   the book:         build/site/index.html
+        --with-decks: the decks and the student edition inside the site too (what GitHub Pages gets)
+    python tools/publish.py slides  [NOTEBOOK ...]   lecture decks:    build/slides/NN_name.slides.html
+    python tools/publish.py student [NOTEBOOK ...]   student edition:  build/student/NN_name.ipynb
+    python tools/publish.py setup-cell               pin the set-up cell to pyproject.toml's version
+
+setup-cell is the maintainers' release step: it writes "v" + pyproject.toml's version as
+COURSE_VERSION into tools/setup_cell.py and that cell, verbatim, as the first code cell of every
+notebook and its twin (no execution: locally the cell prints nothing). Bump the version in
+pyproject.toml, run it, commit, and push the tag (git tag v1.2.3 && git push origin v1.2.3): the
+set-up cell clones exactly that tag in Colab.
+
+A notebook is named as in tools/nb.py (path or two-digit number); none means every notebook. The
+stored notebooks are the one source: the commands copy them into build/ and transform the copies,
+never notebooks/ itself.
+
+Site: Sphinx + myst-nb + sphinx-book-theme (configuration in tools/book/), with MathJax served from
+the site itself. Solution cells (tag "solution") sit behind a closed "Show solution" toggle, the set-up
+cell behind a closed "Show set-up cell" one; a slider shows the figure its stored run drew; each
+page has Colab and download buttons; the landing page is README's introduction, notebook table and
+course map.
+
+Slides: next to each deck, build/slides/NN_name.ipynb is the notebook with the slide types the deck
+used, to present live with the JupyterLab RISE extension (sliders work there). The decks come from
+nbconvert's reveal.js exporter with an offline template (tools/book/reveal_offline/): reveal.js
+and MathJax are copied next to the decks into build/slides/_vendor/, so a deck opens from disk
+without a network (keep that folder next to the decks when you copy them). Which cell goes on which
+slide comes from each cell's `slideshow` metadata (Jupyter's "Slide Type": slide, subslide, fragment,
+skip, notes, "-"). An instructor sets it per cell in JupyterLab (property inspector) or RISE; a cell
+that has none gets one derived from the notebook's structure:
+  * the set-up cell, solution cells and the "Solution" heading above one are skipped;
+  * a markdown cell that starts with a heading starts a new slide (left/right arrows);
+  * any other cell joins the current slide as a fragment (revealed on the next key press) while it
+    fits; one that would not fit (rough height in text lines: prose, code, output lines, a figure
+    counts FIGURE_LINES) starts a sub-slide (up/down arrows), so nothing overflows the screen;
+  * a code cell longer than LONG_CODE_LINES always gets a sub-slide of its own.
+Figures are sized for a projector by CSS; tall code and output boxes scroll, and so does a slide that
+one long cell alone makes taller than the screen.
+
+Student edition: the solution cells and their "Solution" headings are removed; everything else,
+the exercise skeletons and the stored outputs of the other cells included, is kept, so the checkers
+imported by the notebooks' own cells work as in the full notebook.
+"""
+
+import argparse
+import base64
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbconvert import SlidesExporter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import nb as nb_tool  # noqa: E402
+from nb import ROOT, all_notebooks, resolve  # noqa: E402
+
+BUILD = ROOT / "build"
+BOOK_DIR = ROOT / "tools" / "book"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+LINES_PER_SLIDE = 18
+FIGURE_LINES = 14
+LONG_CODE_LINES = 14
+OUTPUT_LINES_SHOWN = 10  # longer outputs scroll inside their box (see the deck's CSS)
+LINE_CHARS = 90
+
+
+# ---- shared transforms -------------------------------------------------------------------------
+
+
+def is_solution(cell) -> bool:
+    return "solution" in cell.metadata.get("tags", [])
+
+
+def solution_headings(nb) -> set[int]:
+    """Indices of heading-only markdown cells ("#### Solution") right above a solution cell."""
+    return {
+        i
+        for i, cell in enumerate(nb.cells[:-1])
+        if cell.cell_type == "markdown"
+        and re.fullmatch(r"#+ [^\n]*", cell.source.strip())
+        and is_solution(nb.cells[i + 1])
+    }
+
+
+def setup_cell_index(nb) -> int | None:
+    return next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
+
+
+def static_widgets(nb):
+    """Replace each stored widget view by the outputs its Output widgets held when the notebook ran
+    (the default figure of a slider), and drop the widget state: a static page or deck has no kernel
+    to drive the sliders, and an empty widget box would stand where the figure belongs."""
+    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+
+    def outputs_of(model_id, seen=()):
+        model = state.get(model_id, {})
+        if model_id in seen or not model:
+            return []
+        found = list(model.get("state", {}).get("outputs", []))
+        for child in model.get("state", {}).get("children", []):
+            found += outputs_of(child.removeprefix("IPY_MODEL_"), (*seen, model_id))
+        return found
+
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        new = []
+        for out in cell.outputs:
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            new += [nbformat.from_dict(o) for o in outputs_of(view["model_id"])] if view else [out]
+        cell.outputs = new
+    return nb
+
+
+def read(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def chosen(names: list[str]) -> list[Path]:
+    return [resolve(n) for n in names] if names else all_notebooks()
+
+
+def fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+# ---- student edition ---------------------------------------------------------------------------
+
+
+def student_edition(nb):
+    """The notebook without its solution cells and their headings."""
+    drop = solution_headings(nb) | {i for i, c in enumerate(nb.cells) if is_solution(c)}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in drop]
+    return nb
+
+
+def build_student(paths: list[Path], out: Path = BUILD / "student") -> list[Path]:
+    fresh_dir(out)
+    written = []
+    for path in paths:
+        nbformat.write(student_edition(read(path)), out / path.name)
+        written.append(out / path.name)
+    return written
+
+
+# ---- slides ------------------------------------------------------------------------------------
+
+
+def png_lines(data: str) -> int:
+    """Height of a stored PNG in text lines at the deck's scale (IHDR holds width and height)."""
+    height = int.from_bytes(base64.b64decode(data[:44])[20:24], "big")
+    return min(FIGURE_LINES, max(4, height // 40))
+
+
+def cell_lines(cell) -> int:
+    """Rough height of a cell on a slide, in text lines."""
+    lines = sum(1 + len(line) // LINE_CHARS for line in cell.source.splitlines())
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        if "image/png" in data:
+            lines += png_lines(data["image/png"])
+        elif out.output_type == "stream" or "text/plain" in data or "text/html" in data:
+            text = out.get("text") or data.get("text/plain") or data.get("text/html", "")
+            lines += min(OUTPUT_LINES_SHOWN, len(text.splitlines()))
+    return lines
+
+
+def derive_slides(nb):
+    """Give every cell without `slideshow` metadata a slide type by the rule in this module's
+    docstring; cells that have one keep it."""
+    skip = solution_headings(nb) | {i for i, c in enumerate(nb.cells) if is_solution(c)}
+    skip.add(setup_cell_index(nb))
+    used = LINES_PER_SLIDE  # the first shown cell starts a slide
+    for i, cell in enumerate(nb.cells):
+        height = cell_lines(cell)
+        given = cell.metadata.get("slideshow", {}).get("slide_type")
+        if given:
+            kind = given
+        elif i in skip:
+            kind = "skip"
+        elif cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+            kind = "slide"
+        elif used + height > LINES_PER_SLIDE or (
+            cell.cell_type == "code" and len(cell.source.splitlines()) > LONG_CODE_LINES
+        ):
+            kind = "subslide"
+        else:
+            kind = "fragment"
+        if kind in ("slide", "subslide"):
+            used = height
+        elif kind in ("fragment", "-"):
+            used += height
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    return nb
+
+
+def package_dir(name: str) -> Path:
+    import importlib.util
+
+    return Path(importlib.util.find_spec(name).origin).parent
+
+
+def copy_mathjax(dest: Path) -> None:
+    """MathJax 3 (shipped by the sphinx-mathjax-offline package): tex-chtml.js and what it loads."""
+    mathjax = package_dir("sphinx-mathjax-offline") / "static" / "mathjax"
+    for part in ["tex-chtml.js", "input", "output/chtml", "ui", "a11y"]:
+        (dest / part).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copy2 if part.endswith(".js") else shutil.copytree)(mathjax / part, dest / part)
+
+
+def copy_revealjs(dest: Path) -> None:
+    """reveal.js (shipped by the sphinx-revealjs package): its dist/ and the speaker-notes plugin."""
+    revealjs = package_dir("sphinx_revealjs") / "_static" / "revealjs"
+    shutil.copytree(revealjs / "dist", dest / "dist")
+    shutil.copytree(revealjs / "plugin" / "notes", dest / "plugin" / "notes")
+
+
+def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
+    fresh_dir(out)
+    copy_revealjs(out / "_vendor" / "reveal.js")
+    copy_mathjax(out / "_vendor" / "mathjax")
+    exporter = SlidesExporter(
+        template_name="reveal_offline",
+        extra_template_basedirs=[str(BOOK_DIR)],
+        reveal_url_prefix="_vendor/reveal.js",
+        reveal_theme="white",
+        reveal_transition="none",
+        reveal_number="c/t",
+        reveal_width="1280",
+        reveal_height="720",
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    written = []
+    for path in paths:
+        nb = derive_slides(static_widgets(read(path)))
+        html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        target = out / f"{path.stem}.slides.html"
+        target.write_text(html, encoding="utf-8")
+        written.append(target)
+        # The same slides for presenting live with RISE (sliders work there): the notebook itself,
+        # widgets and all, with the slide types the deck used.
+        live = read(path)
+        for live_cell, deck_cell in zip(live.cells, nb.cells, strict=True):
+            live_cell.metadata["slideshow"] = deck_cell.metadata["slideshow"]
+        nbformat.write(live, out / path.name)
+    return written
+
+
+# ---- site --------------------------------------------------------------------------------------
+
+
+def site_notebook(nb):
+    """The page's copy: solutions folded behind a closed toggle, the set-up cell's source folded,
+    widgets replaced by their stored figure."""
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.setdefault("tags", [])
+        if is_solution(cell):
+            tags.append("hide-cell")
+            cell.metadata["mystnb"] = {
+                "code_prompt_show": "Show solution",
+                "code_prompt_hide": "Hide solution",
+            }
+        elif i == setup_cell_index(nb):
+            tags.append("hide-input")
+            cell.metadata["mystnb"] = {"code_prompt_show": "Show set-up cell (for Colab)"}
+    return static_widgets(nb)
+
+
+def readme_section(readme: str, title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", readme, flags=re.M | re.S)
+    if not match:
+        raise SystemExit(f"README.md has no section '## {title}': the landing page is made from it")
+    return match.group(1).strip()
+
+
+def drop_column(markdown: str, header: str) -> str:
+    """A markdown text with the column titled `header` removed from its table (if it has one)."""
+    rows = markdown.splitlines()
+    table = [i for i, row in enumerate(rows) if row.startswith("|")]
+    if not table:
+        return markdown
+    cells = [c.strip() for c in rows[table[0]].split("|")]
+    if header not in cells:
+        return markdown
+    col = cells.index(header)
+    for i in table:
+        parts = rows[i].split("|")
+        rows[i] = "|".join(parts[:col] + parts[col + 1 :])
+    return "\n".join(rows)
+
+
+def extras_section(stems: list[str]) -> str:
+    """Landing-page links to the decks and student notebooks built into the site (--with-decks)."""
+    rows = [
+        f'| {s[:2]} | <a href="slides/{s}.slides.html">slides</a> | <a href="student/{s}.ipynb">ipynb</a> |'
+        for s in stems
+    ]
+    return "\n".join(
+        [
+            "## Lecture slides and student edition",
+            "",
+            "Slides open in the browser (arrow keys; `S` for speaker view). The student edition is "
+            "each notebook without its solutions.",
+            "",
+            "| # | slides | notebook without solutions |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
+
+
+def landing_page(readme: str, stems: list[str], with_decks: bool = False) -> str:
+    """index.md: README's title and introduction, its notebook table (links to the pages, the Colab
+    column dropped: every page has its own Colab button), its course map and, with_decks, links to
+    the decks and the student edition."""
+    title, _, rest = readme.partition("\n")
+    intro = rest.split("\n## ", 1)[0].strip()
+    table = drop_column(readme_section(readme, "The notebooks"), "Colab")
+    course_map = readme_section(readme, "Course map: which notebook answers which question")
+    by_number = {s[:2]: s for s in stems}
+    course_map = re.sub(
+        r"\| (\d\d) \|$",
+        lambda m: f"| [{m[1]}](notebooks/{by_number[m[1]]}.ipynb) |" if m[1] in by_number else m[0],
+        course_map,
+        flags=re.M,
+    )
+    sections = [extras_section(stems)] if with_decks else []
+    page = "\n\n".join(
+        [
+            title,
+            intro,
+            "## The notebooks",
+            table,
+            "## Course map: which notebook answers which question",
+            course_map,
+            *sections,
+        ]
+    )
+    # A link to a notebook this build leaves out becomes plain text.
+    page = re.sub(r"\[([^]]+)\]\(notebooks/([^)]+)\.ipynb\)", lambda m: m[0] if m[2] in stems else m[1], page)
+    pages = [f"notebooks/{s}" for s in stems]
+    toctree = "\n".join(["```{toctree}", ":hidden:", ":maxdepth: 1", "", *pages, "```"])
+    return page + "\n\n" + toctree + "\n"
+
+
+def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool = False) -> Path:
+    """The book in `out`; with_decks, the decks and the student edition go into it too (out/slides,
+    out/student) and the landing page links them: the site GitHub Pages serves."""
+    staging = fresh_dir(out.with_name(out.name + "-src"))
+    (staging / "notebooks").mkdir()
+    for path in paths:
+        nbformat.write(site_notebook(read(path)), staging / "notebooks" / path.name)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    index = landing_page(readme, [p.stem for p in paths], with_decks)
+    (staging / "index.md").write_text(index, encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-c",
+        str(BOOK_DIR),
+        "-d",
+        str(staging / ".doctrees"),
+        str(staging),
+        str(out),
+    ]
+    subprocess.run(cmd, check=True)
+    copy_mathjax(out / "_static" / "mathjax")  # conf.py's mathjax_path points there
+    # The download button hands out the notebook as stored in the course, not the staged copy.
+    for path in paths:
+        shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
+    if with_decks:
+        build_slides(paths, out / "slides")
+        build_student(paths, out / "student")
+    return out / "index.html"
+
+
+# ---- set-up cell -------------------------------------------------------------------------------
+
+
+def stamp_setup_cell(paths: list[Path]) -> str:
+    """Pin tools/setup_cell.py to pyproject.toml's version and store it as every notebook's set-up
+    cell; returns the version."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    version = "v" + re.search(r'^version = "([^"]+)"', pyproject, flags=re.M)[1]
+    setup = ROOT / "tools" / "setup_cell.py"
+    text, count = re.subn(
+        r'^COURSE_VERSION = "[^"]*"',
+        f'COURSE_VERSION = "{version}"',
+        setup.read_text(encoding="utf-8"),
+        flags=re.M,
+    )
+    if count != 1:
+        raise SystemExit(f'{setup} has no line COURSE_VERSION = "..." to pin')
+    setup.write_text(text, encoding="utf-8")
+    for path in paths:
+        nb = read(path)
+        nb.cells[setup_cell_index(nb)].source = text.strip()
+        nb_tool.store(path, nb)
+    return version
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["site", "slides", "student", "setup-cell"])
+    parser.add_argument("notebooks", nargs="*", help="paths or two-digit numbers; default: all")
+    parser.add_argument(
+        "--with-decks",
+        action="store_true",
+        help="site: put the decks and the student edition into the site and link them",
+    )
+    args = parser.parse_args(argv)
+    paths = chosen(args.notebooks)
+    if args.what == "site":
+        print(f"book: {build_site(paths, with_decks=args.with_decks).relative_to(ROOT)}")
+    elif args.what == "setup-cell":
+        version = stamp_setup_cell(paths)
+        print(f"set-up cell pinned to {version} in tools/setup_cell.py and {len(paths)} notebooks")
+    elif args.what == "slides":
+        print(f"decks: {len(build_slides(paths))} in {(BUILD / 'slides').relative_to(ROOT)}/")
+    else:
+        written = build_student(paths)
+        print(f"student edition: {len(written)} notebooks in {(BUILD / 'student').relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
