@@ -288,9 +288,10 @@ plt.show()
 print_variances(xavier_acts, "Activation")
 
 # %% [markdown]
-# No exponential drift, but the activation variance grows layer by layer, and the forward rule predicts by
-# how much: a layer multiplies it by $d_x \cdot \frac{2}{d_x+d_y}$, which is above 1 wherever the layer
-# narrows ($d_y < d_x$), most of all in the last one, $128 \to 10$:
+# No exponential drift, but the activation variance grows in every layer that narrows and stays about
+# level in the square $256 \to 256$ layer, and the forward rule predicts by how much: a layer multiplies it
+# by $d_x \cdot \frac{2}{d_x+d_y}$, which is 1 in a square layer and above 1 wherever the layer narrows
+# ($d_y < d_x$), most of all in the last one, $128 \to 10$:
 
 # %%
 predicted = 1.0
@@ -335,7 +336,7 @@ plt.show()
 print_variances(tanh_acts, "Activation")
 
 # %% [markdown]
-# The variance drops from about 1.2 in the first layer to about 0.3 by the third and then levels off
+# The variance drops from about 1.3 in the first layer to about 0.3 by the third and then levels off
 # (printed above). That is harmless: the network is then in tanh's nearly linear range and nothing is
 # saturated. (Over many more layers the variance keeps shrinking slowly, roughly like 1/depth rather than
 # exponentially; notebook 04's depth figure shows it. PyTorch's recommended gain of 5/3 for tanh layers

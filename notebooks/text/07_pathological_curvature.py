@@ -251,6 +251,8 @@ def show_ravine(**settings):
     """Draw the three paths for the given settings (defaults: the race above) on the precomputed map."""
     settings = {**RAVINE_DEFAULTS, **settings}
     paths = ravine_paths(**settings)
+    # plot_trajectories draws the first path on top: SGD, then Adam above momentum, whose path covers Adam's
+    paths = {name: paths[name] for name in ("SGD", "Adam", "SGDMomentum")}
     plot_trajectories(ravine_map, paths, title=f"The ravine: {settings['steps']} steps from "
                       f"({settings['w1_start']:g}, {settings['w2_start']:g})")
 
@@ -272,10 +274,12 @@ show_ravine()
 # * **SGD with momentum** (orange) also overshoots at first, but the averaged gradient across $w_1$
 #   changes sign every time it crosses the floor, so those contributions cancel, and it settles at
 #   $w_1 \approx 0$. Along $w_2$ its average still carries the large slopes it met around $w_2 \approx 0$ when
-#   the slope has become tiny, so it coasts about twice as far down the ravine ($w_2 \approx -13$).
+#   the slope has become tiny, so it coasts further down the ravine: to $w_2 \approx -13$ instead of SGD's
+#   $-7$.
 # * **Adam** (green) divides each coordinate's averaged gradient by its own root-mean-square. Its first
 #   steps are $\eta$ in *both* coordinates (exercise 1), so it goes diagonally to the floor, and then down
-#   the ravine at almost $\eta$ per step while the slope along $w_2$ is steady. Not for long, though: see
+#   the ravine at almost $\eta$ per step: the slope along $w_2$ changes size but keeps its sign, and
+#   $\hat m$ and $\sqrt{\hat v}$ follow it together. Not for long, though: see
 #   "Adam's steps along the ravine" below.
 
 # %%
@@ -303,10 +307,11 @@ assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 # %% [markdown]
 # ### SGD's end point is chaotic
 #
-# Move SGD's start by $10^{-6}$ (one float32 rounding step at 5) and run it again. The two paths stay
+# Move SGD's start by $10^{-6}$ (in float32, which rounds it, two rounding steps at 5: the gap printed at
+# step 0) and run it again. The two paths stay
 # together for a while, then the difference doubles and doubles (every landing on the steep wall
-# magnifies it) until the two runs are thrown to different places. That is why the notebook does not
-# quote where SGD ends after 100 steps: a different CPU, rounding one operation differently, gives a
+# magnifies it) until the two runs are thrown to different places. So the end point printed for SGD
+# above is one sample of a chaotic outcome: a different CPU, rounding one operation differently, gives a
 # different end point. What *is* reproducible is the behaviour the cell above checks: thrown across
 # the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
 
@@ -321,7 +326,7 @@ first, second = twin_paths.values()
 gap = np.abs(first[:, 0] - second[:, 0])
 for step in (0, 10, 20, 30, 40, 100):
     print(f"step {step:3d}: w1 = {first[step, 0]:7.3f} and {second[step, 0]:7.3f}, gap {gap[step]:.1e}")
-assert 0 < gap[0] < 2e-6, "the two starts differ by one rounding step"
+assert 0 < gap[0] < 2e-6, "the two starts differ by a rounding step or two"
 assert gap.max() > 1, "the two SGD runs must end up far apart: the end point is chaotic"
 assert min(jumps_across(first[:, 0]), jumps_across(second[:, 0])) >= 4, "both are thrown across repeatedly"
 
@@ -373,6 +378,8 @@ for step in (1, 5, 10, 20, 50, last):
 assert adam_w2_steps[:10].min() > 0.5, "at first Adam steps about lr = 1 along w2"
 assert adam_w2_steps[-1] < 1e-2 * adam_w2_steps[:10].min(), "later its steps along w2 shrink a hundredfold or more"
 assert rms[-1] > 100 * abs(slope_w2[-1]), "because sqrt(v_hat) remembers slopes far larger than today's"
+assert abs(slope_w2[49]) < 2 * abs(slope_w2[-1]) and adam_w2_steps[-1] < 0.1 * adam_w2_steps[49], \
+    "from step 50 on the slope is about flat, yet Adam's step along w2 keeps falling tenfold or more"
 
 fig, ax = plt.subplots(figsize=(12, 5.5))
 steps = np.arange(1, last + 1)
@@ -381,19 +388,22 @@ ax.semilogy(steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $
 ax.semilogy(steps, average, color="C1", linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
 ax.semilogy(steps, rms, color="C3", linewidth=2, linestyle="--", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
 ax.axhline(1.0, color=OPTIMIZER_COLORS["Adam"], linestyle=":", label=r"$\eta = 1$")
-ax.set(title="Adam along the ravine: steps shrink with the slope", xlabel="step", ylabel="size")
+ax.set(title=r"Adam along the ravine: $\hat m$ decays, $\sqrt{\hat v}$ remembers, the step shrinks", xlabel="step", ylabel="size")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=13)
 fig.tight_layout()
 
 # %% [markdown]
-# For the first steps the slope along $w_2$ is steady, $\hat m \approx g$ and $\sqrt{\hat v} \approx |g|$, and
-# Adam steps about $\eta$. Once $w_2$ is below 0 the slope $\sigma'(w_2) \approx e^{w_2}$ falls by orders of
-# magnitude. $\hat m$ averages over roughly the last 10 steps and follows it down; $\sqrt{\hat v}$ averages
-# the squares over roughly the last 1000 steps and still holds the large slopes met around $w_2 \approx 0$.
-# So $\eta\,\hat m/\sqrt{\hat v}$ shrinks with the slope, as SGD's step would: from about $\eta$ to
-# $2.2\cdot 10^{-4}$ at step 100 (printed above). Adam still ends far down the ravine because its early
-# steps were large. Its normalization adapts the step to the *scale* of a gradient that stays put; it
-# does not keep the step at $\eta$ when the gradient changes.
+# For the first ten steps the slope along $w_2$ keeps its sign but not its size: $6.6\cdot 10^{-3}$ at
+# step 1, $1.6\cdot 10^{-1}$ at step 5, $4.1\cdot 10^{-2}$ at step 10. $\hat m$ and $\sqrt{\hat v}$ follow it
+# together, their ratio stays near 1, and Adam steps about $\eta$. Once $w_2$ is below 0 the slope
+# $\sigma'(w_2) \approx e^{w_2}$ falls by orders of magnitude, and from about step 50 on it hardly changes
+# ($4.1\cdot 10^{-6}$ at step 50, $3.3\cdot 10^{-6}$ at step 100). Adam's step does not stop falling there:
+# from $2.0\cdot 10^{-2}$ to $2.2\cdot 10^{-4}$. It follows $\hat m$, which averages over roughly the last
+# 10 steps and decays towards today's small slope, while $\sqrt{\hat v}$ averages the squares over roughly
+# the last 1000 steps and still holds the large slopes met around $w_2 \approx 0$ (it only goes from
+# $6.1\cdot 10^{-2}$ to $4.3\cdot 10^{-2}$). Adam still ends far down the ravine because its early steps
+# were large. Its normalization adapts the step to the *scale* of a gradient that stays put; after a
+# large gradient it keeps the step far below $\eta$ for as long as $\hat v$ remembers it.
 
 # %% [markdown]
 # ## Would a different SGD learning rate do?

@@ -228,8 +228,9 @@ show_steep()
 #   the average *remembers* it: with the hole left behind and no gradient on the plane, $m$ only shrinks
 #   by $\beta = 0.9$ per step, so it coasts far out of the map.
 # * **Adam** (green) divides by the running root-mean-square of the gradient. On the plane, where the
-#   gradient is tiny but steady, that gives steps of about $\eta$ per coordinate: a fast walk (much faster
-#   than SGD's). On the rim the huge gradient enters $\hat v$, and $\hat v$ (with $\beta_2 = 0.999$) keeps it:
+#   gradient is tiny but steady, that gives a first step of $\eta$ in each coordinate and then steps of
+#   about $\eta$ (the first few steps, printed below): a fast walk (much faster than SGD's). On the rim the
+#   huge gradient enters $\hat v$, and $\hat v$ (with $\beta_2 = 0.999$) keeps it:
 #   from then on Adam's steps are far *shorter* than $\eta$, like SGD's with a small learning rate. That
 #   is what lets it settle: it reaches the minimum at $(-0.5, -0.8)$ with loss $\approx -3.98$.
 
@@ -251,8 +252,9 @@ for name in ["SGD", "SGDMomentum"]:
 
 # %% [markdown]
 # The step lengths $\|w^{(t+1)} - w^{(t)}\|$ tell the same story in numbers (log scale): SGD's steps span
-# more than three orders of magnitude, momentum has a jump of the same kind. Adam's first steps are
-# $\eta\sqrt 2$ (a step of $\eta$ in each of the two coordinates); after it hits the rim they fall far below.
+# more than three orders of magnitude, momentum has a jump of the same kind. Adam's first step is
+# $\eta\sqrt 2$ (a step of $\eta$ in each of the two coordinates), the next few are about $\eta$; after it
+# hits the rim they fall far below.
 
 # %%
 fig, ax = plt.subplots(figsize=(12, 5.5))
@@ -272,6 +274,7 @@ print(f"Adam's steps: {', '.join(f'{x:.2f}' for x in adam_steps[:5])} (steps 1-5
       f"{adam_steps[-1]:.1e} (step {len(adam_steps)})")
 assert adam_steps.max() <= 0.2 * math.sqrt(2) * 1.01, "Adam's steps should never exceed lr * sqrt(2)"
 assert adam_steps[0] > 0.99 * 0.2 * math.sqrt(2), "Adam's first step is lr in each coordinate"
+assert all(0.8 * 0.2 < x < 1.2 * 0.2 for x in adam_steps[1:5]), "Adam's steps 2-5 are about lr"
 assert adam_steps[-20:].max() < 0.1 * 0.2, "after the rim, v_hat remembers: Adam's steps fall far below lr"
 moving = step_lengths["SGD"][step_lengths["SGD"] > 0]
 assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"

@@ -199,7 +199,8 @@ print("Default: the gradient reaching the first layer is more than 20 orders of 
 # smaller by some thirty orders of magnitude (its std by some fifteen). No single SGD learning rate can
 # fix that: a step large enough for the first layer would be $10^{15}$ times too large for the last.
 # Kaiming keeps both curves within a small factor of 1; they *wander* (each finite layer multiplies the
-# variance by a random factor near 1), an imperfection that LSUV (section 3) removes.
+# variance by a random factor near 1), an imperfection that LSUV (section 3) removes in the forward pass;
+# the gradients still wander.
 #
 # ## 2 · Orthogonal init: norms kept exactly
 # A Gaussian matrix with $\mathrm{Var}(w) = 1/d$ keeps $\|Wx\|$ close to $\|x\|$ *on average*. An
@@ -255,7 +256,9 @@ def orthogonal_init(model):
 # isometric: the rank of $J$ is at most the number of units active in the *least* active layer.
 # (Pennington et al. show that tanh or sigmoid networks with orthogonal weights *can* reach dynamical
 # isometry, in their near-linear regime.) Below: the singular values of $J$ for 40 square layers of 128
-# units at one input (float64; values under about $10^{-14}$ of the largest are round-off, i.e. zero).
+# units at one input (float64; values below about $10^{-12}$ of the largest, the grey band, cannot be told
+# apart from round-off: for ReLU they are truly 0, while the linear Gaussian product has full rank, its
+# smallest singular values tiny but not 0).
 
 # %%
 def jacobian_singular_values(init, relu, depth=DEPTH, width=WIDTH, seed=2):
@@ -282,8 +285,9 @@ spectra = {"linear, orthogonal": jacobian_singular_values("orthogonal", relu=Fal
            "ReLU, orthogonal x sqrt 2": jacobian_singular_values("orthogonal", relu=True),
            "ReLU, Kaiming": jacobian_singular_values("gaussian", relu=True)}
 fig, ax = plt.subplots(figsize=(11, 6.5))
-ax.axhspan(1e-22, 1e-14, color="grey", alpha=0.2, zorder=0)
-ax.text(WIDTH, 1e-19, "float64 round-off ", ha="right", fontsize=14, color="dimgrey")
+resolution = 1e-12 * max(s[0] for s, _ in spectra.values())  # the "above round-off" cut printed below
+ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
+ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
 ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
 for i, (name, (s, _)) in enumerate(spectra.items()):
     ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=f"C{i}", label=name)
@@ -305,9 +309,11 @@ for name in ("ReLU, orthogonal x sqrt 2", "ReLU, Kaiming"):
 print("Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= the fewest active units in a layer.")
 
 # %% [markdown]
-# In the ReLU network itself, orthogonal weights (times $\sqrt 2$) keep the variance near 1 as Kaiming does.
-# They do not make the curve flat: the matrices no longer stretch, but which units the ReLU switches off
-# is still random, layer after layer, so the variance still wanders. Whether orthogonal or Kaiming
+# In the ReLU network itself, orthogonal weights (times $\sqrt 2$) behave like Kaiming's: both keep the
+# variances within a small factor of 1, and neither makes the curves flat (in this run both activation
+# curves drift downward, to 0.305 and 0.238 at their lowest; on other seeds they may drift up instead).
+# The matrices no longer stretch, but which units the ReLU switches off is still random, layer after
+# layer, so the variance still wanders. Whether orthogonal or Kaiming
 # wanders less changes from seed to seed at this width (try `COURSE_SEED`).
 
 # %%
@@ -373,6 +379,8 @@ plot_measured(lsuv_curves, "LSUV: orthogonal, then rescaled layer by layer on da
 lsuv_act = lsuv_curves["LSUV"][1]
 print(f"LSUV, calibration batch: every linear layer's output variance within {max(abs(v - 1) for v in calib_var):.3f} of 1")
 print(f"LSUV, measuring batch:   activation variance from {lsuv_act.min():.3f} to {lsuv_act.max():.3f}")
+lsuv_grad = lsuv_curves["LSUV"][2]
+print(f"LSUV, measuring batch:   gradient variance from {lsuv_grad.min():.2f} to {lsuv_grad.max():.2f} of the top layer's")
 assert max(abs(v - 1) for v in calib_var) < 0.01, "LSUV should bring every layer to variance 1 on its batch"
 assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over to other images"
 
@@ -380,7 +388,8 @@ assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over 
 # On its own batch LSUV is exact by construction; on new images every layer stays within a few percent
 # of 1, since 1,024 images are plenty to estimate a variance. A ReLU network without biases is
 # *positively homogeneous* (scaling a layer's weights by $c$ scales every later output by $c$), so one
-# rescaling per layer already hits the target; the loop matters for activations such as tanh.
+# rescaling per layer already hits the target; the loop matters for activations such as tanh. LSUV fixes
+# the forward pass only: its gradient curve still wanders by a small factor, as printed above.
 #
 # ## 4 · BatchNorm and LayerNorm: the scale is no longer the init's business
 # A normalization layer after each linear layer re-standardizes its output. **BatchNorm** (Ioffe &
@@ -409,9 +418,9 @@ print("Both fix the forward pass, with either init; BatchNorm's gradient explode
 # The backward pass is not: with BatchNorm the gradient **grows** towards the input, by orders of
 # magnitude over 40 layers, with the default init and with Kaiming's alike. This is not a bug of our
 # network: Yang et al. (2019, "A mean field theory of batch normalization") show that BatchNorm itself
-# makes the gradients of a deep plain network explode at init; the init cannot remove the explosion,
-# only reduce it (by working closer to the activation's linear regime). LayerNorm's gradient stays within
-# a decade or two.
+# makes the gradients of a deep plain ReLU network explode at init. The weights' scale does not enter
+# (the normalization divides it away), so the init does not help: the default and Kaiming curves lie
+# almost on top of each other. LayerNorm's gradient stays within a decade or two.
 #
 # **Scale invariance.** A linear layer followed by a normalization layer computes the same thing when its
 # weights (and bias) are multiplied by any $c > 0$: the normalization divides $c$ away. Then the gradient
@@ -572,7 +581,11 @@ assert acc["residual, zero-init"] == acc.max(), "zero-init residual should be th
 assert acc["orthogonal"] > acc["Kaiming"] and acc["LSUV"] > acc["Kaiming"], "orthogonal and LSUV ahead of Kaiming"
 assert acc["LayerNorm, default init"] < 11 < 70 < acc["LayerNorm + Kaiming"], "LayerNorm learns only with Kaiming's scale"
 assert max(acc["BatchNorm, default init"], acc["BatchNorm + Kaiming"]) < acc["Kaiming"] - 10, "BatchNorm well behind"
+per_seed = {name: [round(100 * run["test_acc"], 1) for run in study["results"][name].values()]
+            for name in ("Kaiming", "orthogonal", "LSUV")}
+assert max(per_seed["Kaiming"]) < min(per_seed["orthogonal"] + per_seed["LSUV"]), "every Kaiming seed behind"
 print("Stored study: the scale-fixing inits learn, zero-init residual is best, the naive init stays at chance.")
+print("test accuracy per seed (%): " + "; ".join(f"{name} {accs}" for name, accs in per_seed.items()))
 print(f"chance level of the cross-entropy: ln 10 = {math.log(10):.2f}")
 for seed, run in study["results"]["LayerNorm"].items():
     print(f"LayerNorm, default init, seed {seed}: training loss per epoch {[round(v, 3) for v in run['train_loss']]}")
@@ -583,8 +596,8 @@ for seed, run in study["results"]["LayerNorm"].items():
 # * **Naive init**: PyTorch's default stays at chance in every seed, as section 1 predicts; so do unscaled
 #   residual branches, whose loss overflows (the runs diverge to NaN in the first epoch).
 # * **Kaiming, orthogonal, LSUV** all learn. Orthogonal and LSUV end a few points above Kaiming and with a
-#   smaller spread, but with three seeds and four epochs that is a hint, not a ranking: Kaiming's mean is
-#   pulled down by one slow seed.
+#   smaller spread, but with three seeds and four epochs that is a hint, not a ranking. One slow Kaiming
+#   seed widens the gap, but all three Kaiming seeds trail every orthogonal and LSUV seed (printed above).
 # * **Normalization**: BatchNorm learns with either init, but ends far behind the plain Kaiming network in
 #   the same four epochs: its exploding gradient (section 4) is there with both inits. LayerNorm with the
 #   default init ends at chance in every seed (in two of them its training loss dips below $\ln 10$ in
@@ -597,11 +610,12 @@ for seed, run in study["results"]["LayerNorm"].items():
 #   learn: every block starts as the identity, and signal and gradient cross all 40 layers unchanged.
 #
 # ## Summary
-# * In a 40-layer ReLU network, PyTorch's default init loses the signal and the gradient by tens of orders
-#   of magnitude: it does not train. Kaiming keeps the variance near 1 and trains.
+# * In a 40-layer ReLU network, PyTorch's default init shrinks the activations by about two orders of
+#   magnitude, to the floor set by the biases, and the gradient reaching the first layer by some thirty:
+#   it does not train. Kaiming keeps the variances within a small factor of 1 and trains.
 # * **Orthogonal** matrices keep every norm exactly. A deep *linear* orthogonal network is an isometry
 #   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for any weights. In the
-#   ReLU network, orthogonal weights keep the variance near 1 as Kaiming does, not flat.
+#   ReLU network, orthogonal weights keep the variance within a small factor of 1 as Kaiming does, not flat.
 # * **LSUV** measures instead of deriving: orthogonal start, then each layer rescaled to variance 1 on a data
 #   batch, in forward order.
 # * **BatchNorm / LayerNorm** make the forward pass independent of the init's scale. The scale does not
