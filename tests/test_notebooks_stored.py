@@ -5,8 +5,8 @@ import json
 import re
 
 import pytest
-
 from nbsource import cells, notebooks
+
 from utils import COURSE_REPO, REPO_ROOT
 
 SETUP_CELL = (REPO_ROOT / "tools" / "setup_cell.py").read_text().strip()
@@ -28,9 +28,14 @@ def test_stored_as_one_clean_run(path):
     for cell in code:
         for out in cell["outputs"]:
             assert out["output_type"] != "error", f"stored error: {out.get('ename')}: {out.get('evalue')}"
-            assert not (out["output_type"] == "stream" and out["name"] == "stderr"
-                        and "Warning" in "".join(out["text"])), f"stored warning: {''.join(out['text'])[:300]}"
-            assert not LOCAL_PATH.search(json.dumps(out)), f"a stored output shows a local path: {json.dumps(out)[:300]}"
+            assert not (
+                out["output_type"] == "stream"
+                and out["name"] == "stderr"
+                and "Warning" in "".join(out["text"])
+            ), f"stored warning: {''.join(out['text'])[:300]}"
+            assert not LOCAL_PATH.search(json.dumps(out)), (
+                f"a stored output shows a local path: {json.dumps(out)[:300]}"
+            )
     assert path.stat().st_size < 3_000_000, "notebook over 3 MB: use PNG figures"
 
 

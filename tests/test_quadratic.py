@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from utils.optimizers import SGD, Adagrad, RMSprop, SGDMomentum, SGDNesterov
-from utils.quadratic import curvatures, measured_rate, momentum_rate, run_on_quadratic
+from utils.quadratic import curvatures, error_norms, measured_rate, momentum_rate, run_on_quadratic
 
 
 def test_curvatures_span_kappa():
@@ -54,6 +54,31 @@ def test_run_on_quadratic_accepts_a_full_matrix():
 def test_measured_rate_survives_underflow():
     path = run_on_quadratic(lambda p: SGD(p, lr=0.5), [1.0], [1.0], 2000)  # 0.5^2000 underflows
     assert measured_rate(path) == pytest.approx(0.5)
+
+
+def test_measured_rate_keeps_precision_below_1e_154():
+    # the error falls far below 1e-154, where squared entries turn subnormal: GD's rate stays exact
+    lam = curvatures(10)
+    path = run_on_quadratic(lambda p: SGD(p, lr=2 / (lam.min() + lam.max())), lam, np.ones_like(lam), 5000)
+    norms = error_norms(path)
+    assert norms[-1] < 1e-190 * norms[0] and len(norms) < len(path)
+    assert measured_rate(path) == pytest.approx(9 / 11, rel=1e-9)
+    assert error_norms(np.array([[3e-200, 4e-200]]))[0] == pytest.approx(5e-200, rel=1e-12)
+
+
+def test_heavy_ball_excess_is_the_factor_t():
+    # at the best setting the error decays like t rho^t: the measured rate is rho 2^(2/T), T = steps kept
+    lam = curvatures(10)
+    root = np.sqrt(10)
+    rho = (root - 1) / (root + 1)
+    path = run_on_quadratic(
+        lambda p: SGDMomentum(p, lr=1 / np.sqrt(lam.min() * lam.max()), momentum=rho**2),
+        lam,
+        np.ones_like(lam),
+        5000,
+    )
+    steps = len(error_norms(path)) - 1
+    assert measured_rate(path) / rho - 1 == pytest.approx(2 * np.log(2) / steps, rel=0.05)
 
 
 def _train_pair(ours, reference, steps=20):

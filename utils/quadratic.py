@@ -38,14 +38,27 @@ def run_on_quadratic(make_optimizer, hessian, start, steps: int) -> np.ndarray:
     return torch.stack(path).numpy()
 
 
+def error_norms(path: np.ndarray, cutoff: float = 1e-200) -> np.ndarray:
+    """|w_t| for every row of a run, up to (not including) the first step where it fell below cutoff |w_0|.
+
+    Each row is divided by its largest entry before the norm is taken: np.linalg.norm squares the
+    entries, and squares of numbers below ~1e-154 are subnormal (few significant digits) or zero, which
+    would bend the measured rate long before the cutoff. Float64 itself underflows near 1e-308.
+    """
+    path = np.asarray(path, dtype=np.float64)
+    scale = np.abs(path).max(axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    norms = scale * np.linalg.norm(path / safe[:, None], axis=1)
+    return norms[: np.argmax(norms < cutoff * norms[0]) or len(norms)]
+
+
 def measured_rate(path: np.ndarray) -> float:
     """The error's shrink factor per step over the second half of a run: (|w_T| / |w_T/2|)^(2/T).
 
     The first half lets the fastest directions die out, so what is left is the slowest one: the rate.
-    Steps after the error fell below 1e-200 of its start are dropped: float64 underflows near 1e-308.
+    T is the number of steps kept by `error_norms`: those before the error fell below 1e-200 of its start.
     """
-    norms = np.linalg.norm(path, axis=1)
-    norms = norms[: np.argmax(norms < 1e-200 * norms[0]) or len(norms)]
+    norms = error_norms(path)
     half = (len(norms) - 1) // 2
     return float((norms[-1] / norms[-1 - half]) ** (1 / half))
 

@@ -578,8 +578,11 @@ print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -
 # Same initial weights, same batches, same optimizer class, same scheduler, same device: the per-step
 # losses and the final weights should agree to round-off (here they agree *exactly*: both runs do the
 # same float operations in the same order). This holds on one device. The same Lightning code, unchanged,
-# scales to several GPUs (`devices="auto"` takes every visible one, each working on its share of every
-# batch); then the steps are a data-parallel run's, no longer step for step the plain loop's.
+# scales to several GPUs (`devices="auto"` takes every visible one). With $N$ GPUs and the default DDP
+# strategy each GPU runs its own process on its own batches of 256, drawn from its `DistributedSampler`
+# shard of the data, and the gradients are averaged across them: a step sees $N \times 256$ examples and
+# an epoch has $N$ times fewer steps. The steps are then a data-parallel run's, no longer step for step
+# the plain loop's.
 
 # %%
 loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
