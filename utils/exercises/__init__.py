@@ -3,7 +3,7 @@
 A student calls a checker on their answer. A wrong answer raises ExerciseError with a message that says
 what is wrong and by how much (which step diverged, which layer, which value); a right one prints a
 short confirmation. Checkers return nothing, so a notebook calls them the same way everywhere:
-`check_xavier_uniform(my_function)`, never `assert check_...`. Each topic has its own module in this package.
+`check_conv_fans(my_function)`, never `assert check_...`. Each topic has its own module in this package.
 """
 
 
