@@ -105,6 +105,20 @@ def main() -> None:
     if num_batches < 1:
         raise ValueError(f"--batches/--epochs must give at least one batch, got {num_batches}")
 
+    result = compare_loops(device, num_batches, args.repeats)
+    print(
+        f"device: {device} ({torch.get_num_threads()} CPU threads), batch size {BATCH_SIZE}, "
+        f"{num_batches} batches per loop, fastest of {max(args.repeats, 1)}, extrapolated to one epoch of "
+        f"{TRAIN_SIZE} images ({per_epoch} batches)"
+    )
+    print(f"course loop  (tensors on the device):              {result['course_s_per_epoch']:7.2f} s/epoch")
+    print(f"classic loop (DataLoader + per-sample transforms): {result['classic_s_per_epoch']:7.2f} s/epoch")
+    print(f"speed-up: {result['speed_up']:.1f}x")
+
+
+def compare_loops(device: torch.device, num_batches: int, repeats: int) -> dict:
+    """Seconds per epoch of both loops on one network copy each, interleaved; the fastest repeat counts."""
+    per_epoch = math.ceil(TRAIN_SIZE / BATCH_SIZE)
     set_seed(42)
     base = BaseNetwork("relu")
     kaiming_init(base)
@@ -112,18 +126,17 @@ def main() -> None:
     for loop in (time_course_loop, time_classic_loop):  # warm-up: first-call allocations, lazy init
         loop(copy.deepcopy(base), device, 2)
     times = {time_course_loop: [], time_classic_loop: []}
-    for _ in range(max(args.repeats, 1)):  # interleaved, so a burst of other load hits both loops alike
+    for _ in range(max(repeats, 1)):  # interleaved, so a burst of other load hits both loops alike
         for loop, seconds in times.items():
             seconds.append(loop(copy.deepcopy(base), device, num_batches) * per_epoch / num_batches)
     course, classic = min(times[time_course_loop]), min(times[time_classic_loop])
-    print(
-        f"device: {device} ({torch.get_num_threads()} CPU threads), batch size {BATCH_SIZE}, "
-        f"{num_batches} batches per loop, fastest of {max(args.repeats, 1)}, extrapolated to one epoch of "
-        f"{TRAIN_SIZE} images ({per_epoch} batches)"
-    )
-    print(f"course loop  (tensors on the device):              {course:7.2f} s/epoch")
-    print(f"classic loop (DataLoader + per-sample transforms): {classic:7.2f} s/epoch")
-    print(f"speed-up: {classic / course:.1f}x")
+    return {
+        "batches": num_batches,
+        "repeats": max(repeats, 1),
+        "course_s_per_epoch": course,
+        "classic_s_per_epoch": classic,
+        "speed_up": classic / course,
+    }
 
 
 if __name__ == "__main__":
