@@ -13,14 +13,49 @@ import seaborn as sns
 from matplotlib import patheffects
 from matplotlib.colors import ListedColormap
 
-# One colour per optimizer for the whole course (curves in 06, trajectories in 07-08, exercises).
-OPTIMIZER_COLORS = {"SGD": "#1f77b4", "SGDMomentum": "#ff7f0e", "Adam": "#2ca02c"}
+# The course's palette: seaborn's "colorblind" (Okabe-Ito-like) cycle, set once in set_course_style, so
+# no figure asks a reader to tell red from green. C0..C9 in any notebook mean these colours.
+PALETTE = sns.color_palette("colorblind").as_hex()
+# One colour, line style and marker per optimizer (or scheme) for the whole course: curves in 06, paths in
+# 07-08, 11-15. Two lines compared always differ by style as well as colour (colour is never the only cue).
+OPTIMIZER_COLORS = {
+    "SGD": PALETTE[0],  # blue
+    "SGDMomentum": PALETTE[1],  # orange
+    "Adam": PALETTE[2],  # bluish green
+    "Nesterov": PALETTE[9],  # sky blue
+    "Adagrad": PALETTE[5],  # brown
+    "RMSprop": PALETTE[6],  # pink
+    "AdamW": PALETTE[3],  # vermillion
+    "Muon": PALETTE[4],  # purple
+}
+OPTIMIZER_STYLES = {
+    "SGD": {"linestyle": "-", "marker": "o"},
+    "SGDMomentum": {"linestyle": "--", "marker": "s"},
+    "Adam": {"linestyle": "-.", "marker": "^"},
+    "Nesterov": {"linestyle": ":", "marker": "D"},
+    "Adagrad": {"linestyle": (0, (5, 1, 1, 1)), "marker": "v"},
+    "RMSprop": {"linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": "P"},
+    "AdamW": {"linestyle": (0, (1, 1)), "marker": "X"},
+    "Muon": {"linestyle": (0, (6, 2)), "marker": "*"},
+}
+
+
+def optimizer_style(name: str, markevery: int | None = None) -> dict:
+    """Keyword arguments for ax.plot that draw `name`'s line in its colour, line style and marker."""
+    style = {"color": OPTIMIZER_COLORS[name], **OPTIMIZER_STYLES[name], "label": name}
+    if markevery is None:
+        style.pop("marker")
+    else:
+        style["markevery"] = markevery
+    return style
+
+
 BINS = 60
 
 
 def set_course_style() -> None:
     """Large fonts and a clean grid: readable from the back of a lecture hall."""
-    sns.set_theme(style="whitegrid", context="talk", font_scale=0.9)
+    sns.set_theme(style="whitegrid", context="talk", font_scale=0.9, palette=PALETTE)
     plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 100, "axes.titleweight": "bold"})
 
 
