@@ -23,9 +23,9 @@ OPTIMIZER_COLORS = {
     "SGDMomentum": PALETTE[1],  # orange
     "Adam": PALETTE[2],  # bluish green
     "Nesterov": PALETTE[9],  # sky blue
-    "Adagrad": PALETTE[5],  # brown
+    "Adagrad": PALETTE[3],  # vermillion
     "RMSprop": PALETTE[6],  # pink
-    "AdamW": PALETTE[3],  # vermillion
+    "AdamW": PALETTE[5],  # brown
     "Muon": PALETTE[4],  # purple
 }
 OPTIMIZER_STYLES = {
