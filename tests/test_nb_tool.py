@@ -108,6 +108,16 @@ def test_stale_code_cell_is_named(tmp_path):
     assert any("code cell 1 ('x = 1 + 2') was edited after it ran" in p for p in nbtool.problems(path))
 
 
+def test_check_exits_nonzero_on_a_stale_cell_and_sync_writes_a_missing_twin(tmp_path, capsys):
+    path = tiny(tmp_path)
+    nbfiles.twin_path(path).unlink()
+    edit_notebook(path, "x = 1 + 1", "x = 1 + 2")
+    nbtool.sync(path)
+    assert nbfiles.twin_path(path).exists()
+    assert nbtool.main(["check", str(path)]) == 1
+    assert "code cell 1" in capsys.readouterr().out
+
+
 # ---- refusals: both files untouched --------------------------------------------------------------
 
 

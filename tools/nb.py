@@ -132,6 +132,7 @@ def execute(path: Path, timeout: int, force: bool = False) -> None:
     try:
         client.execute(env={**os.environ, **KERNEL_ENV})
     except CellTimeoutError:
+        print("  TIMED OUT", flush=True)
         cell = nb.cells[progress.index]
         raise RunFailed(
             f"{path.name}: cell {progress.index} ({first_line(cell)!r}) ran over {timeout} s; nothing was "

@@ -143,14 +143,15 @@ def stale_cells(nb) -> list[int]:
 def edited(path: Path) -> tuple[bool, bool, str]:
     """(notebook edited since the last sync, twin edited since, unified diff twin -> notebook).
 
-    Both are False when the two agree, or when the notebook has no sync record yet (stored before
-    nb.py kept one: nothing tells which side changed)."""
+    Both are False when the two agree, when the twin is missing (nothing to lose), or when the notebook
+    has no sync record yet (stored before nb.py kept one: nothing tells which side changed)."""
     nb = nbformat.read(path, as_version=4)
     twin = twin_path(path)
-    ours = twin.read_text(encoding="utf-8") if twin.exists() else ""
-    theirs = twin_text(nb)
     record = nb.metadata.get(SYNC_KEY, {}).get("twin")
-    if ours == theirs or record is None:
+    if not twin.exists() or record is None:
+        return False, False, ""
+    ours, theirs = twin.read_text(encoding="utf-8"), twin_text(nb)
+    if ours == theirs:
         return False, False, ""
     diff = difflib.unified_diff(
         ours.splitlines(keepends=True),
