@@ -122,7 +122,6 @@ def execute(path: Path, timeout: int, force: bool = False) -> None:
         nb,
         timeout=timeout,
         kernel_name="python3",
-        coalesce_streams=True,
         resources={"metadata": {"path": str(path.parent)}},
         on_cell_execute=progress.start,
         on_cell_executed=progress.executed,
