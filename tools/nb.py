@@ -25,6 +25,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import jupytext
 import nbformat
@@ -49,6 +50,49 @@ from nbfiles import (
 # hash seed (set orders of strings, printed or iterated, are the same every run); one CPU thread, as
 # in README's robustness run: torch's sums then do not depend on how many cores the machine has.
 KERNEL_ENV = {"TQDM_DISABLE": "1", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+
+
+POLL_S = 1.0  # longest wait on the kernel's channels before looking again
+
+
+def sliced(get_msg):
+    """A channel's get_msg that polls in slices of POLL_S. Under load a message can arrive without
+    waking a long poll: a 4 s cell of notebook 11 took exactly its 600 s timeout, then passed with
+    the same outputs. The next slice finds such a message at once."""
+
+    async def get(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_S if deadline is None else min(POLL_S, max(deadline - time.monotonic(), 0.0))
+            try:
+                return await get_msg(timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get
+
+
+def notebook_client(nb, folder: Path, timeout: int, **hooks):
+    """An nbclient NotebookClient for `nb`, run in `folder`, whose kernel channels poll in slices and
+    whose run fails (instead of storing a cell without some outputs) when outputs come too late."""
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            for channel in (kc.shell_channel, kc.iopub_channel):
+                channel.get_msg = sliced(channel.get_msg)
+            return kc
+
+    return Client(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        raise_on_iopub_timeout=True,
+        resources={"metadata": {"path": str(folder)}},
+        **hooks,
+    )
 
 
 class RunFailed(Exception):
@@ -108,7 +152,6 @@ class Progress:
 
 def execute(path: Path, timeout: int, force: bool = False) -> None:
     """Run the twin's cells in a fresh kernel; store notebook and twin only if every cell succeeded."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     if not force:
@@ -118,24 +161,20 @@ def execute(path: Path, timeout: int, force: bool = False) -> None:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     progress = Progress(nb)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        on_cell_execute=progress.start,
-        on_cell_executed=progress.executed,
+    client = notebook_client(
+        nb, path.parent, timeout, on_cell_execute=progress.start, on_cell_executed=progress.executed
     )
     print(f"executing {path.name} (each cell at most {timeout} s)", flush=True)
     started = time.perf_counter()
     try:
         client.execute(env={**os.environ, **KERNEL_ENV})
-    except CellTimeoutError:
+    except CellTimeoutError as error:
         print("  TIMED OUT", flush=True)
         cell = nb.cells[progress.index]
+        late = "its outputs came too late" if "IOPub" in str(error) else f"ran over {timeout} s"
         raise RunFailed(
-            f"{path.name}: cell {progress.index} ({first_line(cell)!r}) ran over {timeout} s; nothing was "
-            "stored (--timeout SECONDS allows more)"
+            f"{path.name}: cell {progress.index} ({first_line(cell)!r}) {late}; nothing was stored "
+            "(--timeout SECONDS allows a cell more time)"
         ) from None
     except CellExecutionError as error:
         message = ANSI.sub("", str(error))

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
-from nb import all_notebooks, first_line, resolve
+from nb import all_notebooks, first_line, notebook_client, resolve
 from nbfiles import ANSI
 
 RUN_ENV = {"OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
@@ -42,13 +42,10 @@ def parse_seeds(spec: str) -> list[int]:
 
 def run_one(path: Path, seed: int, timeout: int) -> dict:
     """Execute `path` under COURSE_SEED=seed; the failure (cell, first line, error) or None."""
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    )
+    client = notebook_client(nb, path.parent, timeout)
     started, failure = time.perf_counter(), None
     try:
         client.execute(env={**os.environ, **RUN_ENV, "COURSE_SEED": str(seed)})
