@@ -47,7 +47,8 @@ def test_stored_as_one_clean_run(path):
 def test_outputs_come_from_the_stored_sources(path):
     """Each code cell records the hash of the source it ran with (tools/nb.py run): a cell edited in
     the .ipynb and not re-executed shows outputs of other code, and is named here."""
-    assert nbtool.stale_problems(path) == []
+    found = nbtool.stale_problems(path)
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -14,4 +14,5 @@ import nb as nbtool  # noqa: E402  (tools/ is not a package)
 
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
 def test_twin_in_sync_and_no_timestamps(path):
-    assert nbtool.sync_problems(path) == []
+    found = nbtool.sync_problems(path)
+    assert not found, "\n".join(found)
