@@ -118,6 +118,17 @@ def test_check_exits_nonzero_on_a_stale_cell_and_sync_writes_a_missing_twin(tmp_
     assert "code cell 1" in capsys.readouterr().out
 
 
+def test_check_names_a_notebook_not_in_stored_form_and_a_twin_out_of_sync(tmp_path):
+    path = tiny(tmp_path)
+    doc = json.loads(path.read_text())
+    doc["cells"][1]["metadata"]["execution"] = {"iopub.execute_input": "2026-11-21T10:00:00Z"}
+    path.write_text(json.dumps(doc))
+    edit_twin(path, "Some prose.", "Other prose.")
+    stored_form, twin = nbtool.problems(path)
+    assert "01_tiny.ipynb is not in its stored form" in stored_form and "nb.py clean" in stored_form
+    assert "differs from 01_tiny.ipynb" in twin and "nb.py run" in twin and "nb.py sync" in twin
+
+
 # ---- refusals: both files untouched --------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ A notebook is named by its path, its twin's path or its two-digit number; none m
 """
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -35,9 +36,9 @@ from nbfiles import (
     NOTEBOOKS,
     SOURCE_HASH,
     TWIN_FORMAT,
-    VOLATILE_CELL_KEYS,
     Refused,
     cli_name,
+    normalize,
     record_source_hashes,
     refuse_to_overwrite,
     stale_cells,
@@ -219,22 +220,22 @@ def sync(path: Path, force: bool = False, command: str = "sync") -> None:
 
 
 def sync_problems(path: Path) -> list[str]:
-    """Volatile metadata in the stored notebook, or a twin that is missing or differs from it."""
+    """A stored notebook that `normalize` would change, or a twin that is missing or differs from it."""
     nb = nbformat.read(path, as_version=4)
-    found = [
-        f"{path.name}: cell {i} stores volatile metadata {key!r} (run: python tools/nb.py clean)"
-        for i, cell in enumerate(nb.cells)
-        for key in VOLATILE_CELL_KEYS
-        if key in cell.metadata
-    ]
+    found = []
+    if nbformat.writes(normalize(copy.deepcopy(nb))) != nbformat.writes(nb):
+        found.append(
+            f"{path.name} is not in its stored form (it holds time stamps, widget state, split streams, "
+            f"colour codes or another kernelspec): run `python tools/nb.py clean {cli_name(path)}`"
+        )
     twin = twin_path(path)
     if not twin.exists():
         found.append(f"{path.name}: no text twin {twin} (run: python tools/nb.py sync {path.name})")
     elif twin.read_text(encoding="utf-8") != twin_text(nb):
         found.append(
-            f"{twin} differs from {path.name}: after editing the twin run "
-            f"`python tools/nb.py run {twin}`; after editing the notebook run "
-            f"`python tools/nb.py sync {path.name}`"
+            f"{twin.name} differs from {path.name}: after editing the twin run "
+            f"`python tools/nb.py run {cli_name(path)}`; after editing the notebook run "
+            f"`python tools/nb.py sync {cli_name(path)}`"
         )
     return found
 
@@ -242,9 +243,12 @@ def sync_problems(path: Path) -> list[str]:
 def stale_problems(path: Path) -> list[str]:
     """Code cells whose stored outputs came from another source (or from no recorded source)."""
     nb = nbformat.read(path, as_version=4)
+    rerun = f"run `python tools/nb.py run {cli_name(path)}`"
+    if not any(SOURCE_HASH in c.metadata for c in nb.cells):
+        return [f"{path.name}: no code cell records the source its outputs came from: {rerun}"]
     return [
-        f"{path.name}: code cell {i} ({first_line(nb.cells[i])!r}) was edited after it ran (or never "
-        f"ran under nb.py), its outputs may be stale: run `python tools/nb.py run {cli_name(path)}`"
+        f"{path.name}: code cell {i} ({first_line(nb.cells[i])!r}) was edited after it ran, its outputs "
+        f"may be stale: {rerun}"
         for i in stale_cells(nb)
     ]
 
