@@ -3,11 +3,15 @@ course conventions (title + Colab badge, the shared set-up cell)."""
 
 import json
 import re
+import sys
 
 import pytest
 from nbsource import cells, notebooks
 
 from utils import COURSE_REPO, REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import nb as nbtool  # noqa: E402  (tools/ is not a package)
 
 SETUP_CELL = (REPO_ROOT / "tools" / "setup_cell.py").read_text().strip()
 
@@ -37,6 +41,14 @@ def test_stored_as_one_clean_run(path):
                 f"a stored output shows a local path: {json.dumps(out)[:300]}"
             )
     assert path.stat().st_size < 3_000_000, "notebook over 3 MB: use PNG figures"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_come_from_the_stored_sources(path):
+    """Each code cell records the hash of the source it ran with (tools/nb.py run): a cell edited in
+    the .ipynb and not re-executed shows outputs of other code, and is named here."""
+    found = nbtool.stale_problems(path)
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

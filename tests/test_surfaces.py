@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from nbsource import assert_no_drift  # noqa: E402
 
 from utils.optimizers import SGD, Adam  # noqa: E402
 from utils.plotting import plot_surface_3d, plot_trajectories  # noqa: E402
@@ -102,8 +101,3 @@ def test_plots_return_figures():
     fig, ax = plt.subplots()
     assert plot_trajectories(grid, {"mine": paths["SGD"]}, ax=ax) is fig
     plt.close(fig)
-
-
-def test_notebooks_write_the_same_surfaces():
-    assert_no_drift("07", accepts_numpy, pathological_curve_loss)
-    assert_no_drift("08", bivar_gaussian, comb_func, gradient)

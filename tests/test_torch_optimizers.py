@@ -11,7 +11,6 @@ import math
 
 import pytest
 import torch
-from nbsource import assert_no_drift
 from torch import nn
 
 from utils import optimizers as course
@@ -47,10 +46,6 @@ def train(model, optimizer, data, scheduler=None) -> list[float]:
 def assert_same_weights(a: nn.Module, b: nn.Module, atol: float = 1e-6):
     for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=True):
         assert torch.allclose(p, q, atol=atol, rtol=0), f"{name}: max diff {(p - q).abs().max():.2e}"
-
-
-def test_no_drift_from_notebook_10():
-    assert_no_drift("10", TorchSGDMomentum, TorchAdam)
 
 
 @pytest.mark.parametrize("lr, betas", [(1e-3, (0.9, 0.999)), (1e-2, (0.5, 0.9))])

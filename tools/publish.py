@@ -57,12 +57,13 @@ import nbformat
 from nbconvert import SlidesExporter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import nb as nb_tool  # noqa: E402
-from nb import ROOT, all_notebooks, resolve  # noqa: E402
+import nbfiles  # noqa: E402
+from nb import all_notebooks, resolve  # noqa: E402
+from nbfiles import ROOT  # noqa: E402
 
 BUILD = ROOT / "build"
 BOOK_DIR = ROOT / "tools" / "book"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_VIEW = nbfiles.WIDGET_VIEW
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 LINES_PER_SLIDE = 18
@@ -393,25 +394,65 @@ def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool =
 # ---- set-up cell -------------------------------------------------------------------------------
 
 
-def stamp_setup_cell(paths: list[Path]) -> str:
-    """Pin tools/setup_cell.py to pyproject.toml's version and store it as every notebook's set-up
-    cell; returns the version."""
-    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    version = "v" + re.search(r'^version = "([^"]+)"', pyproject, flags=re.M)[1]
-    setup = ROOT / "tools" / "setup_cell.py"
-    text, count = re.subn(
-        r'^COURSE_VERSION = "[^"]*"',
-        f'COURSE_VERSION = "{version}"',
-        setup.read_text(encoding="utf-8"),
-        flags=re.M,
-    )
-    if count != 1:
-        raise SystemExit(f'{setup} has no line COURSE_VERSION = "..." to pin')
-    setup.write_text(text, encoding="utf-8")
+# How the set-up cell (tools/setup_cell.py) starts: setup-cell replaces only a cell that starts so.
+SETUP_MARKER = "# Set-up: make the course's helper package `utils` importable."
+
+
+def pinned_version() -> str:
+    """ "v" + pyproject.toml's static version, or a clear error saying what is missing."""
+    pyproject = ROOT / "pyproject.toml"
+    match = re.search(r'^version = "([^"]+)"', pyproject.read_text(encoding="utf-8"), flags=re.M)
+    if match is None:
+        raise SystemExit(
+            f'{pyproject} has no static version (a line version = "1.2.3" under [project]): setup-cell '
+            "pins the set-up cell to it. Add one; a dynamic version cannot be read without building."
+        )
+    return "v" + match[1]
+
+
+def setup_cells(paths: list[Path], marker: str) -> dict[Path, object]:
+    """Each notebook, read, after checking that its first code cell is the set-up cell (it starts with
+    tools/setup_cell.py's first line) and that its twin holds no edits the store would discard."""
+    found = {}
     for path in paths:
         nb = read(path)
-        nb.cells[setup_cell_index(nb)].source = text.strip()
-        nb_tool.store(path, nb)
+        index = setup_cell_index(nb)
+        if index is None or not nb.cells[index].source.startswith(marker):
+            raise SystemExit(
+                f"{path}: its first code cell is not the set-up cell (it does not start with {marker!r}); "
+                "nothing was written. Put tools/setup_cell.py's text first by hand, then run setup-cell."
+            )
+        try:
+            nbfiles.refuse_to_overwrite(path, "twin", "publish.py setup-cell", forceable=False)
+        except nbfiles.Refused as refusal:
+            raise SystemExit(str(refusal)) from None
+        found[path] = nb
+    return found
+
+
+def stamp_setup_cell(paths: list[Path]) -> str:
+    """Pin tools/setup_cell.py to pyproject.toml's version and store it as every notebook's set-up
+    cell; returns the version. Writes nothing unless every notebook's set-up cell is recognised.
+
+    The cell is not executed: where the course is installed it prints nothing whatever its version,
+    so its (empty) outputs stay true and its source hash is renewed when it was current."""
+    version = pinned_version()
+    setup = ROOT / "tools" / "setup_cell.py"
+    current = setup.read_text(encoding="utf-8")
+    text, count = re.subn(r'^COURSE_VERSION = "[^"]*"', f'COURSE_VERSION = "{version}"', current, flags=re.M)
+    if count != 1:
+        raise SystemExit(f'{setup} has no line COURSE_VERSION = "..." to pin')
+    if not current.startswith(SETUP_MARKER):
+        raise SystemExit(f"{setup} does not start with {SETUP_MARKER!r}, the line that marks the set-up cell")
+    notebooks = setup_cells(paths, SETUP_MARKER)
+    setup.write_text(text, encoding="utf-8")
+    for path, nb in notebooks.items():
+        cell = nb.cells[setup_cell_index(nb)]
+        was_current = cell.metadata.get(nbfiles.SOURCE_HASH) == nbfiles.digest(cell.source)
+        cell.source = text.strip()
+        if was_current and not cell.outputs:
+            cell.metadata[nbfiles.SOURCE_HASH] = nbfiles.digest(cell.source)
+        nbfiles.store(path, nb)
     return version
 
 
