@@ -53,7 +53,7 @@ def folder_of(checkpoint_dir) -> Path:
 
 
 def runs_dir(checkpoint_dir=None) -> Path:
-    """The student's own folder of retrains: saved_models/retrained (git-ignored) or $PATH_CHECKPOINT/retrained."""
+    """The student's own folder of runs: saved_models/retrained (git-ignored), or under PATH_CHECKPOINT."""
     return folder_of(checkpoint_dir) / RUNS
 
 
@@ -255,28 +255,32 @@ def load_model(model_name: str, checkpoint_dir=None, net=None):
     return load_run(model_name, checkpoint_dir, net)[0]
 
 
+def load_files(folder, model_name: str, net=None) -> tuple:
+    """(network, results) of the three files of `model_name` in `folder` (e.g. a study's own output)."""
+    paths = {key: Path(folder) / name for key, name in model_files(model_name).items()}
+    return read_model(paths, model_name, net, f"Make them again with the code that wrote {folder}.")
+
+
+def _published_names(name: str) -> dict[str, str]:
+    """{"config", "weights", "results": name under saved_models/} of the published model `name`."""
+    folder = Path(name).parent
+    return {key: (folder / file).as_posix() for key, file in model_files(Path(name).name).items()}
+
+
 def is_published_model(name: str) -> bool:
     """True when the registry publishes the three files of model `name` (e.g. "practice/practice_SGD")."""
     from utils.registry import read_registry
 
-    registry = read_registry()
-    return all(
-        str(Path(name).parent / file).removeprefix("./") in registry
-        for file in model_files(Path(name).name).values()
-    )
+    return set(_published_names(name).values()) <= read_registry().keys()
 
 
 def load_published_model(name: str, net=None) -> tuple:
-    """(network, results) of the published model `name`, e.g. "FashionMNIST_SGD" or "practice/practice_SGD"."""
+    """(network, results) of the published model `name`: "FashionMNIST_SGD", "practice/practice_SGD"..."""
     from utils.registry import published_file
 
-    folder, model_name = Path(name).parent, Path(name).name
-    paths = {
-        key: published_file(str(folder / file).removeprefix("./"))
-        for key, file in model_files(model_name).items()
-    }
-    hint = "The published files are the registry's (utils/published.txt): restore saved_models/ with git checkout."
-    return read_model(paths, model_name, net, hint)
+    paths = {key: published_file(file) for key, file in _published_names(name).items()}
+    hint = "Restore saved_models/ with git checkout (utils/published.txt lists the published files)."
+    return read_model(paths, Path(name).name, net, hint)
 
 
 def export_run(model_name: str, checkpoint_dir, dest: Path, as_name: str | None = None) -> list[Path]:

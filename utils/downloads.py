@@ -15,7 +15,7 @@ from pathlib import Path
 import pooch
 import requests
 
-from utils import env_path, env_value
+from utils import env_path
 
 CACHE_ENV = "COURSE_CACHE_DIR"
 CACHE_DIR = env_path(CACHE_ENV, Path(pooch.os_cache("init-optim-course")))

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pooch
 
-from utils import COURSE_REPO, PUBLISHED_DIR, env_value
-from utils import downloads
+from utils import COURSE_REPO, PUBLISHED_DIR, downloads, env_value
 
 REGISTRY_FILE = Path(__file__).with_name("published.txt")
 MODELS_URL_ENV = "COURSE_MODELS_URL"

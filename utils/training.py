@@ -149,11 +149,12 @@ def check_data(data, net) -> list:
         if x[0].numel() != config["input_size"]:
             raise ValueError(
                 f"each {split} image has {x[0].numel()} values (shape {tuple(x.shape[1:])}) but the network "
-                f"takes {config['input_size']}: give [N, 1, 28, 28] grey images or build the network for this size"
+                f"takes {config['input_size']}: give [N, 1, 28, 28] grey images, or a network for this size"
             )
         if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8) or y.shape != (len(x),):
             raise ValueError(
-                f"the {split} labels must be {len(x)} whole numbers (int64), got {y.dtype} of shape {tuple(y.shape)}"
+                f"the {split} labels must be {len(x)} whole numbers (int64), got {y.dtype} "
+                f"of shape {tuple(y.shape)}"
             )
         if y.min() < 0 or y.max() >= config["num_classes"]:
             raise ValueError(
@@ -209,7 +210,8 @@ def _stored(net, model_name: str, folder: Path, recipe: dict) -> dict | None:
         differences = recipe_differences(results.get("recipe"), recipe)
         if differences:
             print(
-                f"The stored {model_name!r} in {where} was made with another recipe ({'; '.join(differences)}): not used."
+                f"The stored {model_name!r} in {where} was made with another recipe "
+                f"({'; '.join(differences)}): not used."
             )
             continue
         print(
@@ -292,7 +294,8 @@ def fit(net, optimizer, data, max_epochs: int, batch_size: int, seed: int, desc:
     diverged = next((i for i, loss in enumerate(history["train_loss"]) if not np.isfinite(loss)), None)
     if diverged is not None:
         print(
-            f"{desc}: the training loss became {history['train_loss'][diverged]} in epoch {diverged + 1}: the "
+            f"{desc}: the training loss became {history['train_loss'][diverged]} in epoch {diverged + 1}: "
+            "the "
             "run diverged (try a smaller learning rate). Its results store that loss as null."
         )
     net.load_state_dict(best_state)
