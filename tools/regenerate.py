@@ -166,6 +166,7 @@ def main(argv=None) -> None:
         "artifacts", nargs="*", help=f"what to re-make (default: all of {', '.join(ARTIFACTS)})"
     )
     parser.add_argument("--list", action="store_true", help="list the artifacts and exit")
+    # for tests: another published folder, registry and cache than the package's
     parser.add_argument("--published-dir", type=Path, default=PUBLISHED_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--registry", type=Path, default=REGISTRY_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", type=Path, default=downloads.CACHE_DIR, help=argparse.SUPPRESS)

@@ -77,6 +77,8 @@ def reason(err: BaseException) -> str:
     """One line for what went wrong in a download."""
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code} {err.response.reason}"
+    if isinstance(err, requests.exceptions.ChunkedEncodingError):
+        return "the connection dropped before the whole file came"
     if isinstance(err, requests.ConnectionError):
         return "cannot connect (offline, or the server is down)"
     if isinstance(err, requests.Timeout):

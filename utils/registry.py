@@ -40,10 +40,10 @@ def models_url() -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def read_registry(path: Path = REGISTRY_FILE) -> dict[str, str]:
+def read_registry(path: Path | None = None) -> dict[str, str]:
     """{published name: SHA-256} (pooch parses the file and names a malformed line)."""
     registry = pooch.create(path=os.devnull, base_url="")
-    registry.load_registry(path)
+    registry.load_registry(path or REGISTRY_FILE)
     return dict(registry.registry)
 
 
@@ -58,17 +58,17 @@ def file_hash(path: Path) -> str:
 
 def published_file(
     name: str,
-    registry_file: Path = REGISTRY_FILE,
-    published_dir: Path = PUBLISHED_DIR,
+    registry_file: Path | None = None,
+    published_dir: Path | None = None,
     cache_dir: Path | None = None,
     total_seconds: float = downloads.TOTAL_SECONDS,
 ) -> Path:
     """The published file `name` (e.g. "studies/practice.json"), verified; read it, never write to it."""
     registry = read_registry(registry_file)
     if name not in registry:
-        raise PublishedError(f"{name!r} is not a published file of the course (see {registry_file}).")
+        raise PublishedError(f"{name!r} is not a published file of the course (see {REGISTRY_FILE}).")
     digest = registry[name].lower()
-    local = Path(published_dir) / name
+    local = Path(published_dir or PUBLISHED_DIR) / name
     if local.is_file() and file_hash(local) == digest:
         return local
     cache = Path(cache_dir or downloads.CACHE_DIR) / digest

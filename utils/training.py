@@ -198,12 +198,17 @@ def _stored(net, model_name: str, folder: Path, recipe: dict) -> dict | None:
     reason printed. The published model comes first, then the student's latest run."""
     loaders = []
     if is_published_model(model_name):
-        loaders.append(("the course's published files", lambda: load_published_model(model_name, net)))
-    if latest_run(model_name, folder) is not None:
-        loaders.append((shown(runs_dir(folder) / model_name), lambda: load_run(model_name, folder, net)))
+        loaders.append(("the course's published files", lambda: load_published_model(model_name)))
+    try:
+        has_run = latest_run(model_name, folder) is not None
+    except CheckpointError as err:
+        print(f"{err} Not used.")
+        has_run = False
+    if has_run:
+        loaders.append((shown(runs_dir(folder) / model_name), lambda: load_run(model_name, folder)))
     for where, load in loaders:
         try:
-            _, results = load()
+            stored_net, results = load()
         except (CheckpointError, PublishedError) as err:
             print(f"{err} Not used.")
             continue
@@ -214,6 +219,7 @@ def _stored(net, model_name: str, folder: Path, recipe: dict) -> dict | None:
                 f"({'; '.join(differences)}): not used."
             )
             continue
+        net.load_state_dict(stored_net.state_dict())  # the same recipe, so the same network config
         print(
             f"Loaded the trained {model_name!r} from {where} (train_model(..., overwrite=True) retrains it)."
         )
