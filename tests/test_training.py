@@ -13,8 +13,7 @@ import pytest
 import torch
 from nbsource import assert_no_drift
 
-from utils import set_seed
-from utils import registry
+from utils import registry, set_seed
 from utils.checkpoints import CheckpointError, latest_run, load_model, model_files, runs_dir
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init, var_init
