@@ -216,3 +216,13 @@ def test_a_folder_where_a_data_file_belongs_is_named_and_kept(tmp_path):
     ):
         data.ensure_fashion_mnist(tmp_path)
     assert (blocker / "mine.txt").read_text() == "my work"
+
+
+def test_published_files_do_not_depend_on_path_checkpoint(tmp_path):
+    """Notebook 12 with PATH_CHECKPOINT at a fresh folder: the published study is still found."""
+    code = "from utils.registry import published_file; print(published_file('studies/practice.json'))"
+    env = {**os.environ, "PATH_CHECKPOINT": str(tmp_path), "COURSE_MODELS_URL": "http://127.0.0.1:9/"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().endswith("saved_models/studies/practice.json") and not list(tmp_path.iterdir())

@@ -403,12 +403,17 @@ def test_a_damaged_published_file_is_not_used_nor_repaired_in_place(
     assert latest_run("pub", tmp_path / "mine") is not None
 
 
-def test_a_students_own_files_in_path_checkpoint_are_never_touched(small_data, tmp_path, monkeypatch):
-    """A student's FashionMNIST_SGD.* of their own in PATH_CHECKPOINT: neither replaced nor used."""
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_students_own_files_in_path_checkpoint_are_never_touched(
+    small_data, tmp_path, monkeypatch, overwrite
+):
+    """A student's FashionMNIST_SGD.* of their own in PATH_CHECKPOINT, beside an empty MANIFEST.sha256:
+    neither replaced nor used, whether the call retrains or not."""
     folder = tmp_path / "mine"
     folder.mkdir()
     for file in model_files("FashionMNIST_SGD").values():
         (folder / file).write_text("my own work")
+    (folder / "MANIFEST.sha256").write_text("")  # an empty manifest of an older course: decides nothing now
     before = tree(folder)
     monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
     set_seed(42)
@@ -420,8 +425,10 @@ def test_a_students_own_files_in_path_checkpoint_are_never_touched(small_data, t
         data=small_data,
         device="cpu",
         checkpoint_dir=folder,
+        overwrite=overwrite,
     )
     assert {k: v for k, v in tree(folder).items() if k.parts[0] != "retrained"} == before
+    assert latest_run("FashionMNIST_SGD", folder) is not None
 
 
 def test_read_only_checkpoint_folder_fails_before_training(small_data, tmp_path, monkeypatch):
