@@ -84,7 +84,7 @@ def test_a_good_download_is_kept_and_then_served_from_the_cache(server, tmp_path
         ("drip headers", "not finished after 2 s"),
         ("drip body", "not finished after 2 s"),
         ("endless", "more than"),
-        ("huge length", "announces"),
+        ("huge length", "dropped"),
         ("drop", "dropped"),
         ("wrong bytes", "hash differs"),
         ("404", "HTTP 404"),

@@ -3,12 +3,12 @@
 pooch.retrieve does the bookkeeping (a file already in the cache with the right hash is not fetched
 again; a download lands in a temporary file and is kept only when its hash matches). What pooch and
 requests do not bound is time: their timeout is per socket read, so a server that drips one byte of
-its headers or body every few seconds never ends. `bounded_downloader` is pooch's downloader run in a
-worker thread that the caller waits for at most `total_seconds` - connecting, headers and body together -
-and that stops at `max_bytes`. Whatever goes wrong ends in one DownloadError line that says what to do.
+its headers or body every few seconds never ends. `bounded_downloader` runs pooch's HTTPDownloader in a
+worker thread that the caller waits for at most `total_seconds` (connecting, headers and body together),
+writing into a file that stops at `max_bytes`. Whatever goes wrong ends in one DownloadError line that
+says what to do.
 """
 
-import contextlib
 import threading
 from pathlib import Path
 
@@ -28,36 +28,35 @@ class DownloadError(RuntimeError):
     """A download did not give the file it should have; the message says what to do."""
 
 
-def _stream(url: str, output_file, total_seconds: float, max_bytes: int, cancelled: threading.Event) -> None:
-    """Write the body of `url` into the open file `output_file`, refusing more than `max_bytes`."""
-    with requests.get(url, stream=True, timeout=total_seconds) as response:
-        response.raise_for_status()
-        announced = response.headers.get("Content-Length")
-        if announced is not None and announced.isdigit() and int(announced) > max_bytes:
-            raise DownloadError(f"the server announces {int(announced):,} bytes, more than {max_bytes:,}")
-        size = 0
-        for chunk in response.iter_content(CHUNK):
-            if cancelled.is_set():
-                return
-            size += len(chunk)
-            if size > max_bytes:
-                raise DownloadError(f"more than {max_bytes:,} bytes: not the course's file")
-            output_file.write(chunk)
-        if announced is not None and announced.isdigit() and size != int(announced):
-            raise DownloadError(f"the connection dropped after {size:,} of {int(announced):,} bytes")
+class _Capped:
+    """The file pooch's downloader writes into: it refuses bytes past `max_bytes`, or once cancelled."""
+
+    def __init__(self, f, max_bytes: int, cancelled: threading.Event):
+        self.f, self.max_bytes, self.cancelled, self.size = f, max_bytes, cancelled, 0
+
+    def write(self, chunk: bytes) -> int:
+        if self.cancelled.is_set():
+            raise DownloadError("cancelled at the deadline")
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise DownloadError(f"more than {self.max_bytes:,} bytes: not the course's file")
+        return self.f.write(chunk)
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def bounded_downloader(total_seconds: float = TOTAL_SECONDS, max_bytes: int = MAX_BYTES):
-    """A pooch downloader (url, output_file, pooch) that ends after `total_seconds` and `max_bytes`."""
+    """pooch's HTTPDownloader (with its progress bar), ended after `total_seconds` and `max_bytes`."""
 
     def download(url: str, output_file, _pooch=None) -> None:
         outcome, cancelled = {}, threading.Event()
+        http = pooch.HTTPDownloader(progressbar=True, timeout=total_seconds)
 
         def work():
             try:
-                is_path = not hasattr(output_file, "write")  # pooch hands a path; a caller may hand a file
-                with open(output_file, "wb") if is_path else contextlib.nullcontext(output_file) as out:
-                    _stream(url, out, total_seconds, max_bytes, cancelled)
+                with open(output_file, "wb") as f:
+                    http(url, _Capped(f, max_bytes, cancelled), None)
             except BaseException as err:  # handed to the waiting thread, which raises it
                 outcome["error"] = err
 
