@@ -48,3 +48,30 @@ def test_committed_networks_reproduce_the_study(name):
     assert loss.item() == pytest.approx(STUDY["runs"][name]["0"]["loss"], rel=1e-4)
     eig, _ = top_hessian_eigenvalue(loss, list(net.parameters()), torch_generator(5))
     assert eig == pytest.approx(STUDY["runs"][name]["0"]["top_eigenvalue"], rel=0.02)
+
+
+def test_make_study_writes_the_study_and_its_networks_into_its_folder_only(tmp_path, monkeypatch):
+    """The interface tools/regenerate.py publishes from, on random data small enough for a test."""
+    from utils import practice
+    from utils.checkpoints import load_files
+
+    g = torch.Generator().manual_seed(0)
+    data = [
+        (torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g))
+        for n in (256, 64, 64)
+    ]
+    monkeypatch.setattr(practice, "fashion_mnist_tensors", lambda device: data)
+    monkeypatch.setattr(practice, "SHARPNESS_IMAGES", 32)
+    monkeypatch.chdir(tmp_path)
+    written = practice.make_study(tmp_path / "out", seeds=(0,), epochs=2, range_steps=20)
+    assert written[0] == tmp_path / "out" / STUDY_NAME
+    assert {p.relative_to(tmp_path / "out").as_posix() for p in written} == {STUDY_NAME} | {
+        f"{NETWORKS}/{kept}{suffix}"
+        for kept in KEEP.values()
+        for suffix in (".config.json", ".pt", "_results.json")
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "it wrote outside its folder"
+    study = json.loads(written[0].read_text())
+    assert set(study["runs"]) >= set(KEEP) and study["recipe"]["epochs"] == 2
+    for kept in KEEP.values():
+        load_files(tmp_path / "out" / NETWORKS, kept)

@@ -60,6 +60,20 @@ def test_a_maker_that_writes_outside_its_folder_installs_nothing(tmp_path):
     assert (tmp_path / "registry.txt").read_text() == "" and not (tmp_path / "published").exists()
 
 
+def test_notebook_06_has_each_switch_once():
+    source = load_tool().TWIN_06.read_text()
+    assert all(source.count(f"\n{switch} = False") == 1 for switch in ("RETRAIN", "RETRAIN_STUDIES"))
+
+
+def test_a_notebook_whose_switch_moved_is_refused(tmp_path, monkeypatch):
+    tool = load_tool()
+    twin = tmp_path / "06.py"
+    twin.write_text("x = 1\nRETRAIN = True\n")
+    monkeypatch.setattr(tool, "TWIN_06", twin)
+    with pytest.raises(SystemExit, match="must set `RETRAIN = False` exactly once"):
+        tool.run_notebook_06(tmp_path, "RETRAIN")
+
+
 CHILD = """
 import os, sys, time
 sys.path.insert(0, {root!r})
