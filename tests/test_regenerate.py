@@ -143,7 +143,7 @@ def test_one_regeneration_installs_files_and_registry_together(tmp_path, monkeyp
         assert hashlib.sha256((tmp_path / "pub" / name).read_bytes()).hexdigest() == digest
 
 
-@pytest.mark.parametrize("kill_after", [1, 6, 10, 11])
+@pytest.mark.parametrize("kill_after", [3, 10, 11])
 def test_a_killed_regeneration_leaves_the_previous_set_valid(tmp_path, monkeypatch, kill_after):
     """A second regeneration renames 11 times: 5 old files kept in the cache, 5 new files into place, then
     the registry. Killed after any of them, the old set or the new one is served whole; a rerun mends."""
