@@ -13,6 +13,7 @@ file is named with what to do about it, and the next source is tried; a bad file
 removed so that a good copy can take its place. If no source works, one error names the three fixes.
 """
 
+import errno
 import gzip
 import hashlib
 import os
@@ -98,7 +99,14 @@ def _check_raw_file(path: Path) -> str | None:
     return problem
 
 
-def _not_writable(root: Path, err: OSError) -> PermissionError:
+def _not_writable(root: Path, err: OSError) -> OSError:
+    if err.errno == errno.ENOSPC:
+        return OSError(
+            errno.ENOSPC,
+            f"Fashion-MNIST (about 55 MB unpacked) does not fit in the data folder {root}: the disk is full "
+            f"({err}). Free some space, or set PATH_DATASETS to a folder on another disk and restart "
+            "the kernel.",
+        )
     return PermissionError(
         f"Fashion-MNIST has to be written into the data folder {root}, but it cannot be written there "
         f"({type(err).__name__}: {err}). Set the environment variable PATH_DATASETS to a writable folder "
