@@ -287,3 +287,15 @@ def test_published_models_load_and_record_their_recipe():
         if "/" not in name:
             recipe = results["recipe"]
             assert recipe["epochs"] == 40 and recipe["optimizer"]["class"].startswith("utils.optimizers.")
+
+
+def test_temporary_folders_of_killed_runs_are_removed_once_hours_old(tmp_path):
+    stored_model(tmp_path)
+    model_dir = runs_dir(tmp_path) / "m"
+    old, fresh = model_dir / ".run-old.tmp", model_dir / ".run-fresh.tmp"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / "m.pt").write_bytes(b"half a run")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    stored_model(tmp_path, seed=1)
+    assert not old.exists() and fresh.exists(), "only the abandoned folder goes; a run in progress stays"

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -386,3 +387,14 @@ def test_tensors_equal_the_transformed_datasets():
             img, label = ds[i]
             assert torch.allclose(x[i], img, atol=1e-6) and y[i].item() == label
     assert abs(x_train.mean().item()) < 0.01 and abs(x_train.std().item() - 1) < 0.01
+
+
+def test_partial_files_of_killed_copies_are_removed_once_hours_old(tmp_path):
+    raw = data._raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    old, fresh = raw / "train-images-idx3-ubyte.gz.abc.partial", raw / "t10k-labels-idx1-ubyte.gz.def.partial"
+    for path in (old, fresh):
+        path.write_bytes(b"half a file")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    data._ensure_writable(tmp_path)
+    assert not old.exists() and fresh.exists()

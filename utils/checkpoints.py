@@ -11,8 +11,8 @@ the SHA-256 of the two other files under "files", and `record_sha256` over the w
   folder, flushed to disk, renamed into place in one step, and only then named by that model's
   latest.json - the rename and latest.json under an exclusive lock (filelock). Two runs at once each
   finish their own folder and latest.json names one of them whole; a killed run leaves at most a
-  `.run-*.tmp` folder that nothing reads. No other file is written, none is ever replaced but
-  latest.json, and none is deleted.
+  `.run-*.tmp` folder that nothing reads (the next run deletes it once it is an hour old). No other file
+  is written, none is ever replaced but latest.json, and none is deleted but those temporary folders.
 """
 
 import hashlib
@@ -32,6 +32,7 @@ from utils.models import BaseNetwork
 
 RUNS = "retrained"
 LATEST = "latest.json"
+ABANDONED_SECONDS = 3600
 LOCK_SECONDS = 600  # another run of the same model only holds the lock while it renames its folder
 
 
@@ -142,10 +143,19 @@ def save_run(net, results: dict, model_name: str, checkpoint_dir=None) -> Path:
                 os.rename(tmp, run)
             latest = {"run": run.name, "record_sha256": record["record_sha256"]}
             atomic_write(model_dir / LATEST, json_bytes(latest))
+            _remove_abandoned(model_dir)
         return run
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _remove_abandoned(model_dir: Path) -> None:
+    """Delete the temporary folders of runs killed before they finished (ours, and hours old: a run that
+    is still writing its folder takes seconds), so repeated kills do not fill the disk."""
+    for tmp in model_dir.glob(".run-*.tmp"):
+        if time.time() - tmp.stat().st_mtime > ABANDONED_SECONDS:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def latest_run(model_name: str, checkpoint_dir=None) -> Path | None:

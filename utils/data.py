@@ -19,6 +19,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -54,6 +55,7 @@ RAW_CHECKSUMS = {
 _BLOCK = 1 << 20
 DOWNLOAD_SECONDS = 300.0  # one archive (26 MB at most): connecting, headers and body together
 MIRRORS = FashionMNIST.mirrors
+ABANDONED_SECONDS = 3600  # a .partial file this old belongs to a killed copy
 _verified: set[tuple] = set()  # files checked in this process (path, size, mtime, inode, expected MD5)
 
 
@@ -160,11 +162,15 @@ def _remove_legacy_cache(root: Path) -> None:
 
 
 def _ensure_writable(root: Path) -> None:
-    """Create torchvision's raw folder under `root` and prove a file can be written there."""
+    """Create torchvision's raw folder under `root` and prove a file can be written there; delete the
+    .partial files of copies killed hours ago (an unpack in progress takes seconds)."""
     try:
         _raw_dir(root).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=_raw_dir(root)):
             pass
+        for partial in _raw_dir(root).glob("*-ubyte.gz.*.partial"):
+            if time.time() - partial.stat().st_mtime > ABANDONED_SECONDS:
+                partial.unlink()
     except OSError as err:
         raise _not_writable(root, err) from err
 
