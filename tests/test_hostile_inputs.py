@@ -226,3 +226,31 @@ def test_published_files_do_not_depend_on_path_checkpoint(tmp_path):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip().endswith("saved_models/studies/practice.json") and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("device, words", [("gpu", "device='gpu' is not a device"), (3.5, "is not a device")])
+def test_a_device_that_is_not_one_is_named(tmp_path, device, words):
+    with pytest.raises(ValueError, match=words):
+        train_model(
+            small_net(),
+            "h",
+            never_steps,
+            max_epochs=1,
+            data=make_data(),
+            device=device,
+            checkpoint_dir=tmp_path,
+        )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_a_gpu_this_machine_lacks_is_named(tmp_path):
+    with pytest.raises(ValueError, match="no cuda device: leave device=None"):
+        train_model(
+            small_net(),
+            "h",
+            never_steps,
+            max_epochs=1,
+            data=make_data(),
+            device="cuda",
+            checkpoint_dir=tmp_path,
+        )

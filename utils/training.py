@@ -185,6 +185,25 @@ def make_optimizer(optim_func, params):
     return optimizer
 
 
+def check_device(device) -> torch.device:
+    """`device` as a torch.device this machine has; None picks the fastest (utils.get_device)."""
+    if device is None:
+        return get_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(
+            f"device={device!r} is not a device ({err}): use 'cpu', 'cuda', 'mps' or None"
+        ) from None
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, True):
+        raise ValueError(
+            f"device={str(device)!r}, but this machine has no {device.type} device: leave device=None "
+            "and the fastest one available is used"
+        )
+    return device
+
+
 def check_network(net) -> None:
     if not isinstance(net, nn.Module) or not isinstance(getattr(net, "config", None), dict):
         raise TypeError(
@@ -256,7 +275,7 @@ def train_model(
         raise ValueError(f"model_name must be a plain file name (no folders), got {model_name!r}")
     check_network(net)
     folder = checkpoint_dir
-    device = torch.device(device) if device is not None else get_device()
+    device = check_device(device)
     net.to(device)
     if data is not None:
         data = check_data(data, net)
