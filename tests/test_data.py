@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -318,14 +319,17 @@ def test_read_only_data_folder_with_good_files_is_used(env_and_debian, monkeypat
             folder.chmod(0o755)
 
 
-def test_full_disk_while_unpacking_is_the_folder_error(env_and_debian, monkeypatch):
+def test_full_disk_while_unpacking_says_the_disk_is_full(env_and_debian, monkeypatch):
     def unpack_to_full_disk(src, out):
         out.write(b"some bytes")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(data, "_unpack", unpack_to_full_disk)
-    with pytest.raises(PermissionError, match="No space left on device.*PATH_DATASETS"):
+    with pytest.raises(
+        OSError, match="the disk is full .*No space left on device.*Free some space.*PATH_DATASETS"
+    ) as err:
         data.ensure_fashion_mnist(env_and_debian / "data")
+    assert not isinstance(err.value, PermissionError)
     assert not leftovers(env_and_debian)
 
 
@@ -383,3 +387,14 @@ def test_tensors_equal_the_transformed_datasets():
             img, label = ds[i]
             assert torch.allclose(x[i], img, atol=1e-6) and y[i].item() == label
     assert abs(x_train.mean().item()) < 0.01 and abs(x_train.std().item() - 1) < 0.01
+
+
+def test_partial_files_of_killed_copies_are_removed_once_hours_old(tmp_path):
+    raw = data._raw_dir(tmp_path)
+    raw.mkdir(parents=True)
+    old, fresh = raw / "train-images-idx3-ubyte.gz.abc.partial", raw / "t10k-labels-idx1-ubyte.gz.def.partial"
+    for path in (old, fresh):
+        path.write_bytes(b"half a file")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    data._ensure_writable(tmp_path)
+    assert not old.exists() and fresh.exists()

@@ -1,4 +1,4 @@
-"""utils.data's last source, torchvision's download, against a local server that misbehaves.
+"""utils.data's last source, the download from torchvision's mirrors, against a local server that misbehaves.
 
 Every failure must end in the one clear error that names the three fixes, within a bounded time, and
 leave no unchecked file in use. The server listens on 127.0.0.1 only and is stopped by the test.
@@ -35,6 +35,10 @@ class Misbehaving(BaseHTTPRequestHandler):
         elif self.behaviour == "stall":  # headers, then silence
             self.wfile.flush()
             self.release.wait(10)
+        elif self.behaviour == "drip":  # a byte every 0.2 s: each read succeeds, the whole never ends
+            while not self.release.wait(0.2):
+                self.wfile.write(b"\x1f")
+                self.wfile.flush()
 
 
 @pytest.fixture
@@ -48,15 +52,16 @@ def server(tmp_path, monkeypatch):
     Misbehaving.release.clear()
     monkeypatch.delenv(data.LOCAL_COPY_ENV, raising=False)
     monkeypatch.setattr(data, "DEBIAN_COPY", tmp_path / "no-debian-package")
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(data.FashionMNIST, "mirrors", [f"http://127.0.0.1:{httpd.server_port}/"])
+    monkeypatch.setattr(data, "DOWNLOAD_SECONDS", 1.5)
+    monkeypatch.setattr(data, "MIRRORS", [f"http://127.0.0.1:{httpd.server_port}/"])
+    monkeypatch.setattr(data.downloads, "CACHE_DIR", tmp_path / "cache")
     yield tmp_path
     Misbehaving.release.set()
     httpd.shutdown()
     httpd.server_close()
 
 
-@pytest.mark.parametrize("behaviour", ["garbage", "drop", "stall", "not found"])
+@pytest.mark.parametrize("behaviour", ["garbage", "drop", "stall", "drip", "not found"])
 def test_every_download_failure_is_the_clear_error(server, monkeypatch, behaviour):
     monkeypatch.setattr(Misbehaving, "behaviour", behaviour)
     start = time.monotonic()
@@ -71,10 +76,11 @@ def test_every_download_failure_is_the_clear_error(server, monkeypatch, behaviou
 
 
 def test_download_leaves_the_socket_timeout_as_it_was(server, monkeypatch):
+    """The deadline is the download's own: no process-wide socket default is set."""
     import socket
 
-    monkeypatch.setattr(Misbehaving, "behaviour", "not found")
+    monkeypatch.setattr(Misbehaving, "behaviour", "drip")
     before = socket.getdefaulttimeout()
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="not finished after 1.5 s"):
         data.ensure_fashion_mnist(server / "data")
     assert socket.getdefaulttimeout() == before

@@ -1,191 +1,185 @@
-"""utils.downloads against a local http.server on 127.0.0.1 that misbehaves on purpose: missing files,
-wrong bytes, a connection dropped mid-body, a stall (one byte every 2 s) and an endless body. Every case
-must end in one printed line (and training instead) within a bounded time, never in a hang or a raw
-traceback, and a file is kept only when it matches the manifest."""
+"""utils.downloads and utils.registry against local servers (127.0.0.1) that behave and misbehave.
 
-import http.server
+Every failure ends within its deadline in one DownloadError / PublishedError line; a published file is
+the package's copy when it matches the registry, else the registry's bytes from the content-keyed cache;
+nothing is ever written into the published folder.
+"""
+
+import hashlib
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import torch
 
-from utils.checkpoints import (
-    MANIFEST_NAME,
-    is_complete,
-    load_model,
-    save_model,
-    save_results,
-    sha256,
-    write_manifest,
-)
-from utils.downloads import DEFAULT_MODELS_URL, DownloadError, download_pretrained, fetch, models_url
-from utils.models import BaseNetwork
+from utils import downloads, registry
+
+BODY = b"the published bytes" * 100
+DIGEST = hashlib.sha256(BODY).hexdigest()
 
 
-def publish(folder, hidden=(16, 8), seed=0):
-    torch.manual_seed(seed)
-    save_model(BaseNetwork("relu", hidden_sizes=hidden), "m", folder)
-    save_results({"test_acc": 0.5}, "m", folder)
-    write_manifest(folder)
-
-
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves the folder; a path starting with /drop/, /stall/ or /endless/ misbehaves that way."""
+class Handler(BaseHTTPRequestHandler):
+    behaviour = "good"
+    stop = threading.Event()
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
-        mode = self.path.strip("/").split("/")[0]
-        if mode not in ("drop", "stall", "endless"):
-            return super().do_GET()
-        self.send_response(200)
-        if mode != "endless":
-            self.send_header("Content-Length", "5000")
-        self.end_headers()
-        try:
-            if mode == "drop":
-                self.wfile.write(b"x" * 100)
+        mode = self.behaviour
+        if mode == "drip headers":  # one header byte every 0.3 s, for ever
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            while not self.stop.wait(0.3):
+                self.wfile.write(b"X")
                 self.wfile.flush()
-                self.close_connection = True
-            elif mode == "stall":
-                while not self.server.stopping.is_set():
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    self.server.stopping.wait(2)
-            else:
-                while not self.server.stopping.is_set():
-                    self.wfile.write(b"x" * 65536)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+            return
+        if mode == "404":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        if mode == "huge length":
+            self.send_header("Content-Length", str(10**12))
+        elif mode != "endless":
+            self.send_header("Content-Length", str(len(BODY)))
+        self.end_headers()
+        if mode == "good":
+            self.wfile.write(BODY)
+        elif mode == "wrong bytes":
+            self.wfile.write(BODY[::-1])
+        elif mode == "drop":
+            self.wfile.write(BODY[:100])
+        elif mode == "drip body":  # one body byte every 0.3 s: no single read ever times out
+            for byte in BODY:
+                if self.stop.wait(0.3):
+                    return
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        elif mode == "endless":
+            while not self.stop.is_set():
+                self.wfile.write(bytes(1 << 16))
 
 
 @pytest.fixture
-def server(tmp_path):
-    """(remote folder, base URL) of a server that the test stops, with every connection it opened."""
-    remote = tmp_path / "remote"
-    remote.mkdir()
-
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-
-        def finish_request(self, request, client_address):
-            Handler(request, client_address, self, directory=str(remote))
-
-    httpd = Server(("127.0.0.1", 0), Handler)
-    httpd.stopping = threading.Event()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield remote, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.stopping.set()
+def server(monkeypatch):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    Handler.stop.clear()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    Handler.stop.set()
     httpd.shutdown()
     httpd.server_close()
-    thread.join(5)
 
 
-@pytest.fixture
-def local(tmp_path, server):
-    """A local folder that has only the manifest of the published model."""
-    remote, _ = server
-    publish(remote)
-    folder = tmp_path / "local"
-    folder.mkdir()
-    (folder / MANIFEST_NAME).write_bytes((remote / MANIFEST_NAME).read_bytes())
-    return folder
-
-
-def test_models_url_from_environment(monkeypatch):
-    monkeypatch.delenv("COURSE_MODELS_URL", raising=False)
-    assert models_url() == DEFAULT_MODELS_URL
-    monkeypatch.setenv("COURSE_MODELS_URL", "http://mirror.example/models")
-    assert models_url() == "http://mirror.example/models/"
-
-
-def test_download_fetches_missing_files_and_verifies_them(server, local):
-    remote, url = server
-    (local / "m.config.json").write_bytes((remote / "m.config.json").read_bytes())
-    (remote / "m.config.json").unlink()  # a request for it would 404: a verified file is not fetched again
-    assert download_pretrained("m", local, base_url=url)
-    assert all(sha256(local / n) == sha256(remote / n) for n in ("m.pt", "m_results.json"))
-    assert load_model("m", local).config["hidden_sizes"] == [16, 8]
-
-
-def test_files_that_differ_from_the_manifest_are_downloaded_again(server, local, capsys):
-    """The case of an interrupted old-style overwrite: a present but different file is never used."""
-    remote, url = server
-    publish(local, hidden=(32,), seed=1)  # another model under the same names...
-    (local / MANIFEST_NAME).write_bytes((remote / MANIFEST_NAME).read_bytes())  # ...the published manifest
-    assert download_pretrained("m", local, base_url=url)
-    assert "differed from MANIFEST.sha256 and were downloaded again" in capsys.readouterr().out
-    assert load_model("m", local).config["hidden_sizes"] == [16, 8]
-
-
-def test_a_fresh_folder_gets_the_course_manifest(tmp_path, server):
-    """A new PATH_CHECKPOINT has no manifest: the course's is used, and copied there for later checks."""
-    _, url = server
-    folder = tmp_path / "fresh"
-    assert not download_pretrained("FashionMNIST_SGD", folder, base_url=url, timeout=2)  # 404 here
-    assert (folder / MANIFEST_NAME).is_file() and "FashionMNIST_SGD.pt" in (
-        folder / MANIFEST_NAME
-    ).read_text()
-
-
-def test_wrong_bytes_are_not_saved(server, local, capsys):
-    remote, url = server
-    (remote / "m.pt").write_bytes(b"not the file the manifest describes")
-    assert not download_pretrained("m", local, base_url=url)
-    assert "does not match MANIFEST.sha256" in capsys.readouterr().out
-    assert not (local / "m.pt").exists() and not is_complete("m", local)
-
-
-def test_http_error(server, local, capsys):
-    remote, url = server
-    (remote / "m_results.json").unlink()
-    assert not download_pretrained("m", local, base_url=url)
-    out = capsys.readouterr().out
-    assert "Could not download the pretrained m_results.json" in out and "HTTP Error 404" in out
-    assert out.count("\n") == 1 and "training instead" in out
-
-
-def test_server_down(local, capsys):
-    with http.server.HTTPServer(("127.0.0.1", 0), Handler) as closed:  # a port nobody listens on
-        port = closed.server_address[1]
-    assert not download_pretrained("m", local, base_url=f"http://127.0.0.1:{port}/", timeout=2)
-    assert "training instead" in capsys.readouterr().out
+def test_a_good_download_is_kept_and_then_served_from_the_cache(server, tmp_path, monkeypatch):
+    path = downloads.fetch(server + "f.bin", f"sha256:{DIGEST}", tmp_path, "f.bin", "f", total_seconds=5)
+    assert path.read_bytes() == BODY
+    monkeypatch.setattr(Handler, "behaviour", "404")  # a second fetch must not ask the server
+    assert downloads.fetch(server + "f.bin", f"sha256:{DIGEST}", tmp_path, "f.bin", "f", 5) == path
 
 
 @pytest.mark.parametrize(
-    "mode, message, seconds",
+    "behaviour, words",
     [
-        ("drop", "dropped after 100 of 5,000 bytes", 5),
-        ("stall", "not finished after 3 s", 8),
-        ("endless", "more than 1,000,000 bytes", 5),
+        ("drip headers", "not finished after 2 s"),
+        ("drip body", "not finished after 2 s"),
+        ("endless", "more than"),
+        ("huge length", "dropped"),
+        ("drop", "dropped"),
+        ("wrong bytes", "hash differs"),
+        ("404", "HTTP 404"),
     ],
 )
-def test_misbehaving_server_is_bounded(server, tmp_path, mode, message, seconds):
-    _, url = server
+def test_every_misbehaving_server_ends_in_one_line_within_the_deadline(
+    server, tmp_path, monkeypatch, behaviour, words
+):
+    monkeypatch.setattr(Handler, "behaviour", behaviour)
     start = time.monotonic()
-    with pytest.raises(DownloadError, match=message):
-        fetch(
-            f"{url}{mode}/m.pt",
-            tmp_path / "m.pt",
-            "0" * 64,
-            total_seconds=3,
-            max_bytes=1_000_000,
-            read_timeout=4,
+    with pytest.raises(downloads.DownloadError) as err:
+        downloads.fetch(
+            server + "f.bin", f"sha256:{DIGEST}", tmp_path, "f.bin", "the file f", 2, max_bytes=10**6
         )
-    assert time.monotonic() - start < seconds
-    assert not (tmp_path / "m.pt").exists() and not list(tmp_path.glob(".m.pt*")), "a partial file was left"
+    assert time.monotonic() - start < 4, "the total deadline was not kept"
+    message = str(err.value)
+    assert words in message and "the file f" in message and "\n" not in message and "rerun" in message
+    assert not (tmp_path / "f.bin").exists(), "a failed download was kept"
 
 
-def test_misbehaving_server_ends_in_one_line(server, local, capsys):
-    _, url = server
-    start = time.monotonic()
-    assert not download_pretrained("m", local, base_url=f"{url}stall/", timeout=4, total_seconds=3)
-    out = capsys.readouterr().out
-    assert time.monotonic() - start < 8 and out.count("\n") == 1 and "training instead" in out
+def test_a_server_that_is_down(tmp_path):
+    with pytest.raises(downloads.DownloadError, match="cannot connect"):
+        downloads.fetch("http://127.0.0.1:9/f", f"sha256:{DIGEST}", tmp_path, "f", "f", 2)
 
 
-def test_no_download_for_models_outside_the_manifest(local):
-    assert not download_pretrained("unknown", local, base_url="http://127.0.0.1:9/")
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    """A registry listing one published file, a published folder and an empty cache, all the test's own."""
+    folder = tmp_path / "published"
+    (folder / "studies").mkdir(parents=True)
+    (folder / "studies" / "s.json").write_bytes(BODY)
+    (tmp_path / "published.txt").write_text(f"# comment\nstudies/s.json {DIGEST}\n")
+    monkeypatch.setattr(registry, "REGISTRY_FILE", tmp_path / "published.txt")
+    monkeypatch.setattr(registry, "PUBLISHED_DIR", folder)
+    monkeypatch.setattr(downloads, "CACHE_DIR", tmp_path / "cache")
+    return folder
+
+
+def test_the_packages_copy_is_used_when_it_matches(course, monkeypatch):
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
+    assert registry.published_file("studies/s.json") == course / "studies" / "s.json"
+
+
+@pytest.mark.parametrize("damage", ["edited", "deleted", "emptied"])
+def test_a_damaged_copy_is_replaced_by_the_registrys_bytes_in_the_cache_not_in_place(
+    course, server, monkeypatch, damage
+):
+    local = course / "studies" / "s.json"
+    if damage == "deleted":
+        local.unlink()
+    else:
+        local.write_bytes(b"" if damage == "emptied" else b"my own edit")
+    before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
+    monkeypatch.setenv("COURSE_MODELS_URL", server)
+    monkeypatch.setattr(Handler, "behaviour", "good")
+    path = registry.published_file("studies/s.json")
+    assert path.read_bytes() == BODY and course not in path.parents
+    assert {p: p.read_bytes() for p in course.rglob("*") if p.is_file()} == before, (
+        "the folder was written to"
+    )
+
+
+def test_offline_with_a_damaged_copy_is_one_clear_line(course, monkeypatch):
+    (course / "studies" / "s.json").write_bytes(b"edited")
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
+    with pytest.raises(registry.PublishedError, match="differs from the published one.*cannot connect"):
+        registry.published_file("studies/s.json")
+
+
+def test_a_name_the_registry_does_not_list_is_not_published(course):
+    (course / "mine.json").write_text("{}")
+    with pytest.raises(registry.PublishedError, match="not a published file"):
+        registry.published_file("mine.json")
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_models_url_means_the_default(monkeypatch, value):
+    monkeypatch.setenv("COURSE_MODELS_URL", value)
+    assert registry.models_url() == registry.DEFAULT_MODELS_URL
+
+
+def test_a_models_url_that_is_not_a_url_is_named(monkeypatch):
+    monkeypatch.setenv("COURSE_MODELS_URL", "saved_models")
+    with pytest.raises(registry.PublishedError, match="COURSE_MODELS_URL='saved_models' is not a URL"):
+        registry.models_url()
+
+
+def test_a_models_url_without_a_final_slash_gets_one(monkeypatch):
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://example.org/files")
+    assert registry.models_url() == "http://example.org/files/"
+
+
+def test_the_course_registry_matches_the_committed_files():
+    """Every published file is committed with the bytes the registry names (so a clone needs no download)."""
+    listed = registry.read_registry()
+    assert len(listed) >= 25
+    for name, digest in listed.items():
+        assert registry.file_hash(registry.PUBLISHED_DIR / name) == digest, name

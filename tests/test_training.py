@@ -1,5 +1,6 @@
 """utils.training.train_model / test_model on a small subset of Fashion-MNIST, in a temporary folder:
-results that know their recipe, pretrained files never written over, a killed retrain that loses nothing."""
+results that know their recipe, published files never written, a killed retrain that loses nothing, and
+every bad argument refused before training with a message naming the fix."""
 
 import json
 import os
@@ -11,15 +12,8 @@ import time
 import pytest
 import torch
 
-from utils import set_seed
-from utils.checkpoints import (
-    MANIFEST_NAME,
-    CheckpointError,
-    load_model,
-    load_results,
-    model_files,
-    write_manifest,
-)
+from utils import registry, set_seed
+from utils.checkpoints import CheckpointError, latest_run, load_model, model_files, runs_dir
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init, var_init
 from utils.models import BaseNetwork
@@ -44,7 +38,19 @@ RESULT_KEYS = {
     "seconds_per_epoch",
     "recipe",
     "files",
+    "record_sha256",
+    "diverged_epoch",
 }
+
+
+def load_results(name, folder):
+    """The results of the latest run of `name` in the checkpoint folder `folder`."""
+    return json.loads((latest_run(name, folder) / model_files(name)["results"]).read_text())
+
+
+def tree(folder):
+    """{relative path: bytes} of every file under `folder`."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +81,10 @@ def test_one_epoch_learns_and_writes_complete_files(small_data, tmp_path):
     assert results["train_loss"][1] < results["train_loss"][0], "the training loss did not go down"
     assert results["test_acc"] > max(0.6, before + 0.3), f"test accuracy {results['test_acc']} after 2 epochs"
     assert len(results["val_acc"]) == 2 and results["val_acc_best"] == max(results["val_acc"])
-    assert {p.name for p in tmp_path.iterdir()} == set(model_files("tiny").values()), "stray or missing files"
-    stored = json.loads((tmp_path / "tiny_results.json").read_text())
+    run = latest_run("tiny", tmp_path)
+    assert {p.name for p in run.iterdir()} == set(model_files("tiny").values()), "stray or missing files"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["retrained"], "a file outside the run folders"
+    stored = json.loads((run / "tiny_results.json").read_text())
     assert stored == results, "the results JSON differs from the returned results"
     recipe = results["recipe"]
     assert recipe["optimizer"] == {"class": "utils.optimizers.SGD", "lr": 0.1}
@@ -137,7 +145,7 @@ def test_overwrite_retrains(small_data, tmp_path):
         overwrite=True,
     )
     assert (first["optimizer"], second["optimizer"]) == ("SGD", "Adam")
-    assert json.loads((tmp_path / "over_results.json").read_text())["optimizer"] == "Adam"
+    assert load_results("over", tmp_path)["optimizer"] == "Adam"
 
 
 def test_torch_optim_works_too(small_data, tmp_path):
@@ -155,7 +163,7 @@ def test_torch_optim_works_too(small_data, tmp_path):
 
 def test_interrupted_run_leaves_the_previous_model(small_data, tmp_path, monkeypatch):
     """A crash after the weights but before the results: the old model stays complete and loadable."""
-    import utils.training
+    import utils.checkpoints
 
     first = train_model(
         fresh_net(), "cut", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
@@ -164,7 +172,7 @@ def test_interrupted_run_leaves_the_previous_model(small_data, tmp_path, monkeyp
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("killed between checkpoint and results")
 
-    monkeypatch.setattr(utils.training, "save_results", crash)
+    monkeypatch.setattr(utils.checkpoints.os, "rename", crash)
     with pytest.raises(KeyboardInterrupt):
         train_model(
             fresh_net(1),
@@ -176,7 +184,7 @@ def test_interrupted_run_leaves_the_previous_model(small_data, tmp_path, monkeyp
             checkpoint_dir=tmp_path,
             overwrite=True,
         )
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")], "a temporary file was left behind"
+    assert not list(runs_dir(tmp_path).rglob("*.tmp")), "a temporary file was left behind"
     assert load_results("cut", tmp_path) == first
     assert accuracy_of(load_model("cut", tmp_path), small_data[2]) == first["test_acc"]
 
@@ -204,7 +212,7 @@ def test_retrain_killed_mid_training_keeps_the_previous_model(tmp_path):
         for n in (512, 256, 256)
     ]
     before = train_model(net, "victim", sgd, max_epochs=2, data=data, device="cpu", checkpoint_dir=tmp_path)
-    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    files = tree(tmp_path)
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_RETRAIN, str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -219,7 +227,7 @@ def test_retrain_killed_mid_training_keeps_the_previous_model(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait(10)
         child.stdout.close()
-    assert all((tmp_path / n).read_bytes() == b for n, b in files.items()), "the previous model was touched"
+    assert tree(tmp_path) == files, "the previous model was touched"
     assert load_results("victim", tmp_path) == before and load_model("victim", tmp_path).config == net.config
 
 
@@ -294,23 +302,49 @@ def test_the_same_recipe_on_another_seed_of_the_course_is_reused(small_data, tmp
 
 def test_results_without_a_recipe_are_not_used(small_data, tmp_path, capsys):
     train_model(fresh_net(), "old", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
-    results = json.loads((tmp_path / "old_results.json").read_text())
-    del results["recipe"]
-    (tmp_path / "old_results.json").write_text(json.dumps(results))
+    path = latest_run("old", tmp_path) / "old_results.json"
+    results = json.loads(path.read_text())
+    del results["recipe"], results["record_sha256"]
+    path.write_text(json.dumps(results))
     train_model(fresh_net(), "old", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path)
     assert "do not record their recipe" in capsys.readouterr().out
 
 
-def published(tmp_path, small_data, name="pub"):
-    """A folder whose manifest lists a trained model `name`: a pretrained model, as in saved_models/."""
+def published(tmp_path, small_data, monkeypatch, name="pub"):
+    """A trained model `name` published as the course publishes: in a registry and a published folder of
+    the test's own (and a cache), as utils/published.txt and saved_models/ are."""
+    train_model(
+        fresh_net(), name, sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path / "make"
+    )
     folder = tmp_path / "published"
-    train_model(fresh_net(), name, sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder)
-    write_manifest(folder)
-    return folder, {p.name: p.read_bytes() for p in folder.iterdir()}
+    folder.mkdir()
+    lines = []
+    for file in model_files(name).values():
+        (folder / file).write_bytes((latest_run(name, tmp_path / "make") / file).read_bytes())
+        lines.append(f"{file} {registry.file_hash(folder / file)}\n")
+    (tmp_path / "published.txt").write_text("".join(lines))
+    monkeypatch.setattr(registry, "REGISTRY_FILE", tmp_path / "published.txt")
+    monkeypatch.setattr(registry, "PUBLISHED_DIR", folder)
+    monkeypatch.setattr(registry.downloads, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # the discard port: nothing answers
+    return folder, tree(folder)
 
 
-def test_retraining_a_pretrained_model_never_writes_over_it(small_data, tmp_path, capsys):
-    folder, files = published(tmp_path, small_data)
+def test_a_published_model_is_loaded_and_never_written(small_data, tmp_path, monkeypatch, capsys):
+    folder, files = published(tmp_path, small_data, monkeypatch)
+    net = fresh_net(1)
+    loaded = train_model(
+        net, "pub", never_steps, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder
+    )
+    assert "Loaded the trained 'pub' from the course's published files" in capsys.readouterr().out
+    assert accuracy_of(net, small_data[2]) == loaded["test_acc"] and tree(folder) == files
+
+
+@pytest.mark.parametrize("where", ["published", "elsewhere"])
+def test_retraining_a_published_model_never_writes_over_it(small_data, tmp_path, monkeypatch, capsys, where):
+    """Also with PATH_CHECKPOINT (checkpoint_dir) pointing at the published folder itself."""
+    folder, files = published(tmp_path, small_data, monkeypatch)
+    checkpoints = folder if where == "published" else tmp_path / "mine"
     retrained = train_model(
         fresh_net(1),
         "pub",
@@ -318,14 +352,14 @@ def test_retraining_a_pretrained_model_never_writes_over_it(small_data, tmp_path
         max_epochs=1,
         data=small_data,
         device="cpu",
-        checkpoint_dir=folder,
+        checkpoint_dir=checkpoints,
         overwrite=True,
     )
-    assert "into " + str(folder / "retrained") in capsys.readouterr().out
-    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == files, (
+    assert "into " + str(runs_dir(checkpoints) / "pub") in capsys.readouterr().out
+    assert {k: v for k, v in tree(folder).items() if k.parts[0] != "retrained"} == files, (
         "a published file changed"
     )
-    assert load_results("pub", folder / "retrained") == retrained
+    assert load_results("pub", checkpoints) == retrained
     changed = train_model(
         fresh_net(1),
         "pub",
@@ -333,9 +367,8 @@ def test_retraining_a_pretrained_model_never_writes_over_it(small_data, tmp_path
         max_epochs=1,
         data=small_data,
         device="cpu",
-        checkpoint_dir=folder,
-    )  # another recipe: trained, beside it too
-    assert load_results("pub", folder / "retrained") == changed
+        checkpoint_dir=checkpoints,
+    )  # another recipe: trained into the student's folder too
     again = train_model(
         fresh_net(1),
         "pub",
@@ -343,38 +376,58 @@ def test_retraining_a_pretrained_model_never_writes_over_it(small_data, tmp_path
         max_epochs=1,
         data=small_data,
         device="cpu",
-        checkpoint_dir=folder,
+        checkpoint_dir=checkpoints,
     )  # the student's own result is found again
-    assert (
-        again == changed
-        and "Loaded the trained 'pub' from " + str(folder / "retrained") in capsys.readouterr().out
-    )
+    assert again == changed and "Loaded the trained 'pub' from " in capsys.readouterr().out
 
 
-def test_a_swapped_pretrained_file_is_not_used(small_data, tmp_path, monkeypatch, capsys):
-    folder, files = published(tmp_path, small_data)
-    (folder / "pub.pt").write_bytes(b"something else")
-    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # nothing answers: it cannot be repaired
-    train_model(fresh_net(), "pub", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder)
-    out = capsys.readouterr().out
-    assert "pub.pt differ from MANIFEST.sha256" in out and "training instead" in out
-    assert (folder / "retrained" / "pub_results.json").is_file()
-
-
-def test_a_new_checkpoint_folder_says_why_it_trains(small_data, tmp_path, monkeypatch, capsys):
-    """A fresh PATH_CHECKPOINT holds no pretrained file: it says so, tries the download, then trains."""
-    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
-    folder = tmp_path / "fresh"
-    set_seed(42)
-    net = BaseNetwork("relu", hidden_sizes=(16,))
+@pytest.mark.parametrize("damage", ["swapped weights", "deleted weights", "empty results"])
+def test_a_damaged_published_file_is_not_used_nor_repaired_in_place(
+    small_data, tmp_path, monkeypatch, capsys, damage
+):
+    folder, _ = published(tmp_path, small_data, monkeypatch)
+    if damage == "swapped weights":
+        (folder / "pub.pt").write_bytes(b"something else")
+    elif damage == "deleted weights":
+        (folder / "pub.pt").unlink()
+    else:
+        (folder / "pub_results.json").write_text("")
+    before = tree(folder)
     train_model(
-        net, "FashionMNIST_SGD", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=folder
+        fresh_net(), "pub", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path / "mine"
     )
     out = capsys.readouterr().out
-    assert "No pretrained 'FashionMNIST_SGD' in " + str(folder) + " yet: downloading it" in out
-    assert "training instead" in out and "Training 'FashionMNIST_SGD' for 1 epochs" in out
-    assert (folder / "retrained" / "FashionMNIST_SGD_results.json").is_file()
-    assert (folder / MANIFEST_NAME).is_file() and not (folder / "FashionMNIST_SGD.pt").exists()
+    assert "the published one cannot be had" in out and "Not used." in out and "Training 'pub'" in out
+    assert tree(folder) == before, "the damaged folder was written to"
+    assert latest_run("pub", tmp_path / "mine") is not None
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_students_own_files_in_path_checkpoint_are_never_touched(
+    small_data, tmp_path, monkeypatch, overwrite
+):
+    """A student's FashionMNIST_SGD.* of their own in PATH_CHECKPOINT, beside an empty MANIFEST.sha256:
+    neither replaced nor used, whether the call retrains or not."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    for file in model_files("FashionMNIST_SGD").values():
+        (folder / file).write_text("my own work")
+    (folder / "MANIFEST.sha256").write_text("")  # an empty manifest of an older course: decides nothing now
+    before = tree(folder)
+    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")
+    set_seed(42)
+    train_model(
+        BaseNetwork("relu", hidden_sizes=(16,)),
+        "FashionMNIST_SGD",
+        sgd,
+        max_epochs=1,
+        data=small_data,
+        device="cpu",
+        checkpoint_dir=folder,
+        overwrite=overwrite,
+    )
+    assert {k: v for k, v in tree(folder).items() if k.parts[0] != "retrained"} == before
+    assert latest_run("FashionMNIST_SGD", folder) is not None
 
 
 def test_read_only_checkpoint_folder_fails_before_training(small_data, tmp_path, monkeypatch):
@@ -392,7 +445,7 @@ def test_read_only_checkpoint_folder_fails_before_training(small_data, tmp_path,
             device="cpu",
             checkpoint_dir=tmp_path,
         )
-    assert not list(tmp_path.iterdir())
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_training_shows_a_progress_bar_with_validation_accuracy(small_data, tmp_path, capsys):
@@ -409,22 +462,3 @@ def test_test_model_is_accuracy():
     assert accuracy_of(net, (x, y), batch_size=7) == pytest.approx(0.8)
 
 
-def test_offline_download_falls_back_to_training(small_data, tmp_path, monkeypatch, capsys):
-    """The manifest lists the model, its files are missing and the server is down: train instead."""
-    (tmp_path / "MANIFEST.sha256").write_text(
-        "".join(f"{'0' * 64}  {name}\n" for name in model_files("dl").values())
-    )
-    monkeypatch.setenv("COURSE_MODELS_URL", "http://127.0.0.1:9/")  # the discard port: nothing answers
-    results = train_model(
-        fresh_net(), "dl", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
-    )
-    assert "training instead" in capsys.readouterr().out
-    assert results["epochs"] == 1 and (tmp_path / "retrained" / "dl_results.json").is_file()
-
-
-def test_malformed_manifest_stops_training_with_file_and_line(small_data, tmp_path):
-    (tmp_path / MANIFEST_NAME).write_text("0123  m.pt\n")
-    with pytest.raises(CheckpointError, match=r"MANIFEST.sha256, line 1, is not"):
-        train_model(
-            fresh_net(), "m", sgd, max_epochs=1, data=small_data, device="cpu", checkpoint_dir=tmp_path
-        )

@@ -12,9 +12,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+
+def env_value(name: str) -> str | None:
+    """The environment variable `name`, stripped; None when it is unset *or empty* (`VAR=` means unset)."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def env_path(name: str, default: Path) -> Path:
+    """A folder named by the environment variable `name` (with `~` expanded), else `default`."""
+    value = env_value(name)
+    return Path(value).expanduser() if value else Path(default)
+
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("PATH_DATASETS", REPO_ROOT / "data"))
-CHECKPOINT_DIR = Path(os.environ.get("PATH_CHECKPOINT", REPO_ROOT / "saved_models"))
+DATA_DIR = env_path("PATH_DATASETS", REPO_ROOT / "data")
+# The course's published files (read only: see utils.registry) always come from the package's own
+# saved_models/; PATH_CHECKPOINT moves only the student's folder, where retrains go (utils.checkpoints).
+PUBLISHED_DIR = REPO_ROOT / "saved_models"
+CHECKPOINT_DIR = env_path("PATH_CHECKPOINT", PUBLISHED_DIR)
 
 # The course's public repository (GitHub "owner/name"): Colab badges, the notebooks' set-up cell and
 # the download of pretrained checkpoints all point here.
@@ -40,15 +56,17 @@ def course_seed(seed: int) -> int:
     every seed of the course is mixed with it into a new one (distinct seeds stay distinct): rerunning
     the notebooks under another COURSE_SEED checks that their claims hold on any seed, not only on ours.
     """
-    value = os.environ.get(COURSE_SEED_ENV, "").strip()
-    if not value:
+    value = env_value(COURSE_SEED_ENV)
+    if value is None:
         return seed
     try:
         offset = int(value)
+        if offset < 0:
+            raise ValueError
     except ValueError:
         raise ValueError(
-            f"{COURSE_SEED_ENV}={value!r} is not a whole number: unset it for the course's own seeds, "
-            f"or set it to an integer such as {COURSE_SEED_ENV}=1"
+            f"{COURSE_SEED_ENV}={value!r} is not a whole number >= 0: unset it for the course's own "
+            f"seeds, or set it to an integer such as {COURSE_SEED_ENV}=1"
         ) from None
     return int(np.random.SeedSequence([seed, offset]).generate_state(1)[0]) % 2**31
 

@@ -1,34 +1,39 @@
-"""Saving, verifying and loading the course's trained networks.
+"""Trained networks: the course's published ones (read only) and the student's own runs (written apart).
 
-A trained model `name` is three files in a checkpoint folder:
-  name.config.json   the network's BaseNetwork.config (how to rebuild it),
-  name.pt            its state dict (torch.save; loaded with weights_only=True, so no code runs),
-  name_results.json  what training measured, how (its `recipe`) and the SHA-256 of the two files above.
-A model is replaced only once its successor is complete: save_model writes the new config and weights
-*beside* the old ones (name.pt.staged ...), save_results writes the staged results last - the commit
-record - and only then moves the three staged files over the old ones. A run killed before the commit
-leaves the old model untouched; one killed during the moves is finished by the next reader
-(_finish_commit), so a folder never serves a mix of two models.
+A model is three files: `name.config.json` (its BaseNetwork.config), `name.pt` (its state dict, loaded
+with weights_only=True so no code runs) and `name_results.json` (what training measured, its recipe,
+the SHA-256 of the two other files under "files", and `record_sha256` over the whole record).
 
-A folder with a MANIFEST.sha256 (`sha256sum` format, model files only) holds pretrained files: each one
-is checked against the manifest before it is loaded. Every model is also checked against the hashes its
-results recorded, so a swapped .pt or an edited config is refused, naming the file.
+- A published model (load_published_model) is three files of utils.registry: verified there, never
+  written. Whether a model is published is the registry's answer, not a file in a folder.
+- A student's run (save_run, load_run) goes to a folder of its own,
+  <PATH_CHECKPOINT or saved_models>/retrained/<name>/<run id>/. It is written whole into a temporary
+  folder, flushed to disk, renamed into place in one step, and only then named by that model's
+  latest.json - the rename and latest.json under an exclusive lock (filelock). Two runs at once each
+  finish their own folder and latest.json names one of them whole; a killed run leaves at most a
+  `.run-*.tmp` folder that nothing reads (the next run deletes it once it is an hour old). No other file
+  is written, none is ever replaced but latest.json, and none is deleted but those temporary folders.
 """
 
 import hashlib
 import json
+import math
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
+import filelock
 import torch
 
 from utils import CHECKPOINT_DIR
 from utils.models import BaseNetwork
 
-MANIFEST_NAME = "MANIFEST.sha256"
-STAGED = ".staged"
-MODEL_SUFFIXES = (".config.json", ".pt", "_results.json")
+RUNS = "retrained"
+LATEST = "latest.json"
+ABANDONED_SECONDS = 3600
+LOCK_SECONDS = 600  # another run of the same model only holds the lock while it renames its folder
 
 
 class CheckpointError(RuntimeError):
@@ -36,7 +41,7 @@ class CheckpointError(RuntimeError):
 
 
 def model_files(model_name: str) -> dict[str, str]:
-    """The file names of one model: config, weights and results (the completeness marker)."""
+    """The file names of one model: config, weights and results (the record)."""
     return {
         "config": f"{model_name}.config.json",
         "weights": f"{model_name}.pt",
@@ -45,30 +50,54 @@ def model_files(model_name: str) -> dict[str, str]:
 
 
 def folder_of(checkpoint_dir) -> Path:
-    return Path(checkpoint_dir) if checkpoint_dir is not None else CHECKPOINT_DIR
+    return Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else CHECKPOINT_DIR
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call write(file) on a temporary file next to `path`, then rename it to `path` in one step."""
+def runs_dir(checkpoint_dir=None) -> Path:
+    """The student's own folder of runs: saved_models/retrained (git-ignored), or under PATH_CHECKPOINT."""
+    return folder_of(checkpoint_dir) / RUNS
+
+
+def standard_json(value):
+    """`value` with every NaN or infinity replaced by None: JSON has no such numbers (a diverged run)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: standard_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [standard_json(v) for v in value]
+    return value
+
+
+def json_bytes(obj) -> bytes:
+    return (json.dumps(standard_json(obj), indent=2, allow_nan=False) + "\n").encode()
+
+
+def record_hash(results: dict) -> str:
+    """SHA-256 of the whole record but its own hash (the weights enter through "files")."""
+    body = {k: v for k, v in results.items() if k != "record_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it over `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; checkpoints are meant to be shared
+        _write_synced(Path(tmp), data)
+        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; a checkpoint folder may be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda f: f.write((json.dumps(obj, indent=2) + "\n").encode()))
-
-
-def _staged(path: Path) -> Path:
-    return path.with_name(path.name + STAGED)
 
 
 def check_writable(folder: Path) -> None:
@@ -84,228 +113,195 @@ def check_writable(folder: Path) -> None:
         ) from err
 
 
-def save_model(model: BaseNetwork, model_name: str, checkpoint_dir=None) -> None:
-    """Stage the model's config and weights beside the current files; save_results commits them."""
-    folder, files = folder_of(checkpoint_dir), model_files(model_name)
-    if not hasattr(model, "config"):
+def save_run(net, results: dict, model_name: str, checkpoint_dir=None) -> Path:
+    """Store a finished run of `model_name` as a new run folder and make it the latest; returns the folder."""
+    if not isinstance(getattr(net, "config", None), dict):
         raise ValueError(
-            f"save_model needs a network with a .config dict (a BaseNetwork), got {type(model).__name__}"
+            f"save_run needs a network with a .config dict (a BaseNetwork), got {type(net).__name__}"
         )
-    _write_json(_staged(folder / files["config"]), model.config)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_write(_staged(folder / files["weights"]), lambda f: torch.save(state, f))
-
-
-def save_results(results: dict, model_name: str, checkpoint_dir=None) -> None:
-    """Commit the model staged by save_model: write its results (with the SHA-256 of its config and
-    weights) as the commit record, then move the staged files over the old ones."""
-    folder, files = folder_of(checkpoint_dir), model_files(model_name)
-    staged = {key: _staged(folder / files[key]) for key in ("config", "weights")}
-    if not all(path.is_file() for path in staged.values()):
-        raise CheckpointError(
-            f"Nothing staged for {model_name!r} in {folder}: call save_model before save_results."
-        )
-    hashes = {files[key]: sha256(path) for key, path in staged.items()}
-    _write_json(_staged(folder / files["results"]), {**results, "files": hashes})
-    _finish_commit(model_name, folder)
-
-
-def install_model(model_name: str, source_dir, target_dir) -> None:
-    """Copy a complete, verified model into target_dir; the old one there is replaced only once the
-    copy is complete (the same staged commit as save_results). For tools/refresh_pretrained.py."""
-    source, target, files = Path(source_dir), Path(target_dir), model_files(model_name)
-    load_model(model_name, source)  # refuses an incomplete or inconsistent model
-    for key in ("config", "weights", "results"):  # results last: the commit record
-        data = (source / files[key]).read_bytes()
-        atomic_write(_staged(target / files[key]), lambda f, data=data: f.write(data))
-    _finish_commit(model_name, target)
-
-
-def _finish_commit(model_name: str, folder: Path) -> None:
-    """Move a committed (staged results present) model over the old one, results last. Repeating it after
-    a crash half-way finishes the same commit; without staged results the staged files are ignored."""
-    files = model_files(model_name)
-    if not _staged(folder / files["results"]).is_file():
-        return
+    model_dir, files = runs_dir(checkpoint_dir) / model_name, model_files(model_name)
+    check_writable(model_dir)
+    tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=".run-", suffix=".tmp"))
     try:
-        for key in ("config", "weights", "results"):
-            staged = _staged(folder / files[key])
-            if staged.is_file():
-                os.replace(staged, folder / files[key])
-    except OSError:
-        pass  # a read-only folder: the hash checks below refuse whatever mix is left
+        state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+        with open(tmp / files["weights"], "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        _write_synced(tmp / files["config"], json_bytes(net.config))
+        hashes = {
+            key: hashlib.sha256((tmp / files[key]).read_bytes()).hexdigest() for key in ("config", "weights")
+        }
+        record = standard_json({**results, "files": hashes})
+        record["record_sha256"] = record_hash(record)
+        _write_synced(tmp / files["results"], json_bytes(record))
+        run = model_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{record['record_sha256'][:12]}"
+        with filelock.FileLock(model_dir / ".lock", timeout=LOCK_SECONDS):
+            if run.exists():  # the same record already stored: nothing new to keep
+                shutil.rmtree(tmp)
+            else:
+                os.rename(tmp, run)
+            latest = {"run": run.name, "record_sha256": record["record_sha256"]}
+            atomic_write(model_dir / LATEST, json_bytes(latest))
+            _remove_abandoned(model_dir)
+        return run
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
-def is_complete(model_name: str, checkpoint_dir=None) -> bool:
-    """True when config, weights and results of `model_name` are all present (not yet verified)."""
-    folder = folder_of(checkpoint_dir)
-    _finish_commit(model_name, folder)
-    return all((folder / name).is_file() for name in model_files(model_name).values())
+def _remove_abandoned(model_dir: Path) -> None:
+    """Delete the temporary folders of runs killed before they finished (ours, and hours old: a run that
+    is still writing its folder takes seconds), so repeated kills do not fill the disk."""
+    for tmp in model_dir.glob(".run-*.tmp"):
+        if time.time() - tmp.stat().st_mtime > ABANDONED_SECONDS:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _retrain_hint(model_name: str, folder: Path) -> str:
-    names = ", ".join(model_files(model_name).values())
+def latest_run(model_name: str, checkpoint_dir=None) -> Path | None:
+    """The folder of the latest finished run of `model_name`, or None when there is none."""
+    model_dir = runs_dir(checkpoint_dir) / model_name
+    pointer = model_dir / LATEST
+    if not pointer.is_file():
+        return None
+    try:
+        run = json.loads(pointer.read_text())["run"]
+        if not isinstance(run, str) or Path(run).name != run:
+            raise ValueError(run)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise CheckpointError(
+            f"{pointer} does not name a run ({type(err).__name__}): delete it to start afresh, or "
+            f"retrain with train_model(..., model_name={model_name!r}, overwrite=True)."
+        ) from None
+    return model_dir / run
+
+
+def _retrain_hint(model_name: str, where) -> str:
     return (
-        f"Delete {names} in {folder} (a pretrained model is then downloaded again), or retrain with "
-        f"train_model(..., model_name={model_name!r}, overwrite=True)."
+        f"Retrain it with train_model(..., model_name={model_name!r}, overwrite=True); the files in "
+        f"{where} are left as they are."
     )
 
 
-def load_results(model_name: str, checkpoint_dir=None) -> dict:
-    """The results JSON of a complete model."""
-    folder = folder_of(checkpoint_dir)
-    _finish_commit(model_name, folder)
-    path = folder / model_files(model_name)["results"]
-    if not path.is_file():
-        raise CheckpointError(
-            f"No results for {model_name!r} in {folder}: the model was never trained to the end there. "
-            + _retrain_hint(model_name, folder)
-        )
+def _read_json(path: Path, model_name: str, hint: str) -> dict:
     try:
-        results = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        value = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is not readable JSON ({err}). {hint}") from err
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} holds no JSON object. {hint}")
+    return value
+
+
+def _verify(paths: dict, results: dict, hint: str) -> None:
+    """Refuse results whose own hash, or whose recorded hashes of config and weights, do not match."""
+    if "record_sha256" in results and results["record_sha256"] != record_hash(results):
         raise CheckpointError(
-            f"{path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)
-        ) from err
-    if not isinstance(results, dict):
-        raise CheckpointError(f"{path} holds no results dict. " + _retrain_hint(model_name, folder))
-    return results
-
-
-def verify_model(model_name: str, checkpoint_dir=None) -> None:
-    """Refuse a model whose files differ from the folder's manifest or from the hashes in its results."""
-    folder, files = folder_of(checkpoint_dir), model_files(model_name)
-    manifest = read_manifest(folder)
-    for name in files.values():
-        if name in manifest and (folder / name).is_file() and sha256(folder / name) != manifest[name]:
+            f"{paths['results']} was edited after it was written (record hash differs). {hint}"
+        )
+    recorded = results.get("files", {})
+    if not isinstance(recorded, dict):
+        raise CheckpointError(f"{paths['results']} has a 'files' entry that is not a mapping. {hint}")
+    for key in ("config", "weights"):
+        digest = recorded.get(key, recorded.get(paths[key].name))
+        if digest is not None and digest != hashlib.sha256(paths[key].read_bytes()).hexdigest():
             raise CheckpointError(
-                f"{folder / name} does not match {folder / MANIFEST_NAME}: it was changed after it was "
-                f"published, so it is not used. Restore it (git checkout, or delete it to download it "
-                f"again), or retrain into a folder of your own."
-            )
-    recorded = load_results(model_name, folder).get("files", {})
-    for name, digest in recorded.items():
-        if name in files.values() and (folder / name).is_file() and sha256(folder / name) != digest:
-            raise CheckpointError(
-                f"{folder / name} is not the file that {files['results']} was measured on (its SHA-256 "
-                "differs from the one recorded there): it was replaced or edited, so it is not used. "
-                + _retrain_hint(model_name, folder)
+                f"{paths[key]} is not the file that {paths['results'].name} was measured on (its SHA-256 "
+                f"differs from the one recorded there): it was replaced or edited, so it is not used. {hint}"
             )
 
 
-def _read_state(path: Path, model_name: str, folder: Path) -> dict:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (
-        Exception
-    ) as err:  # truncated zip, foreign pickle: torch's text suggests unsafe loading, not quoted
-        raise CheckpointError(
-            f"{path} is not a readable state dict ({type(err).__name__}: the file is damaged or holds "
-            "something else). " + _retrain_hint(model_name, folder)
-        ) from None
+def read_model(paths: dict, model_name: str, net=None, hint: str = "") -> tuple:
+    """(network, results) from the files `paths` {"config", "weights", "results": Path}, verified.
 
-
-def _build(config, path: Path, model_name: str, folder: Path) -> BaseNetwork:
-    try:
-        if not isinstance(config, dict):
-            raise TypeError(f"expected a JSON object, got {type(config).__name__}")
-        return BaseNetwork.from_config(config)
-    except (TypeError, ValueError, KeyError, RuntimeError) as err:
-        raise CheckpointError(
-            f"{path} does not describe a network this course can build ({err}). "
-            + _retrain_hint(model_name, folder)
-        ) from err
-
-
-def load_model(model_name: str, checkpoint_dir=None, net: BaseNetwork | None = None):
-    """Rebuild the network from its config and load its weights; returns the network.
-
-    Only a complete model whose files pass verify_model is loaded. With `net`, the weights are loaded
-    into it after checking that its config matches the stored one. Raises CheckpointError saying what to
-    do for a missing, unfinished, corrupt, edited or mismatched checkpoint.
-    """
-    folder, files = folder_of(checkpoint_dir), model_files(model_name)
-    _finish_commit(model_name, folder)
-    missing = [name for name in files.values() if not (folder / name).is_file()]
-    if missing and len(missing) < 3 and files["results"] in missing:
-        raise CheckpointError(
-            f"The checkpoint {model_name!r} in {folder} has no results: the run that wrote it was "
-            "interrupted, so it is not a finished model. " + _retrain_hint(model_name, folder)
-        )
+    With `net`, the weights go into it after checking that its config is the stored one."""
+    missing = [str(p) for p in paths.values() if not Path(p).is_file()]
     if missing:
-        raise CheckpointError(
-            f"No checkpoint {model_name!r} in {folder} ({', '.join(missing)} missing). "
-            + _retrain_hint(model_name, folder)
-        )
-    verify_model(model_name, folder)
-    config_path = folder / files["config"]
+        raise CheckpointError(f"No finished model {model_name!r}: {', '.join(missing)} missing. {hint}")
+    results = _read_json(paths["results"], model_name, hint)
+    _verify(paths, results, hint)
+    config = _read_json(paths["config"], model_name, hint)
     try:
-        config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        state = torch.load(paths["weights"], map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, foreign pickle: torch's text suggests unsafe loading
         raise CheckpointError(
-            f"{config_path} is not valid JSON ({err}). " + _retrain_hint(model_name, folder)
-        ) from err
-    state = _read_state(folder / files["weights"], model_name, folder)
+            f"{paths['weights']} is not a readable state dict ({type(err).__name__}: the file is damaged "
+            f"or holds something else). {hint}"
+        ) from None
     if net is None:
-        net = _build(config, config_path, model_name, folder)
+        try:
+            net = BaseNetwork.from_config(config)
+        except (TypeError, ValueError, KeyError, RuntimeError) as err:
+            raise CheckpointError(
+                f"{paths['config']} does not describe a network this course can build ({err}). {hint}"
+            ) from err
     elif getattr(net, "config", None) != config:
         raise CheckpointError(
             f"The checkpoint {model_name!r} was saved from a network with config {config}, but the network "
             f"given has config {getattr(net, 'config', None)}. Build the network with the stored config "
-            "(BaseNetwork.from_config) to load it. " + _retrain_hint(model_name, folder)
+            f"(BaseNetwork.from_config) to load it. {hint}"
         )
     try:
         net.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(
-            f"The weights in {folder / files['weights']} do not fit the network: {err}. "
-            + _retrain_hint(model_name, folder)
+            f"The weights in {paths['weights']} do not fit the network: {err}. {hint}"
         ) from err
-    return net
+    return net, results
 
 
-# --- checksums --------------------------------------------------------------------------------------
+def load_run(model_name: str, checkpoint_dir=None, net=None) -> tuple:
+    """(network, results) of the latest run of `model_name` in the student's folder."""
+    run = latest_run(model_name, checkpoint_dir)
+    hint = _retrain_hint(model_name, runs_dir(checkpoint_dir) / model_name)
+    if run is None:
+        raise CheckpointError(f"No run of {model_name!r} in {runs_dir(checkpoint_dir)}. {hint}")
+    paths = {key: run / name for key, name in model_files(model_name).items()}
+    return read_model(paths, model_name, net, hint)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def load_model(model_name: str, checkpoint_dir=None, net=None):
+    """The network of the latest run of `model_name` (see load_run)."""
+    return load_run(model_name, checkpoint_dir, net)[0]
 
 
-def parse_manifest(text: str, source) -> dict[str, str]:
-    """{file name: SHA-256} from `sha256sum` lines; a malformed line raises, naming `source` and the line."""
-    sums = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        digest = parts[0].lower()
-        if len(parts) != 2 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise CheckpointError(
-                f"{source}, line {number}, is not '<64 hex digits>  <file name>': {line[:80]!r}. Restore "
-                "the file (git checkout) or rewrite it with tools/refresh_pretrained.py --manifest-only."
-            )
-        sums[parts[1].strip().lstrip("*")] = digest
-    return sums
+def load_files(folder, model_name: str, net=None) -> tuple:
+    """(network, results) of the three files of `model_name` in `folder` (e.g. a study's own output)."""
+    paths = {key: Path(folder) / name for key, name in model_files(model_name).items()}
+    return read_model(paths, model_name, net, f"Make them again with the code that wrote {folder}.")
 
 
-def read_manifest(checkpoint_dir=None) -> dict[str, str]:
-    """{file name: SHA-256} from the folder's MANIFEST.sha256 ({} if there is none)."""
-    path = folder_of(checkpoint_dir) / MANIFEST_NAME
-    return parse_manifest(path.read_text(), path) if path.is_file() else {}
+def _published_names(name: str) -> dict[str, str]:
+    """{"config", "weights", "results": name under saved_models/} of the published model `name`."""
+    folder = Path(name).parent
+    return {key: (folder / file).as_posix() for key, file in model_files(Path(name).name).items()}
 
 
-def is_model_file(name: str) -> bool:
-    return name.endswith(MODEL_SUFFIXES) and not name.startswith(".")
+def is_published_model(name: str) -> bool:
+    """True when the registry publishes the three files of model `name` (e.g. "practice/practice_SGD")."""
+    from utils.registry import read_registry
+
+    return set(_published_names(name).values()) <= read_registry().keys()
 
 
-def write_manifest(checkpoint_dir=None) -> dict[str, str]:
-    """(Re)write MANIFEST.sha256 for every model file at the top of the folder; returns what it wrote."""
-    folder = folder_of(checkpoint_dir)
-    sums = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and is_model_file(p.name)}
-    text = "".join(f"{digest}  {name}\n" for name, digest in sums.items())
-    atomic_write(folder / MANIFEST_NAME, lambda f: f.write(text.encode()))
-    return sums
+def load_published_model(name: str, net=None) -> tuple:
+    """(network, results) of the published model `name`: "FashionMNIST_SGD", "practice/practice_SGD"..."""
+    from utils.registry import published_file
+
+    paths = {key: published_file(file) for key, file in _published_names(name).items()}
+    hint = "Restore saved_models/ with git checkout (utils/published.txt lists the published files)."
+    return read_model(paths, Path(name).name, net, hint)
+
+
+def export_run(model_name: str, checkpoint_dir, dest: Path, as_name: str | None = None) -> list[Path]:
+    """Copy the latest run of `model_name` into `dest` as three flat files named `as_name` (for
+    tools/regenerate.py, which publishes them); returns the paths written."""
+    load_run(model_name, checkpoint_dir)  # refuses anything but a whole, verified run
+    run, dest = latest_run(model_name, checkpoint_dir), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key, name in model_files(model_name).items():
+        target = dest / model_files(as_name or model_name)[key]
+        shutil.copyfile(run / name, target)
+        written.append(target)
+    return written

@@ -5,18 +5,21 @@ machine and in Colab:
   1. already under DATA_DIR (torchvision's layout, DATA_DIR/FashionMNIST/raw/),
   2. a local copy of the four original .gz files: the folder named by $FASHION_MNIST_DIR, else
      Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist),
-  3. torchvision's download.
-Every file is checked before it is used (size, then MD5 of the unpacked bytes: see RAW_CHECKSUMS). A bad
+  3. a download from torchvision's mirrors (utils.downloads: pooch's cache and MD5 check, with a total
+     deadline per archive, so a slow or dripping mirror ends in the clear error instead of a hang).
+Empty environment variables count as unset, and `~` is expanded. Every file is checked before it is used
+(size, then MD5 of the unpacked bytes: see RAW_CHECKSUMS). A bad
 file is named with what to do about it, and the next source is tried; a bad file under DATA_DIR is
 removed so that a good copy can take its place. If no source works, one error names the three fixes.
 """
 
+import errno
 import gzip
 import hashlib
 import os
-import socket
 import sys
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from torch.utils.data import random_split
 from torchvision import transforms
 from torchvision.datasets import FashionMNIST
 
-from utils import DATA_DIR
+from utils import DATA_DIR, downloads, env_value
 
 # Mean and standard deviation of all 47,040,000 training pixels after scaling to [0, 1]
 # (notebook 01 computes them; 0.28604 and 0.35302 to five digits).
@@ -50,7 +53,9 @@ RAW_CHECKSUMS = {
     "t10k-labels-idx1-ubyte": (10_008, "15d484375f8d13e6eb1aabb0c3f46965"),
 }
 _BLOCK = 1 << 20
-DOWNLOAD_TIMEOUT_S = 30  # per connect or read: a silent server ends in the clear error, not a hang
+DOWNLOAD_SECONDS = 300.0  # one archive (26 MB at most): connecting, headers and body together
+MIRRORS = FashionMNIST.mirrors
+ABANDONED_SECONDS = 3600  # a .partial file this old belongs to a killed copy
 _verified: set[tuple] = set()  # files checked in this process (path, size, mtime, inode, expected MD5)
 
 
@@ -96,7 +101,14 @@ def _check_raw_file(path: Path) -> str | None:
     return problem
 
 
-def _not_writable(root: Path, err: OSError) -> PermissionError:
+def _not_writable(root: Path, err: OSError) -> OSError:
+    if err.errno == errno.ENOSPC:
+        return OSError(
+            errno.ENOSPC,
+            f"Fashion-MNIST (about 55 MB unpacked) does not fit in the data folder {root}: the disk is full "
+            f"({err}). Free some space, or set PATH_DATASETS to a folder on another disk and restart "
+            "the kernel.",
+        )
     return PermissionError(
         f"Fashion-MNIST has to be written into the data folder {root}, but it cannot be written there "
         f"({type(err).__name__}: {err}). Set the environment variable PATH_DATASETS to a writable folder "
@@ -110,6 +122,11 @@ def _data_dir_is_good(root: Path) -> bool:
     good = True
     for name in RAW_CHECKSUMS:
         path = raw / name
+        if path.exists() and not path.is_file():  # not ours to remove
+            raise FileExistsError(
+                f"{path} is a folder (or other non-file) where Fashion-MNIST's file {name} belongs: move it "
+                "away, or set PATH_DATASETS to another folder."
+            )
         if not path.is_file():
             good = False
             continue
@@ -145,11 +162,15 @@ def _remove_legacy_cache(root: Path) -> None:
 
 
 def _ensure_writable(root: Path) -> None:
-    """Create torchvision's raw folder under `root` and prove a file can be written there."""
+    """Create torchvision's raw folder under `root` and prove a file can be written there; delete the
+    .partial files of copies killed hours ago (an unpack in progress takes seconds)."""
     try:
         _raw_dir(root).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=_raw_dir(root)):
             pass
+        for partial in _raw_dir(root).glob("*-ubyte.gz.*.partial"):
+            if time.time() - partial.stat().st_mtime > ABANDONED_SECONDS:
+                partial.unlink()
     except OSError as err:
         raise _not_writable(root, err) from err
 
@@ -157,10 +178,10 @@ def _ensure_writable(root: Path) -> None:
 def _local_copies() -> list[tuple[Path, str, str]]:
     """(folder, how the user names it, what to do when one of its files is bad), in the order tried."""
     copies = []
-    if os.environ.get(LOCAL_COPY_ENV):
+    if env_value(LOCAL_COPY_ENV):
         copies.append(
             (
-                Path(os.environ[LOCAL_COPY_ENV]),
+                Path(env_value(LOCAL_COPY_ENV)).expanduser(),
                 f"${LOCAL_COPY_ENV}",
                 f"Replace it with the original file, or unset ${LOCAL_COPY_ENV}.",
             )
@@ -241,32 +262,36 @@ def _copy_from(folder: Path, label: str, advice: str, root: Path) -> bool:
             tmp.unlink(missing_ok=True)
 
 
-def _download(root: Path) -> None:
-    """torchvision's download (it checks the archives' MD5), then our check of the unpacked files.
+def _fetch_archives() -> Path:
+    """The four archives from the first of torchvision's mirrors that serves them all (MD5-checked by
+    pooch, each within DOWNLOAD_SECONDS), in the download cache; the folder that holds them."""
+    folder, reasons = downloads.CACHE_DIR / "fashion-mnist", []
+    for mirror in MIRRORS:
+        try:
+            for name, md5 in FashionMNIST.resources:
+                downloads.fetch(mirror + name, f"md5:{md5}", folder, name, name, DOWNLOAD_SECONDS)
+            return folder
+        except downloads.DownloadError as err:
+            reasons.append(str(err))
+    raise RuntimeError(" / ".join(reasons) or "no mirror to download from")
 
-    torchvision sets no timeout, so a server that stops answering would hang the notebook forever; the
-    socket default timeout bounds every connect and read to DOWNLOAD_TIMEOUT_S while it runs.
-    """
-    previous_timeout = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
+
+def _download(root: Path) -> None:
+    """Download the archives, then unpack and check them into `root` like any local copy."""
     try:
-        FashionMNIST(root, train=True, download=True)
-        FashionMNIST(root, train=False, download=True)
-        problems = [f"{name} {p}" for name in RAW_CHECKSUMS if (p := _check_raw_file(_raw_dir(root) / name))]
-        if problems:
-            raise RuntimeError("the downloaded files are not Fashion-MNIST: " + "; ".join(problems))
-    except Exception as err:  # no internet, proxy, server down, bad bytes...: all end in the same advice
+        folder = _fetch_archives()
+        if not _copy_from(folder, "the downloaded copy", f"Delete {folder} and rerun.", root):
+            raise RuntimeError(f"the archives downloaded into {folder} are not Fashion-MNIST")
+    except RuntimeError as err:  # no internet, proxy, server down, bad bytes...: all end in the same advice
         raise FileNotFoundError(
-            f"Fashion-MNIST was not found and could not be downloaded ({type(err).__name__}: {err}).\n"
+            f"Fashion-MNIST was not found and could not be downloaded ({err}).\n"
             "Fix it in one of three ways:\n"
             f"  1. put the raw files in {_raw_dir(root)} (torchvision's layout), or set PATH_DATASETS "
             "to a folder that has them;\n"
             f"  2. point ${LOCAL_COPY_ENV} at a folder with the four original *-ubyte.gz files, or "
             "install Debian's package: sudo apt-get install dataset-fashion-mnist;\n"
-            "  3. connect to the internet so torchvision can download it."
+            "  3. connect to the internet so the course can download it."
         ) from err
-    finally:
-        socket.setdefaulttimeout(previous_timeout)
 
 
 def ensure_fashion_mnist(root: Path = DATA_DIR) -> Path:

@@ -1,29 +1,26 @@
 """The training study of notebook 13: every deep-network variant, a few epochs, several seeds.
 
-    python -m utils.deep_study            # writes saved_models/studies/deep_training.json (COURSE_SEED unset)
-
 Each variant is the same 40-layer, 128-unit ReLU network (utils.deep.DeepMLP) with one thing changed: the
 init, a normalization layer, or residual connections. All train with the same optimizer, learning rate,
 batch size and number of epochs, so the accuracies compare the starts, not tuned recipes. The notebook
-loads the JSON; with RETRAIN = True it calls run_study() itself (the stored run took about 40 minutes on
-one thread of a shared machine). Running the script again trains only the variants that the stored file
-(same recipe) lacks.
+loads the published JSON (load_study); with RETRAIN = True it calls run_study() itself and keeps the result
+in memory (the stored run took about 40 minutes on one thread of a shared machine). make_study(folder) is
+what tools/regenerate.py publishes as saved_models/studies/deep_training.json.
 """
 
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-from utils import CHECKPOINT_DIR, course_seed, set_seed, torch_generator
+from utils import course_seed, set_seed, torch_generator
 from utils.deep import DeepMLP
 from utils.init import kaiming_init, lsuv_init, orthogonal_init, scale_residual_branches
 from utils.training import evaluate, train_epoch
 
-STUDY_FILE = CHECKPOINT_DIR / "studies" / "deep_training.json"
+STUDY_NAME = "studies/deep_training.json"  # under saved_models/ (utils.registry) or make_study's folder
 RECIPE = {
     "depth": 40,
     "width": 128,
@@ -116,38 +113,27 @@ def run_study(recipe: dict = RECIPE, variants=tuple(VARIANTS), log=print) -> dic
     }
 
 
-def stored_study(path: Path = STUDY_FILE, recipe: dict = RECIPE) -> dict | None:
-    """The study stored at `path` if it was made with `recipe`; None otherwise (or when there is none)."""
-    if not Path(path).is_file():
-        return None
-    study = json.loads(Path(path).read_text())
+def stored_study(path: Path | None = None, recipe: dict = RECIPE) -> dict | None:
+    """The study at `path` (default: the published one) if it was made with `recipe`; None otherwise."""
+    study = load_study(path)
     made_with = {key: study["recipe"].get(key) for key in recipe}
     return study if made_with == recipe else None
 
 
-def load_study(path: Path = STUDY_FILE) -> dict:
-    """The committed study (any recipe); a clear error when the file is missing."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(
-            f"No stored study at {path}. It ships with the course repository (saved_models/studies/); if "
-            "PATH_CHECKPOINT points elsewhere, copy it there, or set RETRAIN = True to train it (or run "
-            "`python -m utils.deep_study`)."
-        )
-    return json.loads(Path(path).read_text())
+def load_study(path: Path | None = None) -> dict:
+    """The study at `path`, by default the published one (utils.registry: verified, downloaded if need be)."""
+    from utils.registry import published_file
+
+    path = Path(path) if path is not None else published_file(STUDY_NAME)
+    if not path.is_file():
+        raise FileNotFoundError(f"No stored study at {path}: set RETRAIN = True to train it here.")
+    return json.loads(path.read_text())
 
 
-def main(path: Path = STUDY_FILE) -> None:
-    """Train the variants that the stored study (same recipe) lacks and store the whole study again."""
-    torch.set_num_threads(1)  # a shared machine: one core, and the same numbers whatever it has
-    old = stored_study(path) or {"results": {}}
-    missing = [name for name in VARIANTS if name not in old["results"]]
-    study = run_study(variants=missing, log=lambda line: print(line, flush=True))
-    study["results"] = {name: old["results"].get(name) or study["results"][name] for name in VARIANTS}
-    partial = Path(path).with_suffix(".partial")
-    partial.write_text(json.dumps(study, indent=1))
-    partial.replace(path)  # written whole or not at all
-    print(f"wrote {path}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()
+def make_study(folder: Path) -> list[Path]:
+    """Train every variant with RECIPE and write folder/studies/deep_training.json; returns [that file]."""
+    study = run_study(log=lambda line: print(line, flush=True))
+    path = Path(folder) / STUDY_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(study, indent=1))
+    return [path]

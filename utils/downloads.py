@@ -1,144 +1,115 @@
-"""Download of the course's pretrained checkpoints, verified and bounded.
+"""Every download of the course: pooch's hash-checked cache, with a total deadline and a size cap.
 
-The course's manifest (saved_models/MANIFEST.sha256, shipped with the code) lists every pretrained file
-with its SHA-256. A checkpoint folder without a manifest of its own (a fresh PATH_CHECKPOINT) gets a copy
-of it on the first download, so that its files are checked from then on. Every present file is checked
-against the manifest before it counts; a missing or mismatching one is fetched from $COURSE_MODELS_URL
-(default: the course repository on GitHub), streamed into a temporary file and kept only when its
-SHA-256 matches. A download is bounded in total time and size, so a stalled or endless server cannot hang
-a notebook; every failure ends in one printed line, and the caller trains instead.
+pooch.retrieve does the bookkeeping (a file already in the cache with the right hash is not fetched
+again; a download lands in a temporary file and is kept only when its hash matches). What pooch and
+requests do not bound is time: their timeout is per socket read, so a server that drips one byte of
+its headers or body every few seconds never ends. `bounded_downloader` runs pooch's HTTPDownloader in a
+worker thread that the caller waits for at most `total_seconds` (connecting, headers and body together),
+writing into a file that stops at `max_bytes`. Whatever goes wrong ends in one DownloadError line that
+says what to do.
 """
 
-import hashlib
-import http.client
-import os
-import time
-import urllib.error
-import urllib.request
+import threading
 from pathlib import Path
 
-from utils import COURSE_REPO, REPO_ROOT
-from utils.checkpoints import (
-    MANIFEST_NAME,
-    CheckpointError,
-    atomic_write,
-    folder_of,
-    model_files,
-    parse_manifest,
-    read_manifest,
-    sha256,
-)
+import pooch
+import requests
 
-MODELS_URL_ENV = "COURSE_MODELS_URL"
-DEFAULT_MODELS_URL = f"https://raw.githubusercontent.com/{COURSE_REPO}/main/saved_models/"
-COURSE_MANIFEST = REPO_ROOT / "saved_models" / MANIFEST_NAME
-MAX_BYTES = 32 * 2**20  # the largest pretrained file is ~2.3 MB; anything past this is not ours
-TOTAL_SECONDS = 60.0  # for one file, whatever the server does (plus at most one read timeout)
-READ_TIMEOUT = 10.0
+from utils import env_path
+
+CACHE_ENV = "COURSE_CACHE_DIR"
+CACHE_DIR = env_path(CACHE_ENV, Path(pooch.os_cache("init-optim-course")))
+TOTAL_SECONDS = 60.0  # one file, whatever the server does
+MAX_BYTES = 64 * 2**20  # Fashion-MNIST's largest archive is 26 MB, a course model 2.3 MB
+CHUNK = 1 << 16
 
 
 class DownloadError(RuntimeError):
-    """A download did not give the file the manifest describes."""
+    """A download did not give the file it should have; the message says what to do."""
 
 
-def models_url() -> str:
-    """Where pretrained files are downloaded from: $COURSE_MODELS_URL, else the course repository."""
-    url = os.environ.get(MODELS_URL_ENV, DEFAULT_MODELS_URL)
-    return url if url.endswith("/") else url + "/"
+class _Capped:
+    """The file pooch's downloader writes into: it refuses bytes past `max_bytes`, or once cancelled."""
+
+    def __init__(self, f, max_bytes: int, cancelled: threading.Event):
+        self.f, self.max_bytes, self.cancelled, self.size = f, max_bytes, cancelled, 0
+
+    def write(self, chunk: bytes) -> int:
+        if self.cancelled.is_set():
+            raise DownloadError("cancelled at the deadline")
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise DownloadError(f"more than {self.max_bytes:,} bytes: not the course's file")
+        return self.f.write(chunk)
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
-def pretrained_manifest(folder: Path) -> dict[str, str]:
-    """The folder's own manifest, else the course's (a fresh PATH_CHECKPOINT has none yet)."""
-    own = read_manifest(folder)
-    if own or (folder / MANIFEST_NAME).is_file():
-        return own
-    return parse_manifest(COURSE_MANIFEST.read_text(), COURSE_MANIFEST) if COURSE_MANIFEST.is_file() else {}
+def bounded_downloader(total_seconds: float = TOTAL_SECONDS, max_bytes: int = MAX_BYTES):
+    """pooch's HTTPDownloader (with its progress bar), ended after `total_seconds` and `max_bytes`."""
+
+    def download(url: str, output_file, _pooch=None) -> None:
+        outcome, cancelled = {}, threading.Event()
+        http = pooch.HTTPDownloader(progressbar=True, timeout=total_seconds)
+
+        def work():
+            try:
+                with open(output_file, "wb") as f:
+                    http(url, _Capped(f, max_bytes, cancelled), None)
+            except BaseException as err:  # handed to the waiting thread, which raises it
+                outcome["error"] = err
+
+        worker = threading.Thread(target=work, daemon=True, name=f"download {url}")
+        worker.start()
+        worker.join(total_seconds)
+        if worker.is_alive():  # the worker stops at its next chunk; a dripping server holds only it
+            cancelled.set()
+            raise DownloadError(f"not finished after {total_seconds:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+
+    return download
+
+
+def reason(err: BaseException) -> str:
+    """One line for what went wrong in a download."""
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        return f"HTTP {err.response.status_code} {err.response.reason}"
+    if isinstance(err, requests.exceptions.ChunkedEncodingError):
+        return "the connection dropped before the whole file came"
+    if isinstance(err, requests.ConnectionError):
+        return "cannot connect (offline, or the server is down)"
+    if isinstance(err, requests.Timeout):
+        return "the server stopped answering"
+    if isinstance(err, ValueError) and "hash" in str(err).lower():
+        return "the file's hash differs from the one published: it was not kept"
+    return f"{type(err).__name__}: {err}"
 
 
 def fetch(
     url: str,
-    target: Path,
-    expected_sha: str,
+    known_hash: str,
+    folder: Path,
+    fname: str,
+    what: str,
     total_seconds: float = TOTAL_SECONDS,
     max_bytes: int = MAX_BYTES,
-    read_timeout: float = READ_TIMEOUT,
-) -> None:
-    """Stream `url` into `target` (atomically), keeping it only if its SHA-256 is `expected_sha`.
-
-    Raises DownloadError (or the network's OSError / HTTPException) past `total_seconds` or `max_bytes`,
-    on a body shorter than announced, or on a wrong checksum; `target` is then left as it was.
-    """
-    deadline = time.monotonic() + total_seconds
-
-    def stream(out):
-        digest, size = hashlib.sha256(), 0
-        with urllib.request.urlopen(url, timeout=read_timeout) as response:
-            announced = response.headers.get("Content-Length")
-            if announced is not None and int(announced) > max_bytes:
-                raise DownloadError(f"the server announces {int(announced):,} bytes, more than {max_bytes:,}")
-            while chunk := response.read1(1 << 16):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise DownloadError(f"more than {max_bytes:,} bytes: not a course checkpoint")
-                if time.monotonic() > deadline:
-                    raise DownloadError(f"not finished after {total_seconds:.0f} s ({size:,} bytes received)")
-                digest.update(chunk)
-                out.write(chunk)
-        if announced is not None and size != int(announced):
-            raise DownloadError(f"the connection dropped after {size:,} of {int(announced):,} bytes")
-        if digest.hexdigest() != expected_sha:
-            raise DownloadError(f"the file does not match {MANIFEST_NAME}; it was not saved")
-
-    atomic_write(target, stream)
-
-
-def _reason(err: Exception) -> str:
-    if isinstance(err, urllib.error.HTTPError):
-        return str(err)  # "HTTP Error 404: Not Found"
-    if isinstance(err, urllib.error.URLError):
-        return f"{err.reason}"  # "[Errno 111] Connection refused"
-    return f"{type(err).__name__}: {err}"
-
-
-def download_pretrained(
-    model_name: str,
-    checkpoint_dir=None,
-    base_url: str | None = None,
-    timeout: float = READ_TIMEOUT,
-    total_seconds: float = TOTAL_SECONDS,
-) -> bool:
-    """Make the pretrained files of `model_name` present *and verified*; True if they then are.
-
-    False for a model the manifest does not list. A file that is missing or differs from the manifest
-    is downloaded; any failure prints one line saying what happened and returns False (train instead).
-    """
-    folder = folder_of(checkpoint_dir)
+) -> Path:
+    """The file `fname` in `folder`, downloaded from `url` unless it is there with `known_hash`
+    ("sha256:..." or "md5:..."). Raises DownloadError with one line naming `what` and the fix."""
     try:
-        manifest = pretrained_manifest(folder)
-    except CheckpointError as err:
-        print(f"{err} Training instead.")
-        return False
-    names = list(model_files(model_name).values())
-    if not all(name in manifest for name in names):
-        return False
-    todo = [n for n in names if not (folder / n).is_file() or sha256(folder / n) != manifest[n]]
-    if not todo:
-        return True
-    changed = [n for n in todo if (folder / n).is_file()]
-    base_url, name = base_url or models_url(), MANIFEST_NAME
-    try:
-        if not (folder / MANIFEST_NAME).is_file():  # from now on this folder's files are checked on load
-            text = "".join(f"{manifest[n]}  {n}\n" for n in sorted(manifest))
-            atomic_write(folder / MANIFEST_NAME, lambda f: f.write(text.encode()))
-        for name in todo:
-            fetch(base_url + name, folder / name, manifest[name], total_seconds, read_timeout=timeout)
-    except (OSError, http.client.HTTPException, ValueError, DownloadError) as err:
-        why = f"{', '.join(changed)} differ from {MANIFEST_NAME}; " if changed else ""
-        print(
-            f"Could not download the pretrained {name} from {base_url} ({why}{_reason(err)}); "
-            "training instead."
+        return Path(
+            pooch.retrieve(
+                url,
+                known_hash=known_hash,
+                fname=fname,
+                path=folder,
+                downloader=bounded_downloader(total_seconds, max_bytes),
+            )
         )
-        return False
-    if changed:
-        print(f"{', '.join(changed)} differed from {MANIFEST_NAME} and were downloaded again.")
-    return True
+    except Exception as err:  # network, HTTP, hash, disk: all end in the same kind of line
+        raise DownloadError(
+            f"Could not download {what} from {url} ({reason(err)}). Check the connection and rerun, "
+            f"or point ${CACHE_ENV} at a folder that holds the file."
+        ) from err

@@ -1,28 +1,25 @@
 """The precomputed study of notebook 12: learning-rate range tests, schedules, Adam + L2 against AdamW,
 and the sharpness of the trained minima, on Fashion-MNIST with 3 seeds.
 
-    python -m utils.practice            # about 25 min on one CPU thread (notebook 12: RETRAIN = True)
-    python -m utils.practice --quick    # a smoke test: 1 seed, 2 epochs, nothing kept
-
-Writes saved_models/studies/practice.json (every number the notebook shows) and the seed-0 networks of
-four optimizers to saved_models/practice/ (config + weights + results, with MANIFEST.sha256). A run under
-COURSE_SEED records it in the recipe; the committed files were made with COURSE_SEED unset.
+make_study(folder) writes folder/studies/practice.json (every number the notebook shows) and the seed-0
+networks of four optimizers as folder/practice/<name>.* (config + weights + results); about 25 min on one
+CPU thread. tools/regenerate.py publishes them; notebook 12's RETRAIN runs it into the student's own
+folder. A run under COURSE_SEED records it in the recipe; the published files were made with it unset.
 """
 
-import argparse
 import copy
 import json
 import math
 import os
-import shutil
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from utils import CHECKPOINT_DIR, COURSE_SEED_ENV, course_seed, set_seed, torch_generator
-from utils.checkpoints import write_manifest
+from utils import COURSE_SEED_ENV, course_seed, set_seed, torch_generator
+from utils.checkpoints import export_run
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init
 from utils.models import BaseNetwork
@@ -30,8 +27,8 @@ from utils.schedules import Scheduled, lr_range_test, suggest_lr, warmup_cosine
 from utils.sharpness import filter_normalized_direction, loss_along, top_hessian_eigenvalue
 from utils.training import train_model
 
-STUDY_FILE = CHECKPOINT_DIR / "studies" / "practice.json"
-PRACTICE_DIR = CHECKPOINT_DIR / "practice"
+STUDY_NAME = "studies/practice.json"  # where the study and its networks go, under saved_models/ or `folder`
+NETWORKS = "practice"
 SEEDS = (0, 1, 2)
 EPOCHS, BATCH_SIZE, HIDDEN = 15, 256, (256, 128)
 RANGE = {"SGD": (1e-4, 10.0), "Adam": (1e-6, 1.0)}  # lr from, to; one batch per lr
@@ -40,7 +37,7 @@ WARMUP_EPOCHS = 1
 L2, ADAMW_DECAYS = 5e-4, (5e-4, 0.1)
 SHARPNESS_IMAGES, ALPHAS, DIRECTIONS = 2000, np.linspace(-1, 1, 41), 2
 HIGH = 10  # the schedules are also run at 10x the range test's choice: about where its loss was lowest
-# The seed-0 networks committed for the notebook: study name -> checkpoint name in saved_models/practice.
+# The seed-0 networks published for the notebook: study name -> model name in saved_models/practice.
 KEEP = {
     "SGD constant": "practice_SGD",
     "Adam": "practice_Adam",
@@ -86,10 +83,10 @@ def range_tests(data, seeds, steps):
     return out
 
 
-def configs(sgd_lr: float, adam_lr: float, steps: int) -> dict:
+def configs(sgd_lr: float, adam_lr: float, steps: int, epochs: int = EPOCHS) -> dict:
     """name -> optim_func(params) for every run of the study (torch's conventions: SGD momentum 0.9 with an
     undamped buffer; Adam's weight_decay is L2 added to the gradient, AdamW's is decoupled)."""
-    warmup = WARMUP_EPOCHS * steps // EPOCHS
+    warmup = WARMUP_EPOCHS * steps // epochs
     runs = {}
     for suffix, lr in (("", sgd_lr), (f", lr x{HIGH}", HIGH * sgd_lr)):
         runs["SGD constant" + suffix] = lambda p, lr=lr: torch.optim.SGD(p, lr=lr, momentum=0.9)
@@ -131,23 +128,17 @@ def sharpness(net, x, y, seed: int) -> dict:
     }
 
 
-def main(quick: bool = False, add: bool = False) -> None:
-    """Run the whole study; with add=True only the runs the study file does not hold yet (merged into it)."""
-    torch.set_num_threads(1)  # the study shares its machine; one thread keeps runs comparable
-    seeds = SEEDS[:1] if quick else SEEDS
-    global EPOCHS
-    EPOCHS = 2 if quick else EPOCHS
+def make_study(folder: Path, seeds=SEEDS, epochs: int = EPOCHS, range_steps: int = RANGE_STEPS) -> list[Path]:
+    """Run the whole study into `folder`; returns the files written (the study JSON and the networks)."""
+    folder = Path(folder)
     start = time.perf_counter()
     data = fashion_mnist_tensors("cpu")
     (x_train, y_train), _, _ = data
     x_sharp, y_sharp = x_train[:SHARPNESS_IMAGES], y_train[:SHARPNESS_IMAGES]
-    old = json.loads(STUDY_FILE.read_text()) if add else None
-    ranges = old["range_test"] if add else range_tests(data, seeds, 30 if quick else RANGE_STEPS)
-    steps = EPOCHS * math.ceil(len(x_train) / BATCH_SIZE)
-    runs = configs(ranges["SGD"]["chosen_lr"], ranges["Adam"]["chosen_lr"], steps)
-    if add:
-        runs = {name: make for name, make in runs.items() if name not in old["runs"]}
-    results = {name: {} for name in runs}
+    ranges = range_tests(data, seeds, range_steps)
+    steps = epochs * math.ceil(len(x_train) / BATCH_SIZE)
+    runs = configs(ranges["SGD"]["chosen_lr"], ranges["Adam"]["chosen_lr"], steps, epochs)
+    results, written = {name: {} for name in runs}, []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in seeds:
             net0 = base_network(seed)
@@ -158,7 +149,7 @@ def main(quick: bool = False, add: bool = False) -> None:
                     net,
                     model_name,
                     optim_func,
-                    max_epochs=EPOCHS,
+                    max_epochs=epochs,
                     batch_size=BATCH_SIZE,
                     overwrite=True,
                     data=data,
@@ -175,20 +166,17 @@ def main(quick: bool = False, add: bool = False) -> None:
                     f"({time.perf_counter() - start:.0f} s)",
                     flush=True,
                 )
-                if seed == 0 and name in KEEP and not quick:
-                    kept = KEEP[name]
-                    for suffix in (".config.json", ".pt", "_results.json"):
-                        PRACTICE_DIR.mkdir(parents=True, exist_ok=True)
-                        shutil.copy(f"{scratch}/{model_name}{suffix}", PRACTICE_DIR / f"{kept}{suffix}")
-                    results[name][seed]["checkpoint"] = kept
+                if seed == seeds[0] and name in KEEP:
+                    written += export_run(model_name, scratch, folder / NETWORKS, KEEP[name])
+                    results[name][seed]["checkpoint"] = KEEP[name]
     recipe = {
         "seeds": list(seeds),
         "course_seed_env": os.environ.get(COURSE_SEED_ENV),
-        "epochs": EPOCHS,
+        "epochs": epochs,
         "batch_size": BATCH_SIZE,
         "hidden_sizes": list(HIDDEN),
         "init": "kaiming",
-        "range_steps": RANGE_STEPS,
+        "range_steps": range_steps,
         "range": RANGE,
         "warmup_epochs": WARMUP_EPOCHS,
         "l2": L2,
@@ -198,29 +186,12 @@ def main(quick: bool = False, add: bool = False) -> None:
         "alphas": ALPHAS.tolist(),
         "high_factor": HIGH,
         "torch": torch.__version__,
-        "threads": 1,
+        "threads": torch.get_num_threads(),
         "seconds": time.perf_counter() - start,
     }
-    if add:  # keep the first run's record; note what was added, and when it was computed, separately
-        recipe = {
-            **old["recipe"],
-            "added": {"runs": list(runs), "seconds": recipe["seconds"], "high_factor": HIGH},
-        }
-        results = {**old["runs"], **results}
-    study = {"recipe": recipe, "range_test": ranges, "runs": results}
-    if quick:
-        print(json.dumps(recipe), "\nquick run: nothing written")
-        return
-    STUDY_FILE.write_text(json.dumps(study, indent=1) + "\n")
-    write_manifest(PRACTICE_DIR)
-    print(f"wrote {STUDY_FILE} and {PRACTICE_DIR} in {recipe['seconds'] / 60:.1f} min")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="1 seed, 2 epochs, short range test; writes nothing"
+    study_file = folder / STUDY_NAME
+    study_file.parent.mkdir(parents=True, exist_ok=True)
+    study_file.write_text(
+        json.dumps({"recipe": recipe, "range_test": ranges, "runs": results}, indent=1) + "\n"
     )
-    parser.add_argument("--add", action="store_true", help="run only what the study file lacks, and merge")
-    args = parser.parse_args()
-    main(args.quick, args.add)
+    return [study_file, *written]

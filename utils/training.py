@@ -3,14 +3,18 @@ surfaces of 07-08 are run by utils.surfaces.train_curve.)
 
 train_model keeps whole splits on the device as tensors and slices shuffled batches out of them: no
 DataLoader, no per-sample transform, so an epoch costs what the network costs (see
-benchmarks/benchmark_training.py for the speed-up over the classic loop). Its results record their
-recipe (utils.recipes); a stored result is reused only for the same recipe, and a retrain replaces the
-old model only once the new one is complete - never the course's pretrained files (see train_model).
+benchmarks/benchmark_training.py for the speed-up over the classic loop). It checks every argument before
+training starts, each message naming the fix. Its results record their recipe (utils.recipes); a stored
+result is reused only for the same recipe: the course's published model (utils.registry, read only),
+else the student's latest run. A retrain is a new run folder of the student's (utils.checkpoints).
 """
 
+import json
+import numbers
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -19,19 +23,20 @@ from utils import REPO_ROOT, get_device, torch_generator
 from utils.checkpoints import (
     CheckpointError,
     check_writable,
-    folder_of,
-    is_complete,
-    load_model,
-    load_results,
+    is_published_model,
+    latest_run,
+    load_published_model,
+    load_run,
     model_files,
-    save_model,
-    save_results,
+    runs_dir,
+    save_run,
+    standard_json,
 )
-from utils.downloads import download_pretrained, models_url, pretrained_manifest
 from utils.recipes import make_recipe, recipe_differences
+from utils.registry import PublishedError
 
-RETRAINED = "retrained"
 TEST_SIZE = 10_000  # Fashion-MNIST's official test split
+SPLITS = ("training", "validation", "test")
 
 
 def _to_device(data, device):
@@ -85,17 +90,9 @@ def shown(path: Path) -> str:
 
 
 def retrained_dir(checkpoint_dir=None) -> Path:
-    """Where retrains of the course's pretrained models go: a folder of the student's own, beside them
-    (saved_models/retrained is git-ignored), so the published files are never written over."""
-    return folder_of(checkpoint_dir) / RETRAINED
-
-
-def output_dir(model_name: str, checkpoint_dir=None) -> Path:
-    """The folder a training of `model_name` writes to: retrained_dir for a pretrained model (listed in
-    the manifest), else the checkpoint folder itself."""
-    folder = folder_of(checkpoint_dir)
-    pretrained = all(name in pretrained_manifest(folder) for name in model_files(model_name).values())
-    return retrained_dir(folder) if pretrained else folder
+    """The student's own folder (saved_models/retrained, git-ignored, or $PATH_CHECKPOINT/retrained):
+    every retrain and re-run study goes there, never over the course's published files."""
+    return runs_dir(checkpoint_dir)
 
 
 def data_recipe(data) -> dict:
@@ -108,43 +105,144 @@ def data_recipe(data) -> dict:
             "split_seed": SPLIT_SEED,
             "sizes": [TRAIN_SIZE, VAL_SIZE, TEST_SIZE],
         }
+    return {"source": "given", "sizes": [len(x) for x, _ in data]}
+
+
+def _whole(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1 (such as {name}=10), got {value!r}")
+    return int(value)
+
+
+def _as_tensor(value, what: str) -> torch.Tensor:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{what} must be a tensor (or numpy array), got {type(value).__name__}")
+    return value
+
+
+def check_data(data, net) -> list:
+    """The three (images, labels) splits as tensors fit for `net`; a ValueError naming the fix otherwise."""
+    shape = "data must be ((x_train, y_train), (x_val, y_val), (x_test, y_test))"
     try:
-        (x_train, _), (x_val, _), (x_test, _) = data
+        pairs = [(x, y) for x, y in data]
     except (TypeError, ValueError):
+        raise ValueError(f"{shape}, got {type(data).__name__}") from None
+    if len(pairs) != 3:
+        raise ValueError(f"{shape}: got {len(pairs)} splits instead of 3")
+    config, dtype = net.config, next(net.parameters()).dtype
+    checked = []
+    for split, (x, y) in zip(SPLITS, pairs, strict=True):
+        x, y = _as_tensor(x, f"the {split} images"), _as_tensor(y, f"the {split} labels")
+        if len(x) == 0:
+            raise ValueError(f"the {split} split is empty: give it at least one image")
+        if not x.is_floating_point():
+            raise ValueError(
+                f"the {split} images are {x.dtype}: standardize them to floats first, e.g. "
+                "(x.float() / 255 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD (utils.data)"
+            )
+        if x.dtype != dtype:
+            raise ValueError(
+                f"the {split} images are {x.dtype} but the network's weights are {dtype}: use x.to({dtype})"
+            )
+        if x[0].numel() != config["input_size"]:
+            raise ValueError(
+                f"each {split} image has {x[0].numel()} values (shape {tuple(x.shape[1:])}) but the network "
+                f"takes {config['input_size']}: give [N, 1, 28, 28] grey images, or a network for this size"
+            )
+        if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8) or y.shape != (len(x),):
+            raise ValueError(
+                f"the {split} labels must be {len(x)} whole numbers (int64), got {y.dtype} "
+                f"of shape {tuple(y.shape)}"
+            )
+        if y.min() < 0 or y.max() >= config["num_classes"]:
+            raise ValueError(
+                f"the {split} labels run from {int(y.min())} to {int(y.max())}, but the network has "
+                f"{config['num_classes']} classes (labels 0 to {config['num_classes'] - 1})"
+            )
+        checked.append((x, y.long()))
+    return checked
+
+
+def make_optimizer(optim_func, params):
+    """optim_func(params), checked: it must be a function that returns an optimizer."""
+    if hasattr(optim_func, "step") and hasattr(optim_func, "zero_grad"):
+        raise TypeError(
+            f"optim_func must build the optimizer, but it is one already ({type(optim_func).__name__}): pass "
+            "a function instead, e.g. optim_func=lambda params: SGD(params, lr=0.1)"
+        )
+    if not callable(optim_func):
+        raise TypeError(
+            f"optim_func must be a function such as lambda params: SGD(params, lr=0.1), got {optim_func!r}"
+        )
+    optimizer = optim_func(params)
+    if not (callable(getattr(optimizer, "step", None)) and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(
+            f"optim_func returned {optimizer!r}, not an optimizer: it must `return` one, e.g. "
+            "def optim_func(params): return SGD(params, lr=0.1)"
+        )
+    return optimizer
+
+
+def check_device(device) -> torch.device:
+    """`device` as a torch.device this machine has; None picks the fastest (utils.get_device)."""
+    if device is None:
+        return get_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
         raise ValueError(
-            "data must be ((x_train, y_train), (x_val, y_val), (x_test, y_test)) tensors"
+            f"device={device!r} is not a device ({err}): use 'cpu', 'cuda', 'mps' or None"
         ) from None
-    return {"source": "given", "sizes": [len(x_train), len(x_val), len(x_test)]}
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, True):
+        raise ValueError(
+            f"device={str(device)!r}, but this machine has no {device.type} device: leave device=None "
+            "and the fastest one available is used"
+        )
+    return device
 
 
-def _reuse(net, model_name: str, folder: Path, out: Path, recipe: dict) -> dict | None:
+def check_network(net) -> None:
+    if not isinstance(net, nn.Module) or not isinstance(getattr(net, "config", None), dict):
+        raise TypeError(
+            f"train_model trains a utils.models.BaseNetwork (it stores the network's .config to rebuild "
+            f"it), got {type(net).__name__}: build it with BaseNetwork(...)"
+        )
+
+
+def _stored(net, model_name: str, folder: Path, recipe: dict) -> dict | None:
     """Results of a stored model made with `recipe`, its weights loaded into `net`; else None, with the
-    reason printed. The published model comes first, then the student's own retrain."""
-    for where in dict.fromkeys([folder, out]):
-        pretrained = where == folder and out != folder
-        if pretrained and not is_complete(model_name, where):
-            print(f"No pretrained {model_name!r} in {shown(where)} yet: downloading it from {models_url()}")
-        if pretrained and not download_pretrained(model_name, where):
+    reason printed. The published model comes first, then the student's latest run."""
+    loaders = []
+    if is_published_model(model_name):
+        loaders.append(("the course's published files", lambda: load_published_model(model_name)))
+    try:
+        has_run = latest_run(model_name, folder) is not None
+    except CheckpointError as err:
+        print(f"{err} Not used.")
+        has_run = False
+    if has_run:
+        loaders.append((shown(runs_dir(folder) / model_name), lambda: load_run(model_name, folder)))
+    for where, load in loaders:
+        try:
+            stored_net, results = load()
+        except (CheckpointError, PublishedError) as err:
+            print(f"{err} Not used.")
             continue
-        if not is_complete(model_name, where):
-            continue
-        differences = recipe_differences(load_results(model_name, where).get("recipe"), recipe)
+        differences = recipe_differences(results.get("recipe"), recipe)
         if differences:
             print(
-                f"The stored {model_name!r} in {shown(where)} was made with another recipe "
+                f"The stored {model_name!r} in {where} was made with another recipe "
                 f"({'; '.join(differences)}): not used."
             )
             continue
-        try:
-            load_model(model_name, where, net=net)
-        except CheckpointError as err:
-            print(f"{err} Not used.")
-            continue
+        net.load_state_dict(stored_net.state_dict())  # the same recipe, so the same network config
         print(
-            f"Loaded the trained {model_name!r} from {shown(where)} "
-            "(train_model(..., overwrite=True) retrains it)."
+            f"Loaded the trained {model_name!r} from {where} (train_model(..., overwrite=True) retrains it)."
         )
-        return load_results(model_name, where)
+        return results
     return None
 
 
@@ -167,29 +265,27 @@ def train_model(
     by default utils.data.fashion_mnist_tensors. seed (through utils.course_seed) orders the batches.
 
     Unless overwrite=True, a stored result made with the same recipe (utils.recipes) is loaded instead:
-    the course's pretrained one (verified, downloaded if missing), else an earlier retrain; a stored
-    result of another recipe is named with what differs, and not used. Training writes the new model
-    beside the old one and replaces it only once it is complete. A pretrained model is never written
-    over: its retrain goes to retrained_dir(checkpoint_dir). `net` ends up holding the best weights.
+    the course's published one, else the student's latest run; one of another recipe is named with what
+    differs, and not used. Training writes a new run folder (utils.checkpoints.save_run) under
+    retrained_dir(checkpoint_dir) once it is complete; nothing else is written. `net` ends up holding
+    the best weights.
     """
-    if not (
-        isinstance(max_epochs, int) and isinstance(batch_size, int) and max_epochs >= 1 and batch_size >= 1
-    ):
-        raise ValueError(
-            f"max_epochs and batch_size must be whole numbers >= 1, got {max_epochs!r} and {batch_size!r}"
-        )
-    if not model_name or Path(model_name).name != model_name:
+    max_epochs, batch_size = _whole("max_epochs", max_epochs), _whole("batch_size", batch_size)
+    if not isinstance(model_name, str) or not model_name or Path(model_name).name != model_name:
         raise ValueError(f"model_name must be a plain file name (no folders), got {model_name!r}")
-    folder = folder_of(checkpoint_dir)
-    device = torch.device(device) if device is not None else get_device()
+    check_network(net)
+    folder = checkpoint_dir
+    device = check_device(device)
     net.to(device)
-    optimizer = optim_func(net.parameters())
+    if data is not None:
+        data = check_data(data, net)
+    optimizer = make_optimizer(optim_func, net.parameters())
     recipe = make_recipe(net, optimizer, max_epochs, batch_size, seed, data_recipe(data), device)
-    out = output_dir(model_name, folder)
     if not overwrite:
-        results = _reuse(net, model_name, folder, out, recipe)
+        results = _stored(net, model_name, folder, recipe)
         if results is not None:
             return results
+    out = runs_dir(folder) / model_name
     check_writable(out)
     print(f"Training {model_name!r} for {max_epochs} epochs into {shown(out)}.")
     if data is None:
@@ -198,9 +294,8 @@ def train_model(
         data = fashion_mnist_tensors(device)
     results = fit(net, optimizer, _to_device(data, device), max_epochs, batch_size, seed, model_name)
     results = {"model_name": model_name, **results, "recipe": recipe}
-    save_model(net, model_name, out)
-    save_results(results, model_name, out)
-    return load_results(model_name, out)
+    run = save_run(net, results, model_name, folder)
+    return json.loads((run / model_files(model_name)["results"]).read_text())  # as stored: NaN is null
 
 
 def fit(net, optimizer, data, max_epochs: int, batch_size: int, seed: int, desc: str = "training") -> dict:
@@ -221,16 +316,26 @@ def fit(net, optimizer, data, max_epochs: int, batch_size: int, seed: int, desc:
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         epochs.set_postfix(val_acc=f"{val_acc:.2%}", best=f"{best_val:.2%}")
     seconds = time.perf_counter() - start
+    diverged = next((i for i, loss in enumerate(history["train_loss"]) if not np.isfinite(loss)), None)
+    if diverged is not None:
+        print(
+            f"{desc}: the training loss became {history['train_loss'][diverged]} in epoch {diverged + 1}: "
+            "the "
+            "run diverged (try a smaller learning rate). Its results store that loss as null."
+        )
     net.load_state_dict(best_state)
-    return {
-        "test_acc": test_model(net, test),
-        "val_acc_best": best_val,
-        "best_epoch": best_epoch,
-        **history,
-        "epochs": max_epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "optimizer": type(optimizer).__name__,
-        "device": x_train.device.type,
-        "seconds_per_epoch": seconds / max_epochs,
-    }
+    return standard_json(
+        {
+            "test_acc": test_model(net, test),
+            "val_acc_best": best_val,
+            "best_epoch": best_epoch,
+            **history,
+            "epochs": max_epochs,
+            "batch_size": batch_size,
+            "seed": seed,
+            "optimizer": type(optimizer).__name__,
+            "device": x_train.device.type,
+            "seconds_per_epoch": seconds / max_epochs,
+            "diverged_epoch": None if diverged is None else diverged + 1,
+        }
+    )

@@ -231,10 +231,10 @@ assert before < 0.2 and after > 0.6, "one epoch of SGD should lift the accuracy 
 #   epoch by *test* accuracy would leak the test set into the model choice;
 # - it writes the per-epoch curves, the test accuracy and the run's **recipe** (the optimizer and its
 #   settings as built, epochs, batch size, seed, the scale of the initial weights, the network, the data
-#   split) to `name_results.json`. The new files are written *beside* the old ones and replace them only
-#   once all of them are complete, so an interrupted run never costs the previous model;
-# - when a complete result made with the **same recipe** exists (or can be downloaded from the course
-#   repository, checked against the SHA-256 sums in `saved_models/MANIFEST.sha256`), it **loads it instead
+#   split) to `name_results.json`. Each run is a new folder of your own, named as the latest only once
+#   all of it is complete, so an interrupted run never costs the previous model;
+# - when a complete result made with the **same recipe** exists (the course's published one, checked
+#   against the SHA-256 sums in `utils/published.txt`, or a run of yours), it **loads it instead
 #   of training**, unless `overwrite=True`. Change the learning rate below and it says what differs and
 #   trains, into a folder of your own.
 

@@ -101,8 +101,8 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torch import nn
 
-from utils import CHECKPOINT_DIR, set_seed, torch_generator
-from utils.checkpoints import load_model, read_manifest, sha256
+from utils import set_seed, torch_generator
+from utils.checkpoints import load_files, load_published_model
 from utils.data import fashion_mnist_tensors
 from utils.exercises.practice import check_adamw, check_rescale
 from utils.init import kaiming_init
@@ -110,26 +110,27 @@ from utils.models import BaseNetwork
 from utils.optimizers import Adam
 from utils.plotting import set_course_style
 from utils.sharpness import loss_along
-from utils.training import test_model
+from utils.registry import published_file
+from utils.training import retrained_dir, test_model
 
 set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
 
 # %% [markdown]
-# `RETRAIN = False` loads the stored study. `RETRAIN = True` runs it again with `utils.practice.main` (one
-# CPU thread; the cell below prints how long the stored run took) and overwrites
-# `saved_models/studies/practice.json` and `saved_models/practice/`.
+# `RETRAIN = False` loads the published study. `RETRAIN = True` runs it again with `utils.practice.make_study`
+# (the cell below prints how long the stored run took) into a folder of your own,
+# `saved_models/retrained/practice_study/`; the published files stay as they are.
 
 # %%
 RETRAIN = False
-STUDY_FILE = CHECKPOINT_DIR / "studies" / "practice.json"
-PRACTICE_DIR = CHECKPOINT_DIR / "practice"
+STUDY_FOLDER = retrained_dir() / "practice_study"  # where RETRAIN = True writes the study and its networks
 
 if RETRAIN:
-    from utils.practice import main as run_study
+    from utils.practice import make_study
 
-    run_study()
+    make_study(STUDY_FOLDER)
+STUDY_FILE = STUDY_FOLDER / "studies" / "practice.json" if RETRAIN else published_file("studies/practice.json")
 study = json.loads(STUDY_FILE.read_text())
 recipe, runs = study["recipe"], study["runs"]
 print(f"network: BaseNetwork(relu, hidden_sizes={tuple(recipe['hidden_sizes'])}), Kaiming init; "
@@ -511,13 +512,8 @@ def top_hessian_eigenvalue(loss, params, generator, iters: int = 100, rtol: floa
 
 # %%
 def load_practice(name):
-    """A committed network of the study, checked against the folder's SHA-256 manifest first."""
-    manifest = read_manifest(PRACTICE_DIR)
-    for suffix in (".config.json", ".pt"):
-        file = PRACTICE_DIR / f"{name}{suffix}"
-        if sha256(file) != manifest[file.name]:
-            raise RuntimeError(f"{file} does not match {PRACTICE_DIR / 'MANIFEST.sha256'}: restore it from git")
-    return load_model(name, PRACTICE_DIR)
+    """A network of the study: the published one (checked against the course's registry), or your rerun's."""
+    return load_files(STUDY_FOLDER / "practice", name)[0] if RETRAIN else load_published_model(f"practice/{name}")[0]
 
 
 CHECKPOINTS = {"SGD constant": "practice_SGD", "Adam": "practice_Adam", "Adam + L2": "practice_Adam_L2",
