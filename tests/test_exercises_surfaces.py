@@ -137,7 +137,7 @@ def test_ravine_rejects_a_schedule_that_stops_moving():
         lambda p: torch.optim.Adam(p, lr=1),
         lambda p: Adam(p, lr=1),
     ],
-    ids=["course-momentum", "own-momentum", "torch-momentum-lr1", "torch-momentum-lr10", "torch-adam", "adam"],
+    ids=["course-momentum", "own-momentum", "torch-mom-lr1", "torch-mom-lr10", "torch-adam", "adam"],
 )
 def test_ravine_rejects_optimizers_that_are_not_plain_sgd(wrong):
     with pytest.raises(ExerciseError, match="not along minus the gradient.*plain SGD"):
@@ -178,6 +178,25 @@ def test_adam_predictions_wrong_optimum_and_missing():
 def test_reaches_optimum_accepts_clipped_momentum(capsys):
     check_reaches_optimum(ClippedMomentum)
     assert "Correct" in capsys.readouterr().out
+
+
+def test_reaches_optimum_rejects_a_right_clip_that_is_thrown_out(monkeypatch):
+    """The path test itself: unclipped momentum (max_norm ignored after the probes) leaves the hole."""
+    from utils.exercises import surfaces
+
+    monkeypatch.setattr(surfaces, "_check_clipping", lambda optimizer_class: None)
+    with pytest.raises(ExerciseError, match="must stay in the hole"):
+        check_reaches_optimum(lambda_free_momentum())
+
+
+def lambda_free_momentum():
+    """SGDMomentum that accepts (and ignores) max_norm: the unclipped race optimizer."""
+
+    class Unclipped(SGDMomentum):
+        def __init__(self, params, lr, momentum=0.0, max_norm=1.0):
+            super().__init__(params, lr, momentum)
+
+    return Unclipped
 
 
 @pytest.mark.parametrize("wrong", [ClampEach, AlwaysNormalize, ClipToConstant, SGDMomentum])

@@ -21,8 +21,12 @@ from utils.surfaces import (
     train_curve,
 )
 
-# How close to one of comb_func's OPTIMA counts as "inside" it.
+# How close to one of comb_func's OPTIMA counts as "inside" it (Adam ends within 0.01 of a centre).
 BASIN_RADIUS = 0.25
+# Clipped momentum at lr = 1 never settles: it circles its hole up to about 0.44 from the centre (60
+# starts within 1e-5 of STEEP_START). It passes when its last LATE_STEPS points stay within 3 sigma.
+HOLE_RADIUS = 0.6
+LATE_STEPS = 30
 # Start points of the "where does Adam go?" exercise, with Adam(lr=ADAM_LR) as in notebook 08.
 ADAM_STARTS = ((0.2, 0.1), (-0.6, 0.0), (0.6, 1.3))
 
@@ -215,7 +219,8 @@ def check_reaches_optimum(optimizer_class) -> None:
 
     optimizer_class(params, lr, momentum, max_norm): first its steps are compared with the rule
     (clip the gradient's norm to max_norm, then the averaged momentum update) on PROBE_GRADIENTS; then
-    it runs NUM_STEPS steps from STEEP_START with lr=1, momentum=0.9, max_norm=1 and must end in a basin.
+    it runs NUM_STEPS steps from STEEP_START with lr=1, momentum=0.9, max_norm=1, and its last
+    LATE_STEPS points must lie within HOLE_RADIUS of one optimum.
     """
     check(
         isinstance(optimizer_class, type),
@@ -230,12 +235,15 @@ def check_reaches_optimum(optimizer_class) -> None:
     path, _ = _run(
         lambda params: optimizer_class(params, lr=1.0, momentum=0.9, max_norm=1.0), comb_func, STEEP_START
     )
-    if _basin(path[-1]) is None:
+    centre = min(OPTIMA, key=lambda c: np.hypot(path[-1, 0] - c[0], path[-1, 1] - c[1]))
+    late = np.hypot(path[-LATE_STEPS:, 0] - centre[0], path[-LATE_STEPS:, 1] - centre[1]).max()
+    if late > HOLE_RADIUS:
         steps = np.hypot(*np.diff(path[:, :2], axis=0).T)
         jump = int(np.argmax(steps))
         check(
             False,
-            f"the path ends at ({path[-1, 0]:.2f}, {path[-1, 1]:.2f}) with loss {path[-1, 2]:.2f}, outside "
-            f"every optimum's basin; its longest step, {jump}, was {steps[jump]:.2f} long",
+            f"over the last {LATE_STEPS} steps the path went {late:.2f} from the nearest centre {centre} "
+            f"(needs <= {HOLE_RADIUS}: it must stay in the hole); it ends at ({path[-1, 0]:.2f}, "
+            f"{path[-1, 1]:.2f}) and its longest step, {jump}, was {steps[jump]:.2f} long",
         )
-    return passed(f"your optimizer (ends at loss {path[-1, 2]:.2f})")
+    return passed(f"your optimizer (stays within {late:.2f} of the centre {centre})")
