@@ -550,7 +550,8 @@ check_first_adam_step(first_adam_step);
 # learning rate is multiplied by `decay` after every step ($\eta_t = \eta\,\text{decay}^t$), and find a
 # `decay` that works with `lr=10`. `step()` is called once per update, so it is a natural place to change
 # `self.lr` (call `super().step()` first). The checker runs your optimizer for 100 steps from $(5, 5)$ and
-# passes when $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
+# passes when every step is $-\eta_t$ times the gradient (plain SGD: momentum and Adam, ours or
+# torch's, are refused), $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
 
 # %%
 class SGDExpDecay(OptimizerTemplate):

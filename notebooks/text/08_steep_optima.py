@@ -220,8 +220,9 @@ show_steep()
 #
 # * **SGD** (blue) crawls: its first steps are shorter than $10^{-3}$. After about 70 steps it reaches
 #   the hole at $(-0.5, -0.8)$, and one step far longer than all its others throws it out across the map
-#   onto the flat plane, where the gradient is too small to bring it back within the 100 steps. The
-#   section "Why SGD cannot stay in a hole" finds where that step starts, and why.
+#   onto the flat plane, where the gradient is too small to bring it back within the 100 steps. On the
+#   map that step runs back over SGD's own inward path and is hard to see; the section "Why SGD cannot
+#   stay in a hole" plots SGD's distance to the hole, finds where that step starts, and why.
 # * **SGD with momentum** (orange) has twice SGD's learning rate, $\eta = 1$, and reaches the hole
 #   first. That is the larger $\eta$, not the momentum: at equal $\eta$ the averaged form is *slower* than
 #   SGD on the plane at first (its average $m$ starts at 0 and grows towards $g$ over about 10 steps;
