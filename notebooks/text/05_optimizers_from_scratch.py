@@ -415,7 +415,22 @@ for name, g_of_t in histories.items():
 same, flips, halves = adam_steps.values()
 assert np.allclose(same, 0.01, rtol=1e-4), "a steady gradient: every step is lr"
 assert flips[9:].max() < 0.2 * 0.01, "a gradient that flips sign: steps far below lr"
-assert halves[-1] < 0.1 * 0.01, "a shrinking gradient: v_hat remembers the large ones, steps shrink"
+assert halves[-1] < 0.1 * 0.01, "a shrinking gradient: steps shrink"
+
+# The cause proposed for the last one: v_hat's long memory. Shorten it (beta2 = 0.5) and nothing else.
+w = torch.zeros(1, requires_grad=True)
+optimizer = Adam([w], lr=0.01, beta2=0.5)
+for t in range(30):
+    before = w.item()
+    w.grad = torch.tensor([0.5**t])
+    optimizer.step()
+print(f"halves every step, beta2 = 0.5: |step| at step 30 {abs(w.item() - before):.1e}")
+assert abs(w.item() - before) > 0.01, "with a short memory of v the steps no longer shrink: they grow past lr"
+
+# %% [markdown]
+# With $\beta_2 = 0.5$, $\hat v$ forgets the large early gradients within a few steps and the steps no
+# longer shrink; they grow past $\eta$ ($\hat m$, with $\beta_1 = 0.9$, now remembers longer than
+# $\hat v$). The shrinking steps of the default come from $\hat v$'s long memory.
 
 # %% [markdown]
 # ## Step for step against `torch.optim`
@@ -569,7 +584,8 @@ accuracies = [val_accuracy(model) for model in nudge_models]
 print(f"the nudge: {nudge:.1e}; Adam's validation accuracy after {STEPS} steps: {100 * accuracies[0]:.1f} % and "
       f"{100 * accuracies[1]:.1f} %")
 for gaps_of_run in (nudge_gap, sgd_nudge_gap):
-    assert gaps_of_run[-1] > 100 * gaps_of_run[0], "the difference must grow by orders of magnitude after step 1"
+    # over 20 seeds: a gap that survives grows 70-fold to 10^7-fold; on some seeds rounding erases it (0)
+    assert gaps_of_run[-1] == 0 or gaps_of_run[-1] > 10 * gaps_of_run[0], "the gap must not stay at its step-1 size"
 assert abs(accuracies[0] - accuracies[1]) < 0.01, "the two runs drift apart but train equally well"
 
 # %%
@@ -583,15 +599,17 @@ ax.text(STEPS, nudge * 1.5, "the nudge: one float32 step", ha="right", va="botto
 ax.set_ylim(nudge / 10, 1)
 ax.set_xlabel("step")
 ax.set_ylabel(r"max $|w - w'|$ over all weights")
-ax.set_title("Runs that start one rounding step apart (Adam, SGD) or meet round-off (ours vs torch)", fontsize=15)
+ax.set_title("One rounding step apart: nudged runs (Adam, SGD), and ours vs torch", fontsize=15)
 ax.legend(loc="upper left", fontsize=13)
 plt.show()
 
 # %% [markdown]
 # The green and blue lines are the gaps between the two nudged runs: neither stays where it was after
-# step 1, both grow by orders of magnitude within 200 steps, in bursts, by amounts that depend on the
-# seed. Adam's gap is already far larger than SGD's after step 1, but the growth afterwards is there for
-# SGD too: training this network is
+# step 1, both grow in bursts, by amounts that depend on the seed and on the CPU: here by orders of
+# magnitude within 200 steps. Run under other seeds (`COURSE_SEED`), a gap grows anywhere from some
+# tens-fold to ten-million-fold, and on some seeds the nudge is rounded away in a few steps and
+# the two runs become identical: whether it survives is itself a matter of the last bit. Training
+# this network is
 # **chaotic**, with either optimizer: a difference in the last bit does not stay there. Neither Adam run
 # is wrong: they reach the same validation accuracy (printed above, to within one percentage point),
 # like two runs with different seeds.
@@ -831,9 +849,10 @@ check_nesterov(SGDNesterov);
 #   squares, so a weight whose gradient keeps its sign and size moves about $\eta$ per step; one whose
 #   gradient flips sign or shrinks moves less.
 # * Our SGD is bit-identical to `torch.optim.SGD`; our Adam agrees with `torch.optim.Adam` to float32
-#   round-off for the same gradients. Training with Adam is chaotic: a difference of one rounding step
-#   grows by orders of magnitude, so independent runs (another CPU, another library) drift apart and
-#   still train equally well.
+#   round-off for the same gradients, and bit for bit once it uses torch's order of operations.
+#   Training this network is chaotic, with Adam as with SGD: a difference of one rounding step, unless
+#   rounding erases it, grows tens-fold to millions-fold within 200 steps, so independent runs (another CPU, another library) drift apart and still train
+#   equally well.
 # * Momentum conventions differ by constant factors: ours with $(\eta, \beta)$ = torch's with
 #   $((1-\beta)\eta, \beta)$ = velocity with $\eta_v = (1-\beta)\eta$.
 #
