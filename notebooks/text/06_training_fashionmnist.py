@@ -431,7 +431,7 @@ assert spread < 0.015, "the three optimizers should end within 1.5 points of eac
 #
 # A network with every weight and bias drawn from $\mathcal{N}(0, 0.01^2)$ (notebook 02's fixed
 # std, several times below Kaiming's in every layer: the smallest Kaiming std here, that of the
-# 784-input first layer, is $\sqrt{1/784} \approx 0.036$) has exactly that problem:
+# 784-input first layer, is $\sqrt{1/784}$) has exactly that problem:
 # every layer shrinks the signal, the output barely depends on the input, and the gradients of *all*
 # layers come out hundreds to thousands of times smaller than with Kaiming:
 
