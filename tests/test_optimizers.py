@@ -190,3 +190,13 @@ def test_empty_parameter_list_is_rejected(cls):
         cls(params, lr=0.1)
     with pytest.raises(ValueError, match="empty list of parameters"):
         cls([], lr=0.1)
+
+
+@pytest.mark.parametrize("eps", [float("nan"), float("inf"), -1.0, 0.0])
+@pytest.mark.parametrize("name", ["Adagrad", "RMSprop"])
+def test_adagrad_and_rmsprop_reject_an_eps_that_is_not_positive_and_finite(name, eps):
+    """eps=nan made every weight nan after one step, eps=inf froze them: refused, like Adam's."""
+    import utils.optimizers
+
+    with pytest.raises(ValueError, match="eps must be a positive finite number"):
+        getattr(utils.optimizers, name)([torch.zeros(1, requires_grad=True)], lr=0.1, eps=eps)
