@@ -1,4 +1,4 @@
-"""The checker of notebook 14 accepts muP's parameter groups on every seed and rejects the typical wrong ones."""
+"""Notebook 14's checker accepts muP's parameter groups on every seed and rejects the typical wrong ones."""
 
 import pytest
 import torch

@@ -46,7 +46,7 @@ def _hint(name: str, got: float, m: float) -> str:
             if name == "readout"
             else ""
         )
-        return f" It is not scaled at all: a layer whose fan-in grows m-fold needs its rate divided by m{forgot}."
+        return f" It is not scaled at all: a layer whose fan-in grows m-fold needs its rate / m{forgot}."
     if math.isclose(ratio, 1 / m**2, rel_tol=1e-6):
         return " Divided by m^2: one 1/m is enough, Adam's step does not scale with the gradient."
     if math.isclose(ratio, 1 / math.sqrt(m), rel_tol=1e-6):
@@ -93,7 +93,7 @@ def check_mup_adam(mup_adam) -> None:
         ratio = large[name] / small[name]
         check(
             FLAT[0] < ratio < FLAT[1],
-            f"Trained with your optimizer, the {name} layer's output moved {ratio:.3g} times as much at width "
-            f"{WIDTHS[-1]} as at width {WIDTHS[0]}; muP keeps it within {FLAT}.",
+            f"Trained with your optimizer, the {name} layer's output moved {ratio:.3g} times as much at "
+            f"width {WIDTHS[-1]} as at width {WIDTHS[0]}; muP keeps it within {FLAT}.",
         )
     return passed(getattr(mup_adam, "__name__", "your function"))
