@@ -128,8 +128,8 @@ def test_update_effect_grows_linearly_under_sp_and_stays_flat_under_mup():
 
 def test_coord_check_output_blows_up_under_sp_only():
     x, y = batches(1)[0]
-    sp = W.coord_check("SP", (64, 1024), 2**-7, x, y, steps=2)
-    mu = W.coord_check("muP", (64, 1024), 2**-7, x, y, steps=2)
+    sp = W.coord_check(W.builder("SP", 2**-7), (64, 1024), x, y, steps=2)
+    mu = W.coord_check(W.builder("muP", 2**-7), (64, 1024), x, y, steps=2)
     assert sp[1024][2]["readout"] > 4 * sp[64][2]["readout"]
     assert 0.4 < mu[1024][2]["readout"] / mu[64][2]["readout"] < 2.5
     assert len(sp[64]) == 3  # before the first step and after each of the two

@@ -120,15 +120,23 @@ def mean_abs(t: torch.Tensor) -> float:
     return t.abs().mean().item()
 
 
-def coord_check(
-    parametrization: str, widths, lr: float, x: torch.Tensor, y: torch.Tensor, steps: int = 4, seed: int = 0
-) -> dict[int, list[dict[str, float]]]:
-    """{width: [per step, {layer: mean |output|}]}: train each width `steps` Adam steps on the batch
-    (x, y), measuring every layer's output on x before each step and after the last one."""
+def builder(parametrization: str, lr: float, seed: int = 0, base_width: int = BASE_WIDTH):
+    """width -> (fresh model, its Adam): how coord_check makes the network of each width."""
+
+    def build(width: int):
+        model = make_model(width, parametrization, seed, base_width)
+        return model, make_adam(model, parametrization, lr, base_width)
+
+    return build
+
+
+def coord_check(build, widths, x: torch.Tensor, y: torch.Tensor, steps: int = 4) -> dict[int, list[dict]]:
+    """{width: [per step, {layer: mean |output|}]}: train each width's network build(width) -> (model,
+    optimizer) `steps` steps on the batch (x, y), measuring every layer's output on x before each step
+    and after the last one."""
     out = {}
     for width in widths:
-        model = make_model(width, parametrization, seed)
-        opt = make_adam(model, parametrization, lr)
+        model, opt = build(width)
         history = []
         for step in range(steps + 1):
             feats = model.features(x)
