@@ -430,17 +430,20 @@ def loss_at(p, width, log2_lr):
 small, large = STUDY_WIDTHS[0], STUDY_WIDTHS[-1]
 tuned_small = best["SP"][small]  # the same network at the base width: both parametrizations agree there
 assert tuned_small == best["muP"][small], "SP and muP are one network at the base width"
-transfer = pd.DataFrame({
-    p: {f"rate tuned at width {small} (2^{tuned_small})": loss_at(p, large, tuned_small),
-        f"rate tuned at width {large} (2^{best[p][large]})": loss_at(p, large, best[p][large])}
-    for p in ("SP", "muP")})
+transfer = pd.DataFrame([
+    {"parametrization": p, "log2 lr tuned at 64": tuned_small, "loss there": loss_at(p, large, tuned_small),
+     "log2 lr tuned at 1024": best[p][large], "loss at 1024's best": loss_at(p, large, best[p][large])}
+    for p in ("SP", "muP")]).set_index("parametrization")
+transfer["cost of reusing 64's rate"] = transfer["loss there"] - transfer["loss at 1024's best"]
 print(f"validation loss at width {large}, mean over 3 seeds:")
 print(transfer.round(3).to_string())
-sp_cost = transfer["SP"].iloc[0] - transfer["SP"].iloc[1]
-mup_cost = transfer["muP"].iloc[0] - transfer["muP"].iloc[1]
-print(f"cost of reusing the small model's rate: SP {sp_cost:.3f}, muP {mup_cost:.3f}")
-sp_std = curve("SP", large)[1][list(LOG2).index(tuned_small)]
-assert sp_cost > 0.05 and sp_cost > 3 * sp_std, "SP at the small model's rate should be clearly worse at width 1024"
+sp_cost, mup_cost = transfer["cost of reusing 64's rate"]
+seeds_at = {k: np.array(list(study["loss"]["SP"][str(large)].values()))[:, list(LOG2).index(k)]
+            for k in (tuned_small, best["SP"][large])}
+print(f"SP at width {large}, per seed: 2^{tuned_small}: {seeds_at[tuned_small].round(3).tolist()}, "
+      f"2^{best['SP'][large]}: {seeds_at[best['SP'][large]].round(3).tolist()}")
+assert sp_cost > 0.05 and seeds_at[tuned_small].min() > seeds_at[best["SP"][large]].max(), \
+    "SP at the small model's rate should be worse at width 1024, on every seed"
 assert mup_cost < 0.02, "muP at the small model's rate should be within noise of its own optimum"
 
 # %% [markdown]
@@ -475,16 +478,24 @@ best_loss = pd.DataFrame({p: {w: curve(p, w)[0].min() for w in STUDY_WIDTHS} for
 best_loss["SP - muP"] = best_loss["SP"] - best_loss["muP"]
 print("validation loss at each parametrization's own best rate (mean over 3 seeds):")
 print(best_loss.round(3).to_string())
-gain = {p: best_loss[p][small] - best_loss[p][large] for p in ("SP", "muP")}
-print(f"from width {small} to {large}, at the best rate: SP improves by {gain['SP']:.3f}, muP by {gain['muP']:.3f}")
-assert gain["muP"] > 0.02 and gain["SP"] > 0.02, "wider should be better at the best rate, in both parametrizations"
-assert abs(best_loss["SP - muP"][large]) < 0.03, "tuned at the same width, SP and muP should be about as good"
+print(f"SP - muP at width {large}: {best_loss['SP - muP'][large]:.3f}")
+assert all(best_loss["muP"][w] < best_loss["muP"][small] - 0.01 for w in STUDY_WIDTHS[1:]), \
+    "at muP's best rate every wider network should beat the base width"
+assert best_loss["SP"][large] < best_loss["SP"][small] - 0.03, "SP tuned at 1024 should beat SP tuned at 64"
+assert best_loss["SP - muP"][large] < -0.01, "in this short training SP tuned at 1024 should beat muP tuned at 1024"
 
 # %% [markdown]
-# Wider is better at the best rate, in both parametrizations; tuned at the same width, the two end within a
-# few thousandths of each other in this short training, and SP is not behind. What muP removes is the
-# re-tuning.
+# Three things to read in this table, all from the stored run:
 #
+# * Under muP, every width from 128 up beats the base width at its best rate, but beyond 128 the gain stops
+#   in this one-epoch training: the best losses of widths 128 to 1024 are within a few thousandths.
+# * Under SP, tuned at each width, the widest network is the best of the table.
+# * At width 1024, SP **tuned at 1024** ends below muP tuned at 1024 (the difference printed above). muP's
+#   promise is about *where* the best rate is, not about how low the loss gets; on this small task and
+#   budget, SP re-tuned at the large width wins. What muP removes is the re-tuning: section 4 showed what
+#   SP loses when it is not re-tuned.
+
+# %% [markdown]
 # **Transfer needs every rule.** The coordinate check catches a muP that is only half written. Here is muP
 # with the readout left as in SP (its init not divided by $\sqrt m$, its rate not divided by $m$), the most
 # common slip, and with the hidden layer's rate left as in SP:
@@ -542,8 +553,8 @@ assert growth(partial["hidden rate as in SP"], "readout", 2) > 2, "a hidden rate
 # * On Fashion-MNIST, SP's best rate moves to smaller values from width 64 to 1024 and the small model's
 #   rate costs it at width 1024; muP's best rate stays within one grid step and the small model's rate is as
 #   good as the large model's own.
-# * muP does not make a given width better: tuned at the same width, SP is as good. It makes tuning once,
-#   small, enough, provided every rule is in place (the coordinate check tells).
+# * muP does not make a given width better: tuned at width 1024, SP beat muP in this study. It makes
+#   tuning once, small, enough, provided every rule is in place (the coordinate check tells).
 #
 # ## Exercise
 # ### Exercise 1: muP's parameter groups
