@@ -117,13 +117,13 @@ def slope(widths, values) -> float:
 def test_update_effect_grows_linearly_under_sp_and_stays_flat_under_mup():
     widths = (64, 256, 1024)
     x, y = batches(1)[0]
-    x = x.abs()  # positive inputs, like the ReLU features a hidden layer sees: a shared mean direction
     sp = [W.update_effect(w, "SP", 2**-7, x, y)["hidden"] for w in widths]
     mu = [W.update_effect(w, "muP", 2**-7, x, y)["hidden"] for w in widths]
-    shuffled = [W.update_effect(w, "SP", 2**-7, x, y, shuffle=True)["hidden"] for w in widths]
+    flipped = {w: W.update_effect(w, "SP", 2**-7, x, y, random_signs=True) for w in widths}
     assert 0.8 < slope(widths, sp) < 1.2
     assert abs(slope(widths, mu)) < 0.2
-    assert 0.3 < slope(widths, shuffled) < 0.7
+    for layer in ("hidden", "readout"):
+        assert 0.3 < slope(widths, [flipped[w][layer] for w in widths]) < 0.7
 
 
 def test_coord_check_output_blows_up_under_sp_only():

@@ -94,16 +94,10 @@ def lr_multipliers(width: int, parametrization: str, base_width: int = BASE_WIDT
     """Each layer's Adam rate as a multiple of the global rate. muP: base_fan_in / fan_in, i.e. 1 for
     the input layer (its fan-in, 784, does not grow) and 1/m for the hidden and readout layers."""
     _check(parametrization)
+    if parametrization == "SP":
+        return dict.fromkeys(LAYERS, 1.0)
     m = width_mult(width, base_width)
-    return (
-        {"input": 1.0, "hidden": 1.0, "readout": 1.0}
-        if parametrization == "SP"
-        else {
-            "input": 1.0,
-            "hidden": 1 / m,
-            "readout": 1 / m,
-        }
-    )
+    return {"input": 1.0, "hidden": 1 / m, "readout": 1 / m}
 
 
 def make_adam(model: WidthMLP, parametrization: str, lr: float, base_width: int = BASE_WIDTH, **adam):
@@ -171,10 +165,10 @@ def layer_inputs(model: WidthMLP, x: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
-def update_effect(width: int, parametrization: str, lr: float, x, y, seed: int = 0, shuffle: bool = False):
+def update_effect(width: int, parametrization: str, lr: float, x, y, seed: int = 0, random_signs: bool = False):
     """{layer: mean |dW h|}: how much one Adam step on (x, y) moves each layer's output, per coordinate,
-    through its own weights (dW applied to the layer's input h at the start). shuffle=True permutes the
-    entries of every dW (same sizes, no alignment with h): the ablation of the update's alignment."""
+    through its own weights (dW applied to the layer's input h at the start). random_signs=True flips the
+    sign of every entry of dW at random (same sizes, no alignment with h): the ablation of the alignment."""
     model, before, delta = first_update(width, parametrization, lr, x, y, seed)
     with torch.no_grad():
         model.input.weight.copy_(before["input"])
@@ -184,8 +178,8 @@ def update_effect(width: int, parametrization: str, lr: float, x, y, seed: int =
     out = {}
     for name in LAYERS:
         d = delta[name]
-        if shuffle:
-            d = d.flatten()[torch.randperm(d.numel(), generator=gen)].view_as(d)
+        if random_signs:
+            d = d * (2 * torch.randint(2, d.shape, generator=gen) - 1)
         out[name] = mean_abs(inputs[name] @ d.T)
     return out
 
