@@ -133,12 +133,13 @@ STYLE = {"SP": {"ls": "--", "marker": "s"}, "muP": {"ls": "-", "marker": "o"}}  
 
 
 def log_axes(ax, widths):
-    """Log-log axes with the widths as x ticks and plain numbers (0.5, 2, 40) on the y axis."""
+    """Log-log axes with the widths as x ticks and plain numbers (1, 2, 5, 10, ...) on the y axis."""
     ax.set(xscale="log", yscale="log", xlabel="width n")
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
 
 # %% [markdown]
 # ## The network and its two parametrizations
@@ -177,7 +178,7 @@ print(f"batch {tuple(xb.shape)}; widths {WIDTHS}; Adam, lr = 2^-7 = {LR:.4g}")
 # Train a network of each width for a few Adam steps on this batch, at one learning rate, and measure the
 # typical size of one coordinate, mean $|x|$, of every layer's output after each step. A good
 # parametrization makes these sizes independent of the width: then a rate that works at one width does the
-# same thing at every width. This is the check the `mup` package recommends before anything else.
+# same thing at every width. The `mup` package ships a tool for this check (`mup.coord_check`).
 
 # %%
 STEPS = 3
@@ -225,15 +226,48 @@ assert all(0.3 < growth(checks["muP"], layer, s) < 3 for layer in LAYERS for s i
 # Take one layer with input $h \in \mathbb R^{n}$ (a row of the batch) and weights $W$. After a step $\Delta W$,
 # its output changes by $(\Delta W h)_i = \sum_{j=1}^{n} \Delta W_{ij} h_j$. Two facts make this grow with $n$:
 #
-# * **Adam's step does not shrink with the width.** On its first step Adam moves every weight by exactly
-#   $\pm\,\mathrm{lr}$ (it divides the gradient by its own size, notebook 05), however small the gradients of
-#   a wide layer are.
-# * **The step is aligned with $h$.** The gradient of a linear layer is $g\,h^\top$ summed over the batch, so
-#   $\Delta W_{ij}$ has the sign of $h_j$ (times a sign per row): the $n$ terms of the sum add up
-#   coherently, like $n \cdot \mathrm{lr}\,\overline{|h|}$ (a law of large numbers), instead of cancelling
-#   like random terms to $\sqrt n \cdot \mathrm{lr}\,\overline{|h|}$ (the central limit theorem).
+# * **Adam's step does not shrink with the width.** On its first step Adam moves a weight by
+#   $\mathrm{lr}\cdot g/(|g| + \epsilon)$ (notebook 05): by the full $\pm\,\mathrm{lr}$ unless its gradient is
+#   zero or comparable to $\epsilon = 10^{-8}$, however small the gradients of a wide layer are.
+# * **The step is aligned with $h$.** For one example the gradient of a linear layer is $g\,h^\top$, so
+#   Adam's step is $\Delta W_{ij} = -\mathrm{lr}\,\mathrm{sign}(g_i)\,\mathrm{sign}(h_j)$ and every term of
+#   $(\Delta W h)_i$ has the same sign: the $n$ terms add up like $n \cdot \mathrm{lr}\,\overline{|h|}$, where
+#   random signs would cancel to about $\sqrt n \cdot \mathrm{lr}\,\overline{|h|}$. A batch sums such
+#   rank-one gradients; whether the alignment survives is measured below.
 #
-# The cell measures $\overline{|\Delta W h|}$ for every layer after one step, against the width; and, as the
+# First the step itself, under SP, at the narrowest and the widest width:
+
+# %%
+first_step = {}
+for w in (WIDTHS[0], WIDTHS[-1]):
+    model = make_model(w, "SP")
+    torch.nn.functional.cross_entropy(model(xb), yb).backward()
+    grads = {name: getattr(model, name).weight.grad.clone() for name in LAYERS}
+    before = {name: getattr(model, name).weight.detach().clone() for name in LAYERS}
+    make_adam(model, "SP", LR).step()
+    step = {name: (getattr(model, name).weight.detach() - before[name]).abs() for name in LAYERS}
+    first_step[w] = {name: {"mean |gradient|": grads[name].abs().mean().item(),
+                            "mean |step| / lr": step[name].mean().item() / LR,
+                            "moved by the full lr": (step[name] > 0.99 * LR).float().mean().item(),
+                            "zero gradient": (grads[name] == 0).float().mean().item()} for name in LAYERS}
+print(pd.concat({w: pd.DataFrame(v).T for w, v in first_step.items()}, names=["width", "layer"])
+      .to_string(float_format="{:.3g}".format))
+narrow, wide = first_step[WIDTHS[0]], first_step[WIDTHS[-1]]
+assert wide["hidden"]["mean |gradient|"] < 0.5 * narrow["hidden"]["mean |gradient|"], \
+    "the wide hidden layer should get smaller gradients"
+assert all(wide[n]["mean |step| / lr"] > 0.8 * narrow[n]["mean |step| / lr"] for n in LAYERS), \
+    "Adam's step should not shrink with the width"
+for w in first_step:
+    assert all(abs(v["moved by the full lr"] + v["zero gradient"] - 1) < 0.02 for v in first_step[w].values()), \
+        "every weight should move by the full lr unless its gradient is zero"
+
+# %% [markdown]
+# The wide network's hidden-layer gradients are several times smaller (its readout's are not: they are
+# $g\,h^\top$ with $h$ of order 1), yet no layer's step is smaller: every weight moves by the full rate
+# except those whose gradient is exactly zero (the two shares printed add up to 1; a zero gradient comes
+# from a unit that ReLU switched off for the whole batch). Now the alignment.
+#
+# The next cell measures $\overline{|\Delta W h|}$ for every layer after one step, against the width; and, as the
 # **ablation** of the second fact, the same with the sign of every entry of $\Delta W$ flipped at random
 # (same sizes, no alignment with $h$).
 
@@ -476,8 +510,10 @@ assert mup_cost < 0.02, "muP at the small model's rate should be within noise of
 #
 # The stored numbers come from `utils.width.run_column`; the next cell reruns the base width's column
 # (width 64, where SP and muP are the same network) for one seed, in a few seconds. With `COURSE_SEED`
-# unset it repeats the stored seed 0 up to round-off; with another seed it is a new draw, which should fall
-# within the seeds' spread.
+# unset it repeats the stored seed 0 up to round-off; with another seed it is a new draw. One seed is a noisy
+# copy of a three-seed mean: near and above the optimum a single run's loss can jump by several hundredths
+# from one rate to the next (the error bars above), so the checks below compare the best loss, where the
+# optimum lies within two grid steps, and the small rates, where runs agree closely.
 
 # %%
 live = np.array(run_column(small, "muP", seed=0, data=subsets(recipe), recipe=recipe))
@@ -488,8 +524,10 @@ print("stored mean    ", stored_mean.round(3).tolist())
 print("stored seed 0  ", np.round(study["loss"]["muP"][str(small)]["0"], 3).tolist())
 live_best = int(LOG2[np.argmin(live)])
 print(f"live best rate 2^{live_best}; stored best 2^{best['muP'][small]}")
-assert abs(live_best - best["muP"][small]) <= 1, "the live optimum should be within one grid step of the stored one"
-assert np.all(np.abs(live - stored_mean) < 0.08), "the live column should lie within the seeds' spread"
+assert abs(live_best - best["muP"][small]) <= 2, "the live optimum should be within two grid steps of the stored one"
+assert abs(live.min() - stored_mean.min()) < 0.08, "the live best loss should be the stored one, within the seeds' spread"
+assert np.all(np.abs(live - stored_mean)[:3] < 0.08), "at the three smallest rates the live column should match the stored"
+assert live[0] > live.min() + 0.2, "the smallest rate should be far too small, live as in the study"
 
 # %% [markdown]
 # ## 5 · Caveats: what muP promises and what it does not
@@ -508,6 +546,7 @@ assert all(best_loss["muP"][w] < best_loss["muP"][small] - 0.01 for w in STUDY_W
     "at muP's best rate every wider network should beat the base width"
 assert best_loss["SP"][large] < best_loss["SP"][small] - 0.03, "SP tuned at 1024 should beat SP tuned at 64"
 assert best_loss["SP - muP"][large] < -0.01, "in this short training SP tuned at 1024 should beat muP tuned at 1024"
+assert best_loss["SP"].idxmin() == large, "SP's widest network, tuned, should be the best of the table"
 
 # %% [markdown]
 # Three things to read in this table, all from the stored run:
@@ -559,9 +598,8 @@ assert growth(partial["hidden rate as in SP"], "readout", 2) > 2, "a hidden rate
 # Either slip brings back growth with the width (the factors printed above), so the rate that is best at
 # width 64 is not the rate that is best at width 2048 any more.
 #
-# Other things break transfer that this notebook does not test; take them as pointers, not results: trainable
-# gains of normalization layers (Lingle 2024, arXiv 2404.05728), and users of the `mup` package report
-# networks that pass the coordinate check yet do not transfer (its GitHub issues 22 and 23). Transfer across
+# Other things are reported to break transfer that this notebook does not test; take them as pointers, not
+# results: trainable gains of normalization layers (Lingle 2024, arXiv 2404.05728). Transfer across
 # *depth* needs more than muP: residual branches scaled like $1/\sqrt L$ (notebook 13's idea; Bordelon et
 # al. 2023, Yang et al. 2023). And this study is small: one epoch on 10,000 images, one optimizer, three
 # seeds; the stored loss curves are flat near their optimum.
