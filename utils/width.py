@@ -165,7 +165,9 @@ def layer_inputs(model: WidthMLP, x: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 
-def update_effect(width: int, parametrization: str, lr: float, x, y, seed: int = 0, random_signs: bool = False):
+def update_effect(
+    width: int, parametrization: str, lr: float, x, y, seed: int = 0, random_signs: bool = False
+):
     """{layer: mean |dW h|}: how much one Adam step on (x, y) moves each layer's output, per coordinate,
     through its own weights (dW applied to the layer's input h at the start). random_signs=True flips the
     sign of every entry of dW at random (same sizes, no alignment with h): the ablation of the alignment."""
