@@ -336,7 +336,8 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 #
 # Only how things scale with $n$ matters here; 784 and 10 are constants.
 #
-# * **Init.** A Gaussian $d_{\text{out}} \times d_{\text{in}}$ matrix with std $\sigma$ has
+# * **Init.** A $d_{\text{out}} \times d_{\text{in}}$ matrix of independent entries with std $\sigma$ (Gaussian, or
+#   PyTorch's uniform) has
 #   $\|W\|_* \approx \sigma(\sqrt{d_{\text{out}}} + \sqrt{d_{\text{in}}})$. Hidden ($n \times n$): $\sigma\sqrt n \sim 1$
 #   gives $\sigma^2 \sim 1/n = 1/d_{\text{in}}$, notebook 03's rule. Input ($n \times 784$): $\sigma\sqrt n \sim \sqrt n$ gives
 #   $\sigma$ constant, again $1/d_{\text{in}}$. Readout ($10 \times n$): $\sigma \sqrt n \sim 1/\sqrt n$ gives
@@ -381,7 +382,7 @@ assert all(0.67 < change("muP", layer, 1) < 1.5 for layer in LAYERS), \
     "muP's update should meet the spectral condition at every width"
 assert all(0.67 < change("muP", layer, 0) < 1.5 for layer in ("hidden", "readout")), \
     "muP's hidden and readout weights should meet the spectral condition at every width"
-# The input layer's weights (n x 784) are below their large-width limit while n < 784: a Gaussian matrix has
+# The input layer's weights (n x 784) are below their large-width limit while n < 784: a random matrix has
 # ||W|| ~ sigma (sqrt(n) + sqrt(784)), so the ratio should change by this much from width 64 to 1024:
 n0, n1 = NORM_WIDTHS[0], NORM_WIDTHS[-1]
 predicted = (math.sqrt(n1) + 28) / (math.sqrt(n0) + 28) * math.sqrt(n0 / n1)
@@ -393,7 +394,8 @@ assert change("SP", "hidden", 1) > 8 and change("SP", "readout", 1) > 8, \
 predicted_readout = (math.sqrt(n1) + math.sqrt(10)) / (math.sqrt(n0) + math.sqrt(10))
 print(f"SP's readout W ratio: measured x{change('SP', 'readout', 0):.2f}, predicted by sigma(sqrt(n) + sqrt(10)) "
       f"with sigma ~ 1/sqrt(n): x{predicted_readout:.2f} (-> sqrt({n1 // n0}) = {math.sqrt(n1 / n0):.0f} for large n)")
-assert abs(change("SP", "readout", 0) / predicted_readout - 1) < 0.1, \
+# sigma(sqrt(a) + sqrt(b)) is a large-matrix formula: a 10 x 64 matrix's top singular value fluctuates more
+assert 0.8 < change("SP", "readout", 0) / predicted_readout < 1.25, \
     "SP's readout init should be too large by about sqrt(width)"
 
 # %% [markdown]
