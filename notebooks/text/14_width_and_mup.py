@@ -220,8 +220,8 @@ assert all(0.3 < growth(checks["muP"], layer, s) < 3 for layer in LAYERS for s i
 # printed above for 32 times the width. The factors change from seed to seed, and shrink over the next
 # steps as Adam reacts to the huge outputs, but after the first step they are large on every seed (the
 # assert's bounds hold with a wide margin over 20 seeds). Under muP the outputs stay within a small factor
-# of the base width's values. A rate that is right at width 64 is therefore far too large at
-# width 2048 under SP: section 4 shows it on real training.
+# of the base width's values. So under SP a rate that suits width 64 moves the wide networks' outputs far
+# more; section 4 shows what that does to real training (widths 64 to 1024).
 #
 # ## 2 · Why: the size of one update, per coordinate
 #
