@@ -6,8 +6,8 @@ On a quadratic, gradient descent with step eta diverges along any direction whos
 2/eta (notebook 11). A network's curvature is not fixed: Cohen et al. (2021) found that full-batch GD
 makes the top Hessian eigenvalue (the sharpness) grow until it reaches 2/eta, and that it then hovers
 there while the loss keeps falling, not monotonically. This module reproduces that on a small problem
-(a few hundred Fashion-MNIST images, a tanh MLP, the square loss as in the paper) and measures the
-sharpness with notebook 12's Hessian-vector power iteration (utils.sharpness).
+(the first 1,000 Fashion-MNIST training images, a tanh MLP, the square loss as in the paper) and
+measures the sharpness with notebook 12's Hessian-vector power iteration (utils.sharpness).
 """
 
 import json

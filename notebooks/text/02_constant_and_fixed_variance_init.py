@@ -369,7 +369,8 @@ print(f"backward signal: {signal_loss:.2g} times smaller at layer 0 than at laye
 # The backward signal loses a factor $d_y\sigma^2$ per layer, about eight orders of magnitude between
 # layer 8 and layer 0. The weight gradients lose far less between those layers, because the inputs
 # $x_j$ move the other way: the vanished activations feed the last layers, the full-size pixels the
-# first.
+# first. (The section after the $\sigma = 0.1$ figure divides both factors out, layer by layer, and finds
+# that they account for most of the gradients' spread, though not all of it at $\sigma = 0.01$.)
 
 # %% [markdown]
 # ### $\sigma = 0.1$: the signal explodes

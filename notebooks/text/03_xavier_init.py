@@ -286,7 +286,7 @@ assert 0.7 < xavier_total / xavier_predicted < 1.45, "Xavier: the backward signa
 assert xavier_total > 2 * equal_total, "Xavier should lose less of the backward signal than equal variance"
 plot_variance_vs_depth({"identity activation": {"equal variance": np.array(list(equal_signal.values())),
                                                 "Xavier": np.array(list(xavier_signal.values()))}},
-                       ylabel="backward-signal variance", goal=None)
+                       ylabel="backward-signal variance\n(flows right to left)", goal=None)
 plt.show()
 
 # %% [markdown]
@@ -387,6 +387,8 @@ for name, weight in [("hand-written", ours.weight.detach()), ("torch.nn.init", r
     print(f"{name:>13}: Var(w) = {weight.var():.3e} (2/(d_x+d_y) = {target:.3e}), "
           f"max |w| = {weight.abs().max():.4f} (bound {bound:.4f})")
 hand_written = ours.weight.detach()
+print(f"relative standard error of the sample variance: sqrt(0.8 / {hand_written.numel():,}) = "
+      f"{math.sqrt(0.8 / hand_written.numel()):.2%}")
 assert abs(hand_written.var() / target - 1) < 0.02, "hand-written: variance off the Glorot value by more than 2 %"
 assert bound * 0.99 < hand_written.abs().max() <= bound, "hand-written: the weights should fill U(-a, a) up to a"
 
