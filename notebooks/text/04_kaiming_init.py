@@ -160,7 +160,7 @@ assert abs(ratio - 1) < 5 * standard_error < 0.5, "E[relu(y~)^2] should be E[y~^
 # \qquad\Longrightarrow\qquad \mathrm{Var}(y) = \mathrm{Var}(\tilde y) \iff \mathrm{Var}(w) = \frac{2}{d_x}.$$
 #
 # That is **Kaiming (He) initialization** (He et al., 2015). The **first layer** is the exception: its inputs
-# are the standardized pixels, not ReLU outputs, so $\mathbb{E}[x^2] = \mathrm{Var}(x)$ and it keeps
+# are the standardized pixels, not ReLU outputs, whose pooled $\mathbb{E}[x^2]$ is already 1 (notebook 01), and it keeps
 # $\mathrm{Var}(w) = 1/d_x$.
 #
 # **Backward.** The same argument on $\partial L/\partial \tilde y = \mathrm{relu}'(\tilde y)\,\partial L/\partial x$
@@ -200,7 +200,7 @@ print_variances(kaiming_acts, "Activation")
 
 # %% [markdown]
 # The hidden layers stay at variance ≈ 1 (printed above; between about 0.6 and 1.6 whatever the seed). The output
-# layer's number is the noisiest: it has only 10 units, so its variance rests on 10 random weight vectors.
+# layer's number, pooled over only 10 units, scatters most from seed to seed.
 
 # %%
 kaiming_var = variances(kaiming_acts)
