@@ -440,6 +440,10 @@ for model, label, ratio_limit in [(large_model, "std 0.1", 2), (small_model, "st
 # variance by the same factor $q = d\,\sigma^2$, so after $L$ layers it is $q^L$: a **straight line on a
 # log axis**, falling for $q<1$, rising for $q>1$, flat only for $q = 1$, i.e. $\sigma = 1/\sqrt{d}$.
 #
+# (A note on names: the printouts call a layer by its index in the model, "Layer 0, 2, 4, ...", because
+# the activations sit in between; the depth figures count linear layers 1, 2, 3, ... So "Layer 8" of the
+# five-layer network is linear layer 5.)
+#
 # Below: 30 hidden layers of width 256 (plus the first layer from 784 pixels and the last to 10 classes),
 # 256 images, three values of $\sigma$. The dashed line is the goal, variance 1.
 

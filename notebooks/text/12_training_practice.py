@@ -765,7 +765,7 @@ plt.show()
 # Both runs start from the same network, with sharpness about 40. At $\eta = 0.04$ the limit $2/\eta = 50$
 # is close, at $\eta = 0.02$ it is 100. In both runs the sharpness climbs ("progressive sharpening"), stops
 # at its own $2/\eta$ and stays within a band around it for the rest of the run, while the loss goes on
-# falling with small upward blips. Halving the step doubled where the sharpness stopped: the plateau is set
+# falling, interrupted by upward spikes. Halving the step doubled where the sharpness stopped: the plateau is set
 # by $\eta$, not by the data or the network, which are the same in both runs. The next cell measures the
 # plateau (the second half of each run) against $2/\eta$, counts the steps at which the loss went up, and
 # checks both. Why gradient descent does not diverge once the sharpness passes $2/\eta$, as it would on a
@@ -795,12 +795,17 @@ assert 1.7 < ratio < 2.3, "halving eta should double the plateau"
 # **A live rerun of the start.** Rerunning 2,500 steps takes minutes; its first 200 steps at $\eta = 0.04$
 # take seconds and show the sharpening. On some networks the sharpness first dips during the first few
 # dozen steps, so the check compares step 200 with step 50 (with `COURSE_SEED` set the network is another
-# one, so the numbers differ; the checks hold on any of 20 seeds):
+# one, so the numbers differ; over 21 seeds the smallest rise from step 50 to step 200 was 11 %, and the
+# check asks for 5 %):
 
 # %%
 eos_x, eos_y = subset(EOS_RECIPE["images"], (x_train, y_train))
-start = time.perf_counter()
-live = run_gd(make_net(EOS_RECIPE["seed"]), eos_x, eos_y, 0.04, 201, {**EOS_RECIPE, "sharpness_every": 50})
+start, threads = time.perf_counter(), torch.get_num_threads()
+torch.set_num_threads(1)  # as the study ran: the same arithmetic, and no fight for a busy machine's cores
+try:
+    live = run_gd(make_net(EOS_RECIPE["seed"]), eos_x, eos_y, 0.04, 201, {**EOS_RECIPE, "sharpness_every": 50})
+finally:
+    torch.set_num_threads(threads)
 live_sharpness = dict(zip(live["sharpness_steps"], live["sharpness"], strict=True))
 print(f"eta 0.04, live: sharpness {', '.join(f'{s:.1f}' for s in live['sharpness'])} at steps "
       f"{live['sharpness_steps']} (2/eta = 50); loss {live['loss'][0]:.3f} -> {live['loss'][-1]:.3f}; "
