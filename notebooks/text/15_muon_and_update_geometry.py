@@ -607,14 +607,14 @@ scale = 1e-6 / updates(grads, 0.95, True, "documented")[-1].norm()  # the docume
 tiny = [g * scale for g in grads]
 small_doc = newton_schulz(updates(tiny, 0.95, True, "documented")[-1], dtype=torch.float64)
 small_code = newton_schulz(updates(tiny, 0.95, True, "code")[-1], dtype=torch.float64)
-spectral = [torch.linalg.matrix_norm(O, ord=2).item() for O in (small_doc, small_code)]
+below_eps = relative_gap(small_code, small_doc)
 print(f"1. SGD-style step from the raw buffer: documented / code = {sgd_ratio:.3f} (1 / (1 - mu) = 20)")
 print(f"2. momentum warmed up from 0.85 to 0.95: the two Newton-Schulz outputs differ by {100 * drift:.1f} %")
 print(f"3. gradients {scale:.0e} times as large (norm of the update: documented 1e-6, code 5e-8, eps 1e-7): "
-      f"top singular value after NS {spectral[0]:.2f} (documented) against {spectral[1]:.2f} (code)")
+      f"the two Newton-Schulz outputs differ by {100 * below_eps:.1f} %")
 assert abs(sgd_ratio - 20) < 1e-9, "without normalization the forms differ by 1 / (1 - mu)"
 assert drift > 0.01, "a changing momentum should not cancel"
-assert spectral[1] < 0.5 * spectral[0], "below eps the code's 20x smaller update should not be normalized"
+assert below_eps > 0.01, "below eps the code's 20x smaller update should not be normalized"
 
 # %% [markdown]
 # With a constant momentum and gradients far above $10^{-7}$, as in any real training run, the two forms
