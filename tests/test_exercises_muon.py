@@ -38,16 +38,16 @@ def exact(G):
 @pytest.mark.parametrize("seed", range(1, 21))
 def test_accepts_the_solution_on_every_seed(seed, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_SEED", str(seed))
-    for right in (
-        iteration(),
-        iteration(dtype=torch.bfloat16),
-        iteration(dtype=torch.float64),
-        newton_schulz,
-    ):
-        check_orthogonalize(right)
+    check_orthogonalize(iteration(dtype=torch.bfloat16))  # torch's precision, the least accurate one
+    check_orthogonalize(iteration())
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_accepts_other_right_answers():
+    check_orthogonalize(iteration(dtype=torch.float64))
+    check_orthogonalize(newton_schulz)
     # without the transpose the same polynomial runs on the larger Gram matrix: slower, same numbers
     check_orthogonalize(iteration(orient=False))
-    assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -366,7 +366,7 @@ for _ in range(100):
 for name, co in {**ITERATIONS, "Muon's / 0.701": RESCALED}.items():
     a, b, c = co
     orbit = orbits.get(name, rescaled_orbit)
-    print(f"{name:>30}: p(1) = {a + b + c:.3f}, p'(1) = {a + 3 * b + 5 * c:+.3f}, slope at 0 = {a:.4f}; "
+    print(f"{name:>30}: p(1) = {a + b + c:.3f}, p'(1) = {a + 3 * b + 5 * c:+.3f}, slope at 0 = {a:.5g}; "
           f"steps to lift 0.01 above 0.6: {steps_to_reach(0.01, co)}; from x = {orbit[0]}, the last 10 steps "
           f"stay within {max(abs(v - 1) for v in orbit[-10:]):.1e} of 1")
 print(f"Muon's quintic, long-run band of the orbit from x = 1: [{band[0]:.3f}, {band[1]:.3f}]")
@@ -398,14 +398,14 @@ print(f"{strong.sum()} of {len(x_in)} singular values are above {threshold:.1e} 
 print(f"the other {(~strong).sum()} end between {out_sigma[strong.sum():].min():.3f} and "
       f"{out_sigma[strong.sum():].max():.3f}")
 print(f"bfloat16 against the float64 prediction p^5(sigma_i / |G|_F): largest gap "
-      f"{np.abs(out_sigma - predicted).max():.3f}")
+      f"{np.abs(out_sigma - predicted).max():.3f}; five steps multiply a small x by at most a^5 = {QUINTIC[0] ** 5:.0f}")
 assert np.abs(out_sigma - predicted).max() < 0.05, "bfloat16 should follow the scalar prediction closely"
 assert after5.min() - 0.03 < out_sigma[: strong.sum()].min() and out_sigma.max() < after5.max() + 0.03
 
 # %% [markdown]
 # The strong singular values of the gradient all land in the predicted range; the weakest ones, below the
 # threshold, are lifted by up to $3.4445^5 \approx 486$ times but stay below it. What Muon applies is not
-# $U V^\top$ but $U S' V^\top$ with $S'$ in a band around 1 — in bfloat16, a few hundredths from the float64
+# $U V^\top$ but $U S' V^\top$ with $S'$ in a band around 1 — in bfloat16, within about 0.01 of the float64
 # prediction.
 
 
@@ -774,7 +774,8 @@ assert all(run["val_acc"] > 0.8 for run in live.values()), "one epoch should alr
 # normalized step is $u = \hat m / (\sqrt{\hat v} + \epsilon) \approx m$, an exponential average of white noise.
 #
 # * **Update RMS.** $m = (1-\beta_1)\sum_k \beta_1^k g_{t-k}$ has variance $(1-\beta_1)^2 / (1-\beta_1^2)$, so
-#   $\text{RMS}(u) = \sqrt{(1-\beta_1)/(1+\beta_1)}$ — about 0.23 for $\beta_1 = 0.9$: momentum averages the noise away.
+#   $\text{RMS}(u) = \sqrt{(1-\beta_1)/(1+\beta_1)}$ — 0.22942 for $\beta_1 = 0.9$ (printed below): momentum averages the
+#   noise away.
 # * **Weight RMS.** $w \leftarrow (1-\eta\lambda) w - \eta u$. Summed over many steps the averaging does not help
 #   (each gradient still enters with total weight 1), so the weights do a random walk with unit-size
 #   steps $\eta$ per step, shrunk by $2\eta\lambda$ in variance per step: $\eta^2 = 2\eta\lambda\,\text{RMS}(w)^2$, hence
@@ -851,7 +852,7 @@ report(f"AdamW on noise, {base}, {int(8 / (base['lr'] * base['weight_decay']))} 
 #
 # * $\eta \times 4$ and $\lambda / 4$: $\eta\lambda$ is unchanged, so the **angle and the update should stay**, while
 #   $\eta/\lambda$ grows 16-fold, so the **weight RMS should grow 4-fold**;
-# * $\beta_1 = 0.5$: less averaging, so the **update RMS should grow** to $\sqrt{0.5/1.5} = 0.577$ and the angle
+# * $\beta_1 = 0.5$: less averaging, so the **update RMS should grow** to $\sqrt{0.5/1.5} = 0.57735$ and the angle
 #   with it, while the **weight RMS should not move**;
 # * $\lambda = 0$: no equilibrium at all — the weights random-walk away, their RMS growing like $\eta\sqrt{t}$.
 
