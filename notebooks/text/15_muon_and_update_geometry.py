@@ -27,7 +27,7 @@
 #
 # 1. see optimizers as **steepest descent under a norm**: sign descent (what Adam is without its
 #    averages) for the largest-entry norm, $U V^\top$ for the spectral norm, checked numerically;
-# 2. watch the **Newton-Schulz** iteration that computes $U V^\top$ with five matrix products, drawn on
+# 2. watch the **Newton-Schulz** iteration that approximates $U V^\top$ with matrix products only, drawn on
 #    singular values: why Muon's coefficients $(3.4445, -4.7750, 2.0315)$ do **not** converge to 1 and the
 #    band they reach instead, measured on a real gradient;
 # 3. write **Muon by hand** (on notebook 05's template, and as a `torch.optim.Optimizer` in `utils`) and prove
@@ -238,7 +238,7 @@ assert stable_rank < 10, "a real gradient should use only a handful of direction
 
 # %% [markdown]
 # One direction carries a large share of the gradient and the stable rank is a few units out of 256: an
-# SGD or Adam step moves the weights mostly along a few directions, while the weak ones (still real
+# SGD step (the gradient itself) moves the weights mostly along a few directions, while the weak ones (still real
 # signal, summed over 1024 images) hardly move. The spectral step $U V^\top$ moves **every** direction
 # the gradient has by the same amount. That is Muon's bet. Muon does not compute an SVD: it approximates
 # $U V^\top$ with a few matrix products.
@@ -403,7 +403,7 @@ assert after5.min() - 0.03 < out_sigma[: strong.sum()].min() and out_sigma.max()
 
 # %% [markdown]
 # The strong singular values of the gradient all land in the predicted range; the weakest ones, below the
-# threshold, are lifted by up to $3.4445^5 \approx 486$ times but stay below it. What Muon applies is not
+# threshold, are lifted by up to $3.4445^5 \approx 485$ times but stay below it. What Muon applies is not
 # $U V^\top$ but $U S' V^\top$ with $S'$ in a band around 1 — in bfloat16, within about 0.01 of the float64
 # prediction.
 
@@ -599,9 +599,9 @@ for nesterov in (True, False):
 
 # %% [markdown]
 # Before Newton-Schulz the two forms differ by exactly the factor 20; after it, not at all in float64
-# (up to float64 rounding), and in bfloat16 by about as much as bfloat16's own error against float64:
-# each form rounds its own input to 8 significant bits, and the steep slope of $p^{\circ 5}$ at small singular
-# values magnifies those roundings. The factor cancels **because** Newton-Schulz normalizes its input. Three ways to lose that:
+# (up to float64 rounding), and in bfloat16 by about as much as bfloat16's own error against float64
+# (each form rounds its own input to bfloat16). The factor cancels **because** Newton-Schulz normalizes
+# its input. Three ways to lose that:
 #
 # 1. **No normalization.** SGD with momentum feeds the buffer to the step directly, so the two forms are
 #    different learning rates, 20 times apart (notebook 05's lesson).
@@ -761,9 +761,10 @@ assert ms["Muon"] > ms["AdamW"], "a Muon step should cost more than an AdamW ste
 #
 # **What they do not show.** This is one small network (two hidden layers of 256), 10,000 images, 3 epochs
 # and 3 seeds on a CPU: not a claim about large models, where a careful tuned comparison (Wen et al., 2025)
-# found the gains of matrix optimizers shrinking with model size. Equal **steps**, not equal **time**: per second of CPU, AdamW could run several times as many
-# steps, and this study did not test whether that closes the gap. The grids are coarse (a factor of about 3
-# between rates), momentum, $eta$'s, weight decay and batch size were not tuned for either, and Muon's
+# found the gains of matrix optimizers shrinking with model size. Equal **steps**, not equal **time**: per
+# second of CPU, AdamW could run several times as many steps, and this study did not test whether that
+# closes the gap. The grids are coarse (a factor of about 3
+# between rates), momentum, $\beta$'s, weight decay and batch size were not tuned for either, and Muon's
 # AdamW part shares its rate. And Muon's advantage is much larger on the training loss than on the test
 # accuracy: on 10,000 images, fitting faster is not the same as generalizing better.
 #
@@ -802,7 +803,8 @@ assert all(run["val_acc"] > 0.8 for run in live.values()), "one epoch should alr
 # neighbouring updates, and decay acts between them) gives, for $\rho = 1 - \eta\lambda$,
 # $\text{RMS}(w)^2 = \eta^2 \frac{1-\beta_1}{1+\beta_1}\cdot\frac{1+\rho\beta_1}{(1-\rho\beta_1)(1-\rho^2)}$, printed below beside
 # the limit; at our settings it is about 1 % below the limit, more than the standard error of our measurement,
-# so the weight RMS is tested against this exact value (and its distance to the limit printed). We measure with `torch.optim.AdamW` on a 16 × 1024 matrix in float64, from $w = 0$, after
+# so the weight RMS is tested against this exact value (and its distance to the limit printed). We measure
+# with `torch.optim.AdamW` on a 16 × 1024 matrix in float64, from $w = 0$, after
 # $8 / (\eta\lambda)$ steps (the distance to equilibrium shrinks like $e^{-2\eta\lambda t}$). Every weight is an
 # independent sample, so the standard error of each RMS comes from the 16384 weights, and that of the angle
 # from the 16 rows (each row is its own vector); we accept a measurement within **5 standard errors** of
