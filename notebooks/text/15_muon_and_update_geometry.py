@@ -779,6 +779,7 @@ for name, run in live.items():
     print(f"{name:>5}, one epoch: validation accuracy {100 * run['val_acc']:.2f} %, training loss "
           f"{run['train_loss'][0]:.3f}, {1000 * run['seconds_per_step']:.0f} ms per step")
 assert all(run["val_acc"] > 0.8 for run in live.values()), "one epoch should already bring both above 80 %"
+assert all(run["val_acc"] < summary[n]["val"][summary[n]["index"]] for n, run in live.items()), "3 epochs beat 1"
 
 # %% [markdown]
 # ## 5 · AdamW at equilibrium
@@ -949,7 +950,7 @@ check_orthogonalize(orthogonalize)
 #   differ by the factor $(1-\mu)$, which the normalization cancels — except without normalization, with a
 #   changing momentum, or below $\epsilon$. Matrices go to Muon, everything else to AdamW.
 # * **Muon vs AdamW**, each at its own tuned rate, at the end of a cosine decay, 3 seeds: Muon 1.5 points
-#   more accurate on this small CPU task, at several times the cost per step; equal time, larger models and
+#   more accurate on this small CPU task, at about three times the cost per step; equal time, larger models and
 #   tuned momentum or decay were not tested.
 # * **AdamW at equilibrium** on noise: weight RMS $\sqrt{\eta/(2\lambda)}$, update RMS $\sqrt{(1-\beta_1)/(1+\beta_1)}$ and
 #   angle $\sqrt{2\eta\lambda(1-\beta_1)/(1+\beta_1)}$ per step, measured within 5 standard errors, and moving as the
