@@ -889,6 +889,10 @@ walk = [rms_and_error(adamw_on_noise(base["lr"], 0.0, 0.9, n, seed=2)[0])[0] for
 print(f"weight decay 0: weight RMS {walk[0]:.4f} after {steps // 4} steps, {walk[1]:.4f} after {steps} "
       f"(x{walk[1] / walk[0]:.2f}; a random walk gives x2); the baseline's equilibrium was {measured['weight RMS'][0]:.4f}")
 assert walk[1] > 2 * measured["weight RMS"][0] and 1.8 < walk[1] / walk[0] < 2.2, "without decay: no equilibrium"
+unit_steps = walk[1] / (base["lr"] * math.sqrt(steps))
+print(f"after {steps} steps: weight RMS / (lr sqrt(steps)) = {unit_steps:.3f}: steps of RMS 1 per unit of lr, not "
+      f"{formula['update RMS']:.3f} (the update's own RMS): the averaging does not shrink the walk")
+assert 0.9 < unit_steps < 1.1, "summed over many steps, momentum's averaging should not shrink the random walk"
 
 # %% [markdown]
 # Every ablation moves the equilibrium the way its formula says, and without weight decay there is none.
