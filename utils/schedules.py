@@ -73,7 +73,7 @@ def smoothed(losses, beta: float = 0.9) -> list[float]:
 
 def suggest_lr(lrs, losses, divide_by: float = 10.0) -> float:
     """The range test's rule of thumb: a tenth of the learning rate at which the smoothed loss is lowest
-    (there the loss is about to blow up; a tenth of it is still fast and safely stable)."""
+    (the minimum sits on a wide plateau, before the loss turns up; a tenth of it is a cautious choice)."""
     curve = smoothed(losses)
     best = min(range(len(curve)), key=curve.__getitem__)
     return float(lrs[best]) / divide_by
