@@ -21,7 +21,8 @@
 # to the real task — Fashion-MNIST with the course's `BaseNetwork` — and answers the questions that come
 # next in practice, each with **error bars over three seeds**:
 #
-# 1. **Which learning rate?** The learning-rate range test (Smith, 2017) picks one in a single pass.
+# 1. **Which learning rate?** The learning-rate range test (after Smith, 2017, in fastai's per-batch form)
+#    picks one in a single pass.
 # 2. **Which schedule?** Warm-up + cosine and one-cycle against a constant rate.
 # 3. **Adam with L2, or AdamW?** We derive why the two differ (Loshchilov & Hutter, 2019) and measure it.
 # 4. **Are the minima sharp or flat?** The top Hessian eigenvalue by Hessian-vector products and power
@@ -250,8 +251,8 @@ plt.show()
 # %% [markdown]
 # The curves of the three seeds agree on where the loss is lowest within a factor of 3–4; the
 # suggestion (a tenth of it) gives SGD's 0.005 and Adam's 0.0005. The stop is not an explosion: each run
-# ends on a single batch 4 times above the lowest, still below the first batch's loss, while the smoothed
-# curve has only just turned up (printed above). The range test is a one-pass heuristic: it sees the
+# ends on a single batch 4 times above the lowest, still below the first batch's loss, and the smoothed
+# curve ends at 0.77 to 0.92, far below where it started (printed above). The range test is a one-pass heuristic: it sees the
 # loss of the first few hundred batches only. Section 2 shows that the rate it picks is a cautious rather
 # than the best one.
 #
@@ -410,10 +411,10 @@ assert final_train[SCHEDULES[0]] < min(final_train[n] for n in SCHEDULES[1:]), "
 #   with a higher training loss (printed): with half the average rate they train less in 15 epochs. (The
 #   study has no constant run at half the rate, so that the average rate is the cause is not tested.)
 # * At 10× the rate, the two schedules are the **best runs of the study**, about 0.7 points above the
-#   constant rate at the same peak. For one-cycle the paired test is clear ($p \approx 0.02$); for
-#   warm-up + cosine it is not ($p \approx 0.15$: one seed gained 0.14 points, another 1.18).
+#   constant rate at the same peak. For one-cycle the paired test is clear ($p = 0.017$); for
+#   warm-up + cosine it is not ($p = 0.151$: one seed gained 0.14 points, another 1.18).
 # * The constant rate alone gains too: at 10× it is about 0.7 points above the range test's rate (not
-#   significant with three seeds, $p \approx 0.07$), and the schedules add about as much again.
+#   significant with three seeds, $p = 0.071$), and the schedules add about as much again.
 #
 # So here the range test's rate is cautious, and a schedule pays off on top of a **larger peak rate**, not
 # at the cautious one. This study does not say which part of a schedule (the warm-up, the decay, the
@@ -753,7 +754,7 @@ assert abs(alphas[np.argmin(live_curve)]) <= 0.15 and live_rise > 0.5, "the trai
 # of the weights moves by its own norm: far outside the bowl, where the curves say little about the
 # minimum. And a filter-normalized step is as large as each row, so rows with larger norms are moved
 # further; the curves compare networks with different weight norms only under that convention.
-
+#
 # ### The caveat: sharpness is not a property of the function (Dinh et al., 2017)
 #
 # A ReLU network can be **reparametrized** without changing what it computes: multiply the first layer's
