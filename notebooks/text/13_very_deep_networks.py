@@ -348,8 +348,8 @@ for name, (_, act, grad) in ortho_curves.items():  # max/min over 40 layers belo
 # factor 2). **LSUV**, *layer-sequential unit variance* (Mishkin & Matas, 2016, "All you need is a good
 # init"), measures instead: start from an orthogonal init, then, layer by layer from the input, run a
 # batch through the network and divide the layer's weights by the standard deviation of its output, until
-# that variance is 1. Going in order matters: when layer $l$ is rescaled, the layers before it already have
-# their final scale. Nothing in it assumes an activation or an architecture (Mishkin & Matas use it on
+# that variance is 1. Going in order matters (tested below): when layer $l$ is rescaled, the layers
+# before it already have their final scale. Nothing in it assumes an activation or an architecture (Mishkin & Matas use it on
 # convolutional networks with several activations; here we test it on our ReLU network and, below, a tanh
 # one), at the price of a forward pass or two per layer.
 
@@ -452,6 +452,37 @@ for bias_std in (0.0, 0.5):
     print(f"tanh network, {biases}: rescalings per layer {counts[bias_std]}")
 assert max(counts[0.0]) == 1, "with zero biases one rescaling per layer should hit the target, even for tanh"
 assert max(counts[0.5]) >= 2, "non-zero biases should need the loop"
+
+# %% [markdown]
+# **Why in order.** Remove the order and the claim can be tested: measure every layer's variance in *one*
+# forward pass of the orthogonal network, then rescale all layers at once. Each layer's output is then
+# also scaled by the rescalings of every layer before it:
+
+# %%
+def all_output_variances(model, imgs):
+    """Every linear layer's output variance, from one forward pass (one hook per layer)."""
+    seen = []
+    handles = [layer.register_forward_hook(lambda m, i, out: seen.append(out.var().item()))
+               for layer in linear_layers(model)]
+    try:
+        with torch.no_grad():
+            model(imgs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return np.array(seen)
+
+
+set_seed(0)
+one_pass = DeepMLP(DEPTH, WIDTH)
+orthogonal_init(one_pass)
+with torch.no_grad():
+    for layer, var in zip(linear_layers(one_pass), all_output_variances(one_pass, calib_imgs), strict=True):
+        layer.weight /= math.sqrt(var)
+one_pass_var = all_output_variances(one_pass, calib_imgs)
+print(f"all layers rescaled from one pass: output variances from {one_pass_var.min():.3g} to {one_pass_var.max():.3g}")
+print(f"LSUV, layer by layer:              output variances within {max(abs(v - 1) for v in calib_var):.3f} of 1")
+assert np.abs(np.log(one_pass_var)).max() > math.log(2), "without the order, some layer should be off by 2x or more"
 #
 # ## 4 · BatchNorm and LayerNorm: the scale is no longer the init's business
 # A normalization layer after each linear layer re-standardizes its output. **BatchNorm** (Ioffe &
