@@ -404,7 +404,7 @@ assert final_train[SCHEDULES[0]] < min(final_train[n] for n in SCHEDULES[1:]), "
 
 # %% [markdown]
 # What the three seeds show, and how firmly. The runs of one seed share their initial weights, so we
-# compare them seed by seed (a paired t-test, 2 degrees of freedom: with 3 seeds it needs $|t| > 4.30$
+# compare them seed by seed (a paired t-test, 2 degrees of freedom: with 3 seeds it needs $|t| > 4.303$
 # for the 5 % level):
 #
 # * At the range test's rate (0.005) both schedules are **worse** than the constant rate, and they end
