@@ -727,7 +727,7 @@ assert set(setbacks) == {("Kaiming", "0"), ("BatchNorm", "0"), ("BatchNorm", "1"
 #   epochs that is a hint, not a ranking. Part of the gap is one run: Kaiming seed 0 fell from 69.5 % to
 #   27.6 % validation accuracy in its second epoch and ended last (74.6 %). It is not alone: the setbacks
 #   printed above (two BatchNorm seeds with the default init) show that at this rate, 0.003 with
-#   momentum 0.9, several variants train unsteadily; we have not tested why (a rate near the edge of
+#   momentum 0.9, more than one variant trains unsteadily; we have not tested why (a rate near the edge of
 #   stability, notebook 11, is a candidate), and a study at a smaller rate could rank them differently.
 # * **Normalization**: BatchNorm learns with either init, but ends far behind the plain Kaiming network in
 #   the same four epochs. Its gradient explodes at init with both inits (section 4); whether that is why
