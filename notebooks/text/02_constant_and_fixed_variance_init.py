@@ -101,13 +101,14 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from utils import set_seed
 from utils.data import fashion_mnist_tensors
-from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
 from utils.exercises.init import check_bias_floor, check_width_schedule_stds
 from utils.init import linear_layers
 from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
                            variances, weights_by_layer)
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, plot_heatmaps, set_course_style
+from utils.sliders import int_slider, live_figure, log_slider
+from utils.variance_depth import plot_variance_vs_depth, variance_by_depth
 
 set_matplotlib_formats("png")
 set_course_style()

@@ -99,13 +99,13 @@ from torch import nn
 
 from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
-from utils.depth import plot_variance_vs_depth
 from utils.exercises.init import check_backward_ratio, check_conv_fans
 from utils.init import linear_layers
 from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
                            variances, weights_by_layer)
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, set_course_style
+from utils.variance_depth import plot_variance_vs_depth
 
 set_matplotlib_formats("png")
 set_course_style()

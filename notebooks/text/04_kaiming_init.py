@@ -98,12 +98,13 @@ from torch import nn
 
 from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
-from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
 from utils.exercises.init import check_empirical_gain, check_gelu_init, gelu_network
 from utils.init import equal_var_init, linear_layers, var_init, xavier_init
 from utils.measure import activations_by_layer, output_gradients_by_layer, print_variances, variances, weights_by_layer
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, set_course_style
+from utils.sliders import int_slider, live_figure, log_slider
+from utils.variance_depth import plot_variance_vs_depth, variance_by_depth
 
 set_matplotlib_formats("png")
 set_course_style()

@@ -91,7 +91,6 @@ if not course_utils_importable():
 # %%
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -101,6 +100,7 @@ from utils import set_seed
 from utils.exercises.surfaces import ADAM_STARTS, check_adam_predictions, check_reaches_optimum
 from utils.optimizers import SGD, Adam, SGDMomentum
 from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import OPTIMA, accepts_numpy, surface_grid, train_curve
 
 set_matplotlib_formats("png")
@@ -206,12 +206,12 @@ def steep_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, 
 def show_steep(**settings):
     """Draw the three paths for the given settings (defaults: the race) on the precomputed map."""
     settings = {**STEEP_DEFAULTS, **settings}
-    plot_trajectories(steep_map, steep_paths(**settings), title=f"Steep optima: {settings['steps']} steps "
+    return plot_trajectories(steep_map, steep_paths(**settings), title=f"Steep optima: {settings['steps']} steps "
                       f"from ({settings['w1_start']:g}, {settings['w2_start']:g})")
 
 
 paths = steep_paths(**STEEP_DEFAULTS)
-show_steep()
+show_steep();
 
 
 # %% [markdown]
@@ -288,21 +288,19 @@ assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"
 # optimizer finds. (On GitHub or nbviewer the sliders do not run; the figure above is their initial view.)
 
 # %%
-# Redraw on release only (a redraw takes about a second: no queue of redraws while dragging); wide tracks.
-slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=widgets.Layout(width="60%"))
-steep_sliders = widgets.interactive(
+d = STEEP_DEFAULTS
+live_figure(
     show_steep,
-    sgd_lr=widgets.FloatLogSlider(value=0.5, base=10, min=-2, max=1, step=0.05, description="SGD lr", **slider),
-    momentum_lr=widgets.FloatLogSlider(value=1, base=10, min=-2, max=1, step=0.05, description="Momentum lr", **slider),
-    momentum=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="momentum β", **slider),
-    adam_lr=widgets.FloatLogSlider(value=0.2, base=10, min=-2, max=0.5, step=0.05, description="Adam lr", **slider),
-    beta1=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="Adam β1", **slider),
-    beta2=widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="Adam β2", **slider),
-    w1_start=widgets.FloatSlider(value=0, min=-2, max=2, step=0.1, description="start w1", **slider),
-    w2_start=widgets.FloatSlider(value=0, min=-2, max=2, step=0.1, description="start w2", **slider),
-    steps=widgets.IntSlider(value=100, min=1, max=300, step=1, description="steps", **slider),
+    sgd_lr=log_slider("SGD lr", d["sgd_lr"], -2, 1),
+    momentum_lr=log_slider("Momentum lr", d["momentum_lr"], -2, 1),
+    momentum=float_slider("momentum β", d["momentum"], 0, 0.99, 0.01),
+    adam_lr=log_slider("Adam lr", d["adam_lr"], -2, 0.5),
+    beta1=float_slider("Adam β1", d["beta1"], 0, 0.99, 0.01),
+    beta2=float_slider("Adam β2", d["beta2"], 0.5, 0.999, 0.001, readout_format=".3f"),
+    w1_start=float_slider("start w1", d["w1_start"], -2, 2, 0.1, readout_format=".1f"),
+    w2_start=float_slider("start w2", d["w2_start"], -2, 2, 0.1, readout_format=".1f"),
+    steps=int_slider("steps", d["steps"], 1, 300),
 )
-steep_sliders
 
 
 # %% [markdown]

@@ -97,7 +97,6 @@ if not course_utils_importable():
         )
 
 # %%
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -109,6 +108,7 @@ from utils.exercises.quadratic import check_best_heavy_ball, check_rmsprop
 from utils.optimizers import SGD, Adagrad, Adam, OptimizerTemplate, RMSprop, SGDMomentum, SGDNesterov, _check_range
 from utils.plotting import OPTIMIZER_COLORS, set_course_style
 from utils.quadratic import curvatures, error_norms, measured_rate, momentum_rate, run_on_quadratic
+from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import pathological_curve_loss, train_curve
 
 set_matplotlib_formats("png")
@@ -401,8 +401,8 @@ def show_momentum(log10_kappa=2.0, eta=ETA_STAR, beta=BETA_STAR, steps=150):
                title=f"$\\eta$ = {eta:.3g}, $\\beta$ = {beta:.4f}")
     ax_run.legend(loc="lower left", fontsize=13)
     fig.tight_layout()
-    plt.show()
     print(f"eta = {eta:.4g}, beta = {beta:.4f}: rate " + ", ".join(f"{n} {float(r):.4f}" for n, r in theory.items()))
+    return fig
 
 
 show_momentum()
@@ -434,13 +434,12 @@ for beta in (0.0, 0.5, 0.9, 0.99):
 # show at their initial values).
 
 # %%
-slider = dict(continuous_update=False, style={"description_width": "120px"}, layout=widgets.Layout(width="600px"))
-widgets.interactive(
+live_figure(
     show_momentum,
-    log10_kappa=widgets.FloatSlider(value=2, min=0, max=4, step=0.1, description="log10 κ", **slider),
-    eta=widgets.FloatLogSlider(value=ETA_STAR, base=10, min=-1, max=2.4, step=0.02, description="learning rate η", **slider),
-    beta=widgets.FloatSlider(value=BETA_STAR, min=0, max=0.99, step=0.0001, readout_format=".4f", description="momentum β", **slider),
-    steps=widgets.IntSlider(value=150, min=10, max=1000, step=10, description="steps", **slider),
+    log10_kappa=float_slider("log10 κ", 2, 0, 4, 0.1, readout_format=".1f"),
+    eta=log_slider("learning rate η", ETA_STAR, -1, 2.4, 0.02),
+    beta=float_slider("momentum β", BETA_STAR, 0, 0.99, 0.01, readout_format=".4f"),
+    steps=int_slider("steps", 150, 10, 1000, 10),
 )
 
 # %% [markdown]

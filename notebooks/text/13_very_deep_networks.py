@@ -107,10 +107,10 @@ from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.deep import DeepMLP, stream_variances
 from utils.deep_study import RECIPE, build_variant, load_study, run_study
-from utils.depth import plot_curves_vs_depth
 from utils.exercises.deep import check_branch_scale, check_lsuv
 from utils.init import kaiming_init, linear_layers
 from utils.plotting import set_course_style
+from utils.variance_depth import plot_curves_vs_depth
 
 set_matplotlib_formats("png")
 set_course_style()
