@@ -22,7 +22,7 @@ OPTIMIZER_COLORS = {
     "SGD": PALETTE[0],  # blue
     "SGDMomentum": PALETTE[1],  # orange
     "Adam": PALETTE[2],  # bluish green
-    "Nesterov": PALETTE[9],  # sky blue
+    "SGDNesterov": PALETTE[9],  # sky blue
     "Adagrad": PALETTE[3],  # vermillion
     "RMSprop": PALETTE[6],  # pink
     "AdamW": PALETTE[5],  # brown
@@ -32,7 +32,7 @@ OPTIMIZER_STYLES = {
     "SGD": {"linestyle": "-", "marker": "o"},
     "SGDMomentum": {"linestyle": "--", "marker": "s"},
     "Adam": {"linestyle": "-.", "marker": "^"},
-    "Nesterov": {"linestyle": ":", "marker": "D"},
+    "SGDNesterov": {"linestyle": ":", "marker": "D"},
     "Adagrad": {"linestyle": (0, (5, 1, 1, 1)), "marker": "v"},
     "RMSprop": {"linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": "P"},
     "AdamW": {"linestyle": (0, (1, 1)), "marker": "X"},
@@ -49,6 +49,11 @@ def optimizer_style(name: str, markevery: int | None = None) -> dict:
         style["markevery"] = markevery
     return style
 
+
+# Lines that are not optimizers (conditions, schemes) take PALETTE[i] and LINESTYLES[i % 4]; the
+# quantities of notebooks 02-04 keep one colour each: weights, activations and gradients.
+LINESTYLES = ("-", "--", "-.", ":")
+QUANTITY_COLORS = {"weight": PALETTE[2], "activation": PALETTE[1], "gradient": PALETTE[0]}
 
 BINS = 60
 
@@ -71,7 +76,7 @@ def _power_of_ten(peak: float) -> int:
 
 
 def plot_distributions(
-    values: dict[str, np.ndarray], title: str, color: str = "C0", xlabel: str = ""
+    values: dict[str, np.ndarray], title: str, color: str | None = None, xlabel: str = ""
 ) -> plt.Figure:
     """One histogram per layer, all on the same bins (one x scale for the whole figure), variance in
     each title.
@@ -80,8 +85,10 @@ def plot_distributions(
     a layer that explodes spreads over the whole axis. The y axis is the share of the layer's values
     in each bin, so panels compare directly. Plain histograms, no kde: a kde would smear bounded
     (uniform) or constant values beyond where they are. Tiny or huge values are drawn in units of a
-    power of ten named in the x label; the titles give the variances of the original values.
+    power of ten named in the x label; the titles give the variances of the original values. The colour
+    is the quantity's (QUANTITY_COLORS, by xlabel) unless given.
     """
+    color = color or QUANTITY_COLORS.get(xlabel, PALETTE[0])
     peak = max((float(np.max(np.abs(v))) for v in values.values() if v.size), default=0.0)
     exponent = _power_of_ten(peak)
     scale = 10.0**exponent
@@ -170,7 +177,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     """Heat map of the loss with each optimizer's path (w1, w2 per step) drawn on top.
 
     paths: name -> array [steps, 3] of (w1, w2, loss) as returned by train_curve; names found in
-    OPTIMIZER_COLORS keep the course's colours. The start is a black circle, each end a large cross.
+    OPTIMIZER_COLORS keep the course's colour and marker. The start is a black circle, each end a large cross.
     The first path is drawn on top (SGD's short steps would vanish under the others' longer ones).
     The view stays on the grid: a path that leaves it says where it ended in the legend.
     """
@@ -181,14 +188,16 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     fig.colorbar(mesh, ax=ax, label="loss", pad=0.02)
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
     for i, (name, path) in enumerate(paths.items()):
-        color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
+        color = OPTIMIZER_COLORS.get(name, PALETTE[(i + 4) % len(PALETTE)])
+        marker = OPTIMIZER_STYLES[name]["marker"] if name in OPTIMIZER_STYLES else "os^D"[i % 4]
         on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(
             path[:, 0],
             path[:, 1],
-            "-o",
+            "-",
+            marker=marker,  # each optimizer's own marker: colour is never the only cue
             color=color,
-            markersize=5,
+            markersize=6,
             linewidth=2.5,
             path_effects=outline,
             label=_trajectory_label(name, path),

@@ -104,7 +104,7 @@ from utils.init import linear_layers
 from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
                            variances, weights_by_layer)
 from utils.models import BaseNetwork
-from utils.plotting import plot_distributions, set_course_style
+from utils.plotting import PALETTE, plot_distributions, set_course_style
 from utils.variance_depth import plot_variance_vs_depth
 
 set_matplotlib_formats("png")
@@ -171,10 +171,10 @@ def equal_var_init(model):
 set_seed(42)
 equal_model = BaseNetwork("identity")
 equal_var_init(equal_model)
-plot_distributions(weights_by_layer(equal_model), "Weights, equal variance 1/d_x", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(equal_model), "Weights, equal variance 1/d_x", xlabel="weight")
 plt.show()
 equal_acts = activations_by_layer(equal_model, imgs)
-plot_distributions(equal_acts, "Activations, equal variance 1/d_x", color="C1", xlabel="activation")
+plot_distributions(equal_acts, "Activations, equal variance 1/d_x", xlabel="activation")
 plt.show()
 print_variances(equal_acts, "Activation")
 
@@ -261,7 +261,7 @@ def xavier_init(model):
 set_seed(42)
 xavier_model = BaseNetwork("identity")
 xavier_init(xavier_model)
-plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", xlabel="weight")
 plt.show()
 
 # %% [markdown]
@@ -283,7 +283,7 @@ plt.show()
 
 # %%
 xavier_acts = activations_by_layer(xavier_model, imgs)
-plot_distributions(xavier_acts, "Activations, Xavier, identity activation", color="C1", xlabel="activation")
+plot_distributions(xavier_acts, "Activations, Xavier, identity activation", xlabel="activation")
 plt.show()
 print_variances(xavier_acts, "Activation")
 
@@ -331,7 +331,7 @@ set_seed(42)
 tanh_model = BaseNetwork("tanh")
 xavier_init(tanh_model)
 tanh_acts = activations_by_layer(tanh_model, imgs)
-plot_distributions(tanh_acts, "Activations, Xavier, tanh", color="C1", xlabel="activation")
+plot_distributions(tanh_acts, "Activations, Xavier, tanh", xlabel="activation")
 plt.show()
 print_variances(tanh_acts, "Activation")
 
@@ -377,7 +377,7 @@ bins = np.linspace(-bound, bound, 41)
 ax.hist(ours.weight.detach().flatten().numpy(), bins=bins, density=True, alpha=0.6, label="hand-written xavier_init")
 ax.hist(reference.flatten().numpy(), bins=bins, density=True, histtype="step", linewidth=2.5, color="black",
         label="nn.init.xavier_uniform_")
-ax.axhline(1 / (2 * bound), color="C3", linestyle="--", linewidth=2, label="density of U(-a, a)")
+ax.axhline(1 / (2 * bound), color=PALETTE[3], linestyle="--", linewidth=2, label="density of U(-a, a)")
 ax.set_xlabel("weight of a 784 → 512 layer")
 ax.set_ylabel("density")
 ax.set_ylim(0, 1.4 / (2 * bound))

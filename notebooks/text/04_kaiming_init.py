@@ -179,12 +179,12 @@ def kaiming_init(model):
 set_seed(42)
 kaiming_model = BaseNetwork("relu")
 kaiming_init(kaiming_model)
-plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", xlabel="weight")
 plt.show()
 
 # %%
 kaiming_acts = activations_by_layer(kaiming_model, imgs)
-plot_distributions(kaiming_acts, "Activations (before ReLU), Kaiming", color="C1", xlabel="activation")
+plot_distributions(kaiming_acts, "Activations (before ReLU), Kaiming", xlabel="activation")
 plt.show()
 print_variances(kaiming_acts, "Activation")
 

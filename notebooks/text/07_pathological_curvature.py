@@ -102,7 +102,7 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from utils import set_seed
 from utils.exercises.surfaces import check_first_adam_step, check_ravine_settles
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
-from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, PALETTE, plot_surface_3d, plot_trajectories, set_course_style
 from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import gradient, surface_grid, train_curve
 
@@ -385,8 +385,8 @@ fig, ax = plt.subplots(figsize=(12, 5.5))
 steps = np.arange(1, last + 1)
 ax.semilogy(steps, adam_w2_steps, color=OPTIMIZER_COLORS["Adam"], linewidth=3, label="Adam's step along $w_2$")
 ax.semilogy(steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $|\partial\mathcal{L}/\partial w_2|$")
-ax.semilogy(steps, average, color="C1", linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
-ax.semilogy(steps, rms, color="C3", linewidth=2, linestyle="--", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
+ax.semilogy(steps, average, color=PALETTE[1], linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
+ax.semilogy(steps, rms, color=PALETTE[4], linewidth=2, linestyle="-.", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
 ax.axhline(1.0, color=OPTIMIZER_COLORS["Adam"], linestyle=":", label=r"$\eta = 1$")
 ax.set(title=r"Adam along the ravine: $\hat m$ decays, $\sqrt{\hat v}$ remembers, the step shrinks", xlabel="step", ylabel="size")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=13)

@@ -99,7 +99,7 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from utils import set_seed
 from utils.exercises.surfaces import ADAM_STARTS, check_adam_predictions, check_reaches_optimum
 from utils.optimizers import SGD, Adam, SGDMomentum
-from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, PALETTE, plot_surface_3d, plot_trajectories, set_course_style
 from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import OPTIMA, accepts_numpy, surface_grid, train_curve
 
@@ -339,11 +339,11 @@ w = np.linspace(-5, 4, 1000)
 shift = 0.3
 fig, ax = plt.subplots(figsize=(12, 5.5))
 ax.plot(w, one_d_loss(w), color="black", linewidth=3, label="training loss")
-ax.plot(w, one_d_loss(w, shift), color="C3", linewidth=3, linestyle="--", label=f"test loss (shifted by {shift})")
+ax.plot(w, one_d_loss(w, shift), color=PALETTE[3], linewidth=3, linestyle="--", label=f"test loss (shifted by {shift})")
 for minimum, name, text_x in [(-2.0, "flat", -4.9), (2.0, "sharp", 2.6)]:
     train, test = one_d_loss(minimum), one_d_loss(minimum, shift)
     ax.annotate("", xy=(minimum, test), xytext=(minimum, train),
-                arrowprops=dict(arrowstyle="<->", color="C3", linewidth=2.5))
+                arrowprops=dict(arrowstyle="<->", color=PALETTE[3], linewidth=2.5))
     ax.text(text_x, 0.3, f"{name} minimum:\ntest - train = {test - train:.2f}", fontsize=15, va="center",
             bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
     print(f"{name:>5} minimum at w = {minimum:+.0f}: training loss {abs(train):.3f}, test loss {test:.3f}")

@@ -109,7 +109,7 @@ from utils.deep import DeepMLP, stream_variances
 from utils.deep_study import RECIPE, build_variant, load_study, run_study
 from utils.exercises.deep import check_branch_scale, check_lsuv
 from utils.init import kaiming_init, linear_layers
-from utils.plotting import set_course_style
+from utils.plotting import LINESTYLES, PALETTE, set_course_style
 from utils.variance_depth import plot_curves_vs_depth
 
 set_matplotlib_formats("png")
@@ -290,7 +290,7 @@ ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
 ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
 ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
 for i, (name, (s, _)) in enumerate(spectra.items()):
-    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=f"C{i}", label=name)
+    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=PALETTE[i], ls=LINESTYLES[i % 4], label=name)
 ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
        title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
 ax.legend(loc="lower left", fontsize=14)
@@ -559,7 +559,7 @@ table.round(1)
 fig, ax = plt.subplots(figsize=(12, 7))
 names = list(table.index)[::-1]
 ax.barh(names, table.loc[names, "test acc mean (%)"], xerr=table.loc[names, "std"], capsize=6,
-        color=[f"C{list(table.index).index(n)}" for n in names], alpha=0.85)
+        color=[PALETTE[list(table.index).index(n)] for n in names], alpha=0.85)
 for y, name in enumerate(names):
     mean, std = table.loc[name, ["test acc mean (%)", "std"]]
     ax.text(mean + std + 1.5, y, f"{mean:.1f} ± {std:.1f}", va="center", fontsize=14)
