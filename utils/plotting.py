@@ -40,9 +40,10 @@ OPTIMIZER_STYLES = {
 }
 
 
-def optimizer_style(name: str, markevery: int | None = None) -> dict:
-    """Keyword arguments for ax.plot that draw `name`'s line in its colour, line style and marker."""
-    style = {"color": OPTIMIZER_COLORS[name], **OPTIMIZER_STYLES[name], "label": name}
+def optimizer_style(name: str, markevery: int | None = None, label: str | None = None) -> dict:
+    """Keyword arguments for ax.plot that draw `name`'s line in its colour, line style and marker (with
+    markevery) and label it `label` (default: the name)."""
+    style = {"color": OPTIMIZER_COLORS[name], **OPTIMIZER_STYLES[name], "label": label or name}
     if markevery is None:
         style.pop("marker")
     else:
@@ -50,9 +51,9 @@ def optimizer_style(name: str, markevery: int | None = None) -> dict:
     return style
 
 
-# Lines that are not optimizers (conditions, schemes) take PALETTE[i] and LINESTYLES[i % 4]; the
+# Lines that are not optimizers (conditions, schemes) take PALETTE[i] and LINESTYLES[i]; the
 # quantities of notebooks 02-04 keep one colour each: weights, activations and gradients.
-LINESTYLES = ("-", "--", "-.", ":")
+LINESTYLES = ("-", "--", "-.", ":", (0, (8, 2, 1, 2, 1, 2)))
 QUANTITY_COLORS = {"weight": PALETTE[2], "activation": PALETTE[1], "gradient": PALETTE[0]}
 
 BINS = 60
@@ -189,7 +190,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
     for i, (name, path) in enumerate(paths.items()):
         color = OPTIMIZER_COLORS.get(name, PALETTE[(i + 4) % len(PALETTE)])
-        marker = OPTIMIZER_STYLES[name]["marker"] if name in OPTIMIZER_STYLES else "os^D"[i % 4]
+        marker = OPTIMIZER_STYLES[name]["marker"] if name in OPTIMIZER_STYLES else "hpd8"[i % 4]
         on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(
             path[:, 0],

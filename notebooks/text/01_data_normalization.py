@@ -99,7 +99,7 @@ from torchvision import transforms
 from utils import set_seed
 from utils.data import (CLASS_NAMES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_datasets,
                         fashion_mnist_tensors)
-from utils.plotting import set_course_style
+from utils.plotting import PALETTE, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -221,7 +221,7 @@ print(f"black pixel -> {expected_min:.3f}, white pixel -> {expected_max:.3f}")
 # distribution stays the same. (The y axis is logarithmic, otherwise the spike hides everything else.)
 
 # %%
-def plot_pixel_histograms(batches, colors=("C0", "C1")):
+def plot_pixel_histograms(batches, colors=PALETTE[:2]):
     """Side-by-side pixel histograms (log counts) of named batches, with mean and std in the titles."""
     fig, axes = plt.subplots(1, len(batches), figsize=(7 * len(batches), 4.5))
     for ax, (name, batch), color in zip(axes, batches.items(), colors):

@@ -108,7 +108,7 @@ from utils.exercises.practice import check_adamw, check_rescale
 from utils.init import kaiming_init
 from utils.models import BaseNetwork
 from utils.optimizers import Adam
-from utils.plotting import set_course_style
+from utils.plotting import LINESTYLES, OPTIMIZER_COLORS, PALETTE, set_course_style
 from utils.sharpness import loss_along
 from utils.training import test_model
 
@@ -302,10 +302,10 @@ traces = {
     "warm-up + cosine": lr_trace(lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup_cosine(steps_per_epoch, total))),
     "one-cycle": lr_trace(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=total + 1)),
 }
-SCHEDULE_COLORS = {"constant": "#1f77b4", "warm-up + cosine": "#ff7f0e", "one-cycle": "#2ca02c"}
+SCHEDULE_COLORS = {"constant": PALETTE[0], "warm-up + cosine": PALETTE[1], "one-cycle": PALETTE[2]}
 fig, ax = plt.subplots(figsize=(11, 5))
 for name, trace in traces.items():
-    ax.plot(np.arange(total) / steps_per_epoch, trace / peak, color=SCHEDULE_COLORS[name], lw=3.5, label=name)
+    ax.plot(np.arange(total) / steps_per_epoch, trace / peak, color=SCHEDULE_COLORS[name], ls=LINESTYLES[list(traces).index(name)], lw=3.5, label=name)
 ax.set(xlabel="epoch", ylabel="learning rate / peak", title="Three schedules with the same peak")
 ax.legend(loc="center right")
 plt.show()
@@ -569,7 +569,7 @@ SHARP = ["SGD constant", "SGD warm-up + cosine", "SGD one-cycle", "SGD constant"
          "SGD warm-up + cosine" + HIGH, "SGD one-cycle" + HIGH, "Adam", "Adam + L2", "AdamW 0.0005", "AdamW 0.1"]
 eig = {name: mean_std(name, "top_eigenvalue") for name in SHARP}
 fig, ax = plt.subplots(figsize=(15, 6.5))
-colors = ["#1f77b4"] * 3 + ["#08306b"] * 3 + ["#2ca02c"] * 4
+colors = [PALETTE[0]] * 3 + [PALETTE[9]] * 3 + [OPTIMIZER_COLORS["Adam"]] * 4
 ax.bar(range(len(SHARP)), [m for m, _ in eig.values()], yerr=[s for _, s in eig.values()], color=colors, capsize=8)
 labels = [n.replace("SGD ", "").replace(HIGH, f"\n(lr {10 * peak:g})").replace("warm-up + cosine", "cosine")
           .replace("Adam + L2", "Adam\n+ L2").replace("AdamW ", "AdamW\n") for n in SHARP]
@@ -639,14 +639,14 @@ def filter_normalized_direction(net: nn.Module, generator) -> list[torch.Tensor]
 # %%
 alphas = np.array(recipe["alphas"])
 CENTER = int(np.argmin(np.abs(alphas)))  # alpha = 0, the trained weights
-CURVES = {"SGD constant": "#1f77b4", "SGD constant" + HIGH: "#08306b", "SGD one-cycle" + HIGH: "#9467bd",
-          "Adam": "#2ca02c", "AdamW 0.1": "#d62728"}
+CURVES = {"SGD constant": PALETTE[0], "SGD constant" + HIGH: PALETTE[9], "SGD one-cycle" + HIGH: PALETTE[4],
+          "Adam": OPTIMIZER_COLORS["Adam"], "AdamW 0.1": OPTIMIZER_COLORS["AdamW"]}
 fig, ax = plt.subplots(figsize=(12, 6.5))
 for name, color in CURVES.items():
     curves = np.array([c for r in runs[name].values() for c in r["direction_losses"]])  # 3 seeds x 2 directions
     label = name.replace(HIGH, f" (lr {10 * peak:g})") if HIGH in name else name + (f" (lr {peak:g})" if "SGD" in name else "")
     rise = curves - curves[:, [CENTER]]  # L(alpha) - L(0): the networks start from different losses
-    ax.plot(alphas, rise.mean(axis=0), color=color, lw=3.5, label=label)
+    ax.plot(alphas, rise.mean(axis=0), color=color, ls=LINESTYLES[list(CURVES).index(name)], lw=3.5, label=label)
     ax.fill_between(alphas, rise.min(axis=0), rise.max(axis=0), color=color, alpha=0.15)
 live_curve = np.array(loss_along(nets["Adam"], filter_normalized_direction(nets["Adam"], torch_generator(12)),
                                  alphas, x_probe, y_probe))

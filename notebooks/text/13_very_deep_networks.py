@@ -290,7 +290,7 @@ ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
 ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
 ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
 for i, (name, (s, _)) in enumerate(spectra.items()):
-    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=PALETTE[i], ls=LINESTYLES[i % 4], label=name)
+    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=PALETTE[i], ls=LINESTYLES[i % len(LINESTYLES)], label=name)
 ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
        title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
 ax.legend(loc="lower left", fontsize=14)
