@@ -135,7 +135,9 @@ def test_frames_cover_each_slider_with_the_others_at_their_defaults(tmp_path, mo
     assert [s["name"] for s in index] == ["std", "layers"]
     for entry in index:
         assert len(entry["frames"]) == len(entry["values"]) >= 5
+        assert entry["frames"][entry["default"]] == "default.png", "one default frame, shared"
         assert all((folder / f).read_bytes().startswith(b"\x89PNG") for f in entry["frames"])
     assert index[1]["values"][index[1]["default"]] == "30" and index[1]["values"][0] == "5"
     assert {c[1] for c in calls if c[0] != 0.1} == {30}, "moving std keeps layers at its default"
+    assert calls.count((0.1, 30)) == 2, "the default is drawn once for the output and once for the frames"
     assert {c[0] for c in calls if c[1] != 30} == {0.1}, "moving layers keeps std at its default"

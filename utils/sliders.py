@@ -24,12 +24,13 @@ from pathlib import Path
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 from IPython.display import Image, display
 
 DEBOUNCE_S = 0.3  # a burst of slider changes (arrow keys held down) gives one redraw, after the last
 FRAMES_ENV = "COURSE_FRAMES_DIR"
-FRAMES_PER_SLIDER = 9
-FRAME_DPI = 56  # the book shows frames at column width: small PNGs keep a slider's page weight low
+FRAMES_PER_DEMO = 45  # frames of one live_figure, shared out among its sliders (4 to 9 each): the
+FRAME_DPI = 64  # page weight of a demo stays under ~3 MB; 256-colour PNGs at a modest dpi
 OUTPUT_KEY = "live_figure"  # metadata of the figure output: which call drew it (the publisher finds it)
 
 _calls = 0  # live_figure calls in this process: numbers the frame folders in notebook order
@@ -95,34 +96,47 @@ def slider_panel(sliders: dict, columns: int | None = None) -> widgets.GridBox:
     )
 
 
-def frame_values(slider) -> list:
-    """FRAMES_PER_SLIDER values spread over the slider's range, on its grid, its default among them."""
+def frame_values(slider, count: int) -> list:
+    """About `count` values spread over the slider's range, on its grid, its default among them."""
     if isinstance(slider, widgets.FloatLogSlider):
-        exps = np.linspace(slider.min, slider.max, FRAMES_PER_SLIDER)
+        exps = np.linspace(slider.min, slider.max, count)
         exps = slider.min + np.round((exps - slider.min) / slider.step) * slider.step
         values = [float(slider.base**e) for e in exps]
     else:
-        raw = np.linspace(slider.min, slider.max, FRAMES_PER_SLIDER)
+        raw = np.linspace(slider.min, slider.max, count)
         values = slider.min + np.round((raw - slider.min) / slider.step) * slider.step
         values = [int(v) if isinstance(slider, widgets.IntSlider) else round(float(v), 10) for v in values]
     values = [v for v in values if not math.isclose(v, slider.value, rel_tol=1e-6, abs_tol=1e-12)]
     return sorted([*values, slider.value])
 
 
+def _frame_png(fig: plt.Figure) -> bytes:
+    """A frame for the book: FRAME_DPI, 256 colours (a third of the bytes of a full-colour PNG)."""
+    buffer = io.BytesIO()
+    PIL.Image.open(io.BytesIO(_png(fig, FRAME_DPI))).convert("RGB").quantize(256).save(
+        buffer, "png", optimize=True
+    )
+    return buffer.getvalue()
+
+
 def record_frames(make_figure, sliders: dict, folder: Path) -> None:
-    """Frames along each slider's range (the others at their defaults) and index.json describing them."""
+    """Frames along each slider's range (the others at their defaults) and index.json describing them;
+    the default figure is drawn once and shared by every slider."""
     folder.mkdir(parents=True, exist_ok=True)
     defaults = {name: s.value for name, s in sliders.items()}
+    (folder / "default.png").write_bytes(_frame_png(make_figure(**defaults)))
+    count = min(9, max(4, FRAMES_PER_DEMO // len(sliders)))
     index = []
     for i, (name, slider) in enumerate(sliders.items()):
-        values = frame_values(slider)
-        files = []
-        for j, value in enumerate(values):
-            files.append(f"s{i}_{j}.png")
-            (folder / files[-1]).write_bytes(_png(make_figure(**{**defaults, name: value}), FRAME_DPI))
-        readout = (
-            slider.readout_format if isinstance(slider, widgets.FloatSlider | widgets.FloatLogSlider) else "d"
-        )
+        values = frame_values(slider, count)
+        files = [
+            f"s{i}_{j}.png" if value != slider.value else "default.png" for j, value in enumerate(values)
+        ]
+        for file, value in zip(files, values, strict=True):
+            if file != "default.png":
+                (folder / file).write_bytes(_frame_png(make_figure(**{**defaults, name: value})))
+        floating = isinstance(slider, widgets.FloatSlider | widgets.FloatLogSlider)
+        readout = slider.readout_format if floating else "d"
         index.append(
             {
                 "name": name,
