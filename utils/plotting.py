@@ -147,6 +147,9 @@ def plot_heatmaps(matrices: dict[str, np.ndarray], title: str, xlabel: str, ylab
 # Loss surfaces and optimizer trajectories (notebooks 07-08)
 # ---------------------------------------------------------------------------------------------------
 # Light greys for the heat map, darker = lower loss: the coloured trajectories stay the loudest thing.
+# Paths that are not an optimizer (a variant of one) take the first of these its figure does not use yet:
+# far from orange and blue, and legible on the grey map.
+TRAJECTORY_EXTRA_COLORS = [PALETTE[i] for i in (4, 9, 5, 6)]
 SURFACE_BACKGROUND = ListedColormap(plt.cm.Greys(np.linspace(0.75, 0.03, 256)))
 
 
@@ -188,8 +191,10 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     ax.contour(w1, w2, z, levels=12, colors="0.45", linewidths=0.8)
     fig.colorbar(mesh, ax=ax, label="loss", pad=0.02)
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
+    used = {OPTIMIZER_COLORS[name] for name in paths if name in OPTIMIZER_COLORS}
+    extras = iter([c for c in TRAJECTORY_EXTRA_COLORS if c not in used] * len(paths))
     for i, (name, path) in enumerate(paths.items()):
-        color = OPTIMIZER_COLORS.get(name, PALETTE[(i + 4) % len(PALETTE)])
+        color = OPTIMIZER_COLORS[name] if name in OPTIMIZER_COLORS else next(extras)
         marker = OPTIMIZER_STYLES[name]["marker"] if name in OPTIMIZER_STYLES else "hpd8"[i % 4]
         on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(
