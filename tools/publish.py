@@ -279,11 +279,16 @@ def player_html(stem: str, number: int, index: dict) -> str:
     url = f"{FRAMES_URL}/{stem}/{number}"
     first = index["sliders"][0]
     rows = []
+    width = max(len(s["description"]) for s in index["sliders"]) + 1  # one track start for all: aligned
+    row_style = (
+        f"display: grid; grid-template-columns: {width}ch minmax(0, 1fr) 6ch; gap: 6px; align-items: center"
+    )
     for s in index["sliders"]:
         frames = json.dumps([f"{url}/{f}" for f in s["frames"]])
         rows.append(
-            f'<label>{html.escape(s["description"])} <input type="range" min="0" '
-            f'max="{len(s["frames"]) - 1}" step="1" value="{s["default"]}" data-default="{s["default"]}" '
+            f'<label style="{row_style}"><span>{html.escape(s["description"])}</span>'
+            f'<input type="range" min="0" max="{len(s["frames"]) - 1}" step="1" '
+            f'value="{s["default"]}" data-default="{s["default"]}" '
             f"data-frames='{html.escape(frames)}' data-values='{html.escape(json.dumps(s['values']))}'>"
             f"<output>{html.escape(s['values'][s['default']])}</output></label>"
         )

@@ -650,7 +650,7 @@ for name, color in CURVES.items():
     ax.fill_between(alphas, rise.min(axis=0), rise.max(axis=0), color=color, alpha=0.15)
 live_curve = np.array(loss_along(nets["Adam"], filter_normalized_direction(nets["Adam"], torch_generator(12)),
                                  alphas, x_probe, y_probe))
-ax.plot(alphas, live_curve - live_curve[CENTER], "k:", lw=2.5, label="Adam, a live direction")
+ax.plot(alphas, live_curve - live_curve[CENTER], "k:", marker="o", ms=5, markevery=4, lw=2.5, label="Adam, a live direction")
 ax.set(xlabel="step along a filter-normalized random direction $\\alpha$",
        ylabel="rise of the training loss $L(\\alpha) - L(0)$",
        title="The loss around each trained network (band: 3 seeds x 2 directions)")
