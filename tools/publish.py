@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Publish the course from its stored notebooks, offline and without executing anything:
+"""Publish the course from its stored notebooks, offline (only `site` executes: the notebooks with
+sliders, into a scratch copy, to draw the frames of their sliders; --no-frames skips it):
 
     python tools/publish.py site    [NOTEBOOK ...]   the book:         build/site/index.html
         --with-decks: the decks and the student edition inside the site too (what GitHub Pages gets)
+        --no-frames: no slider frames (the notebooks with sliders are not executed)
     python tools/publish.py slides  [NOTEBOOK ...]   lecture decks:    build/slides/NN_name.slides.html
     python tools/publish.py student [NOTEBOOK ...]   student edition:  build/student/NN_name.ipynb
     python tools/publish.py setup-cell               pin the set-up cell to pyproject.toml's version
@@ -19,7 +21,7 @@ never notebooks/ itself.
 
 Site: Sphinx + myst-nb + sphinx-book-theme (configuration in tools/book/), with MathJax served from
 the site itself. Solution cells (tag "solution") sit behind a closed "Show solution" toggle, the set-up
-cell behind a closed "Show set-up cell" one; a slider shows the figure its stored run drew; each
+cell behind a closed "Show set-up cell" one; a slider's figure becomes a frame player (below); each
 page has Colab and download buttons; the landing page is README's introduction, notebook table and
 course map.
 
@@ -47,6 +49,9 @@ imported by the notebooks' own cells work as in the full notebook.
 
 import argparse
 import base64
+import html
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -63,8 +68,6 @@ from nbfiles import ROOT  # noqa: E402
 
 BUILD = ROOT / "build"
 BOOK_DIR = ROOT / "tools" / "book"
-WIDGET_VIEW = nbfiles.WIDGET_VIEW
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 LINES_PER_SLIDE = 18
 FIGURE_LINES = 14
@@ -93,32 +96,6 @@ def solution_headings(nb) -> set[int]:
 
 def setup_cell_index(nb) -> int | None:
     return next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), None)
-
-
-def static_widgets(nb):
-    """Replace each stored widget view by the outputs its Output widgets held when the notebook ran
-    (the default figure of a slider), and drop the widget state: a static page or deck has no kernel
-    to drive the sliders, and an empty widget box would stand where the figure belongs."""
-    state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-
-    def outputs_of(model_id, seen=()):
-        model = state.get(model_id, {})
-        if model_id in seen or not model:
-            return []
-        found = list(model.get("state", {}).get("outputs", []))
-        for child in model.get("state", {}).get("children", []):
-            found += outputs_of(child.removeprefix("IPY_MODEL_"), (*seen, model_id))
-        return found
-
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        new = []
-        for out in cell.outputs:
-            view = out.get("data", {}).get(WIDGET_VIEW)
-            new += [nbformat.from_dict(o) for o in outputs_of(view["model_id"])] if view else [out]
-        cell.outputs = new
-    return nb
 
 
 def read(path: Path):
@@ -244,7 +221,7 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     )
     written = []
     for path in paths:
-        nb = derive_slides(static_widgets(read(path)))
+        nb = derive_slides(read(path))
         html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(html, encoding="utf-8")
@@ -258,12 +235,124 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     return written
 
 
+# ---- slider frames: sliders that work in the book, without a kernel ----------------------------
+# A notebook whose cells call utils.sliders.live_figure is executed (a scratch copy, nothing stored) with
+# COURSE_FRAMES_DIR set: each live_figure then draws frames along each slider's range. Its stored
+# figure on the page becomes a frame player: the default frame and one <input type="range"> per slider
+# that swaps the image (a few lines of inline JavaScript, nothing remote).
+
+FRAMES_URL = "../_static/frames"  # from a page in notebooks/ to the site's out/_static/frames/
+PLAYER_JS = """(function (player) {
+  var img = player.querySelector("img"), inputs = player.querySelectorAll("input[type=range]");
+  function readout(input) {
+    input.nextElementSibling.textContent = JSON.parse(input.dataset.values)[input.value];
+  }
+  inputs.forEach(function (input) {
+    input.addEventListener("input", function () {
+      inputs.forEach(function (other) {
+        if (other !== input) { other.value = other.dataset.default; readout(other); }
+      });
+      readout(input);
+      img.src = JSON.parse(input.dataset.frames)[input.value];
+    });
+  });
+})(document.currentScript.parentElement);"""
+
+
+def has_sliders(path: Path) -> bool:
+    return any("live_figure(" in c.source for c in read(path).cells if c.cell_type == "code")
+
+
+def render_frames(path: Path, folder: Path, timeout: int = 900) -> Path:
+    """Execute a copy of the notebook with COURSE_FRAMES_DIR=folder/<stem>: the frames of its sliders."""
+    from nb import KERNEL_ENV, notebook_client
+
+    target = fresh_dir(folder / path.stem)
+    env = {**os.environ, **KERNEL_ENV, "COURSE_FRAMES_DIR": str(target)}
+    print(f"frames: executing {path.name}", flush=True)
+    notebook_client(read(path), path.parent, timeout).execute(env=env)
+    return target
+
+
+def player_html(stem: str, number: int, index: dict) -> str:
+    """The frame player of one live_figure: its default frame and one range input per slider."""
+    url = f"{FRAMES_URL}/{stem}/{number}"
+    first = index["sliders"][0]
+    rows = []
+    width = max(len(s["description"]) for s in index["sliders"]) + 1  # one track start for all: aligned
+    row_style = (
+        f"display: grid; grid-template-columns: {width}ch minmax(0, 1fr) 6ch; gap: 6px; align-items: center"
+    )
+    for s in index["sliders"]:
+        frames = json.dumps([f"{url}/{f}" for f in s["frames"]])
+        rows.append(
+            f'<label style="{row_style}"><span>{html.escape(s["description"])}</span>'
+            f'<input type="range" min="0" max="{len(s["frames"]) - 1}" step="1" '
+            f'value="{s["default"]}" data-default="{s["default"]}" '
+            f"data-frames='{html.escape(frames)}' data-values='{html.escape(json.dumps(s['values']))}'>"
+            f"<output>{html.escape(s['values'][s['default']])}</output></label>"
+        )
+    columns = 1 if len(rows) <= 2 else 2 if len(rows) <= 4 else 3
+    return "\n".join(
+        [
+            '<div class="slider-player">',
+            f'<img src="{url}/{first["frames"][first["default"]]}" style="max-width: 100%" '
+            'alt="The figure at the sliders\' default settings; move a slider to redraw it.">',
+            f'<div class="slider-player-controls" style="display: grid; gap: 2px 24px; '
+            f'grid-template-columns: repeat({columns}, minmax(0, 1fr))">',
+            *rows,
+            "</div>",
+            "<p><small>Precomputed frames: each slider moves alone (the others return to their "
+            "default). Run the notebook for every combination.</small></p>",
+            f"<script>{PLAYER_JS}</script>",
+            "</div>",
+        ]
+    )
+
+
+def with_frame_players(nb, stem: str, frames: Path):
+    """Each live_figure output (metadata live_figure = n) replaced by the player of frames/n."""
+    for cell in nb.cells:
+        for i, out in enumerate(cell.get("outputs", [])):
+            number = out.get("metadata", {}).get("live_figure")
+            if number is None:
+                continue
+            index_file = frames / str(number) / "index.json"
+            if not index_file.is_file():
+                raise SystemExit(f"{stem}: no frames for live_figure {number} in {frames}")
+            index = json.loads(index_file.read_text(encoding="utf-8"))
+            cell.outputs[i] = nbformat.v4.new_output(
+                "display_data", data={"text/html": player_html(stem, number, index), "text/plain": "slider"}
+            )
+    return nb
+
+
+def slider_frames(paths: list[Path], folder: Path) -> dict[str, Path]:
+    """stem -> folder of its frames, for each notebook with sliders."""
+    return {path.stem: render_frames(path, folder) for path in paths if has_sliders(path)}
+
+
+def install_frames(folder: Path, out: Path) -> None:
+    """The frames' PNGs into the built site (out/_static/frames/<stem>/<n>/), where the players find them."""
+    if folder.is_dir():
+        shutil.copytree(folder, out / "_static" / "frames", ignore=shutil.ignore_patterns("*.json"))
+
+
+def frame_weights(site: Path) -> dict[str, int]:
+    """Bytes of frames per slider (live_figure) in a built site: what a reader downloads by moving it."""
+    root = site / "_static" / "frames"
+    return {
+        f"{d.parent.name}/{d.name}": sum(f.stat().st_size for f in d.glob("*.png"))
+        for d in sorted(root.glob("*/*"))
+        if d.is_dir()
+    }
+
+
 # ---- site --------------------------------------------------------------------------------------
 
 
 def site_notebook(nb):
-    """The page's copy: solutions folded behind a closed toggle, the set-up cell's source folded,
-    widgets replaced by their stored figure."""
+    """The page's copy: solutions folded behind a closed toggle, the set-up cell's source folded."""
     for i, cell in enumerate(nb.cells):
         tags = cell.metadata.setdefault("tags", [])
         if is_solution(cell):
@@ -275,7 +364,7 @@ def site_notebook(nb):
         elif i == setup_cell_index(nb):
             tags.append("hide-input")
             cell.metadata["mystnb"] = {"code_prompt_show": "Show set-up cell (for Colab)"}
-    return static_widgets(nb)
+    return nb
 
 
 def readme_section(readme: str, title: str) -> str:
@@ -355,13 +444,20 @@ def landing_page(readme: str, stems: list[str], with_decks: bool = False) -> str
     return page + "\n\n" + toctree + "\n"
 
 
-def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool = False) -> Path:
+def build_site(
+    paths: list[Path], out: Path = BUILD / "site", with_decks: bool = False, with_frames: bool = True
+) -> Path:
     """The book in `out`; with_decks, the decks and the student edition go into it too (out/slides,
-    out/student) and the landing page links them: the site GitHub Pages serves."""
+    out/student) and the landing page links them: the site GitHub Pages serves. with_frames, the
+    notebooks with sliders are executed to draw their frames (see above): their sliders work in the book."""
     staging = fresh_dir(out.with_name(out.name + "-src"))
     (staging / "notebooks").mkdir()
+    frames = slider_frames(paths, staging / "frames") if with_frames else {}
     for path in paths:
-        nbformat.write(site_notebook(read(path)), staging / "notebooks" / path.name)
+        nb = site_notebook(read(path))
+        if path.stem in frames:
+            nb = with_frame_players(nb, path.stem, frames[path.stem])
+        nbformat.write(nb, staging / "notebooks" / path.name)
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     index = landing_page(readme, [p.stem for p in paths], with_decks)
     (staging / "index.md").write_text(index, encoding="utf-8")
@@ -382,6 +478,7 @@ def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool =
     ]
     subprocess.run(cmd, check=True)
     copy_mathjax(out / "_static" / "mathjax")  # conf.py's mathjax_path points there
+    install_frames(staging / "frames", out)
     # The download button hands out the notebook as stored in the course, not the staged copy.
     for path in paths:
         shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
@@ -461,6 +558,11 @@ def main(argv=None) -> None:
     parser.add_argument("what", choices=["site", "slides", "student", "setup-cell"])
     parser.add_argument("notebooks", nargs="*", help="paths or two-digit numbers; default: all")
     parser.add_argument(
+        "--no-frames",
+        action="store_true",
+        help="site: show each slider's stored figure only (no execution, no frame players)",
+    )
+    parser.add_argument(
         "--with-decks",
         action="store_true",
         help="site: put the decks and the student edition into the site and link them",
@@ -468,7 +570,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     paths = chosen(args.notebooks)
     if args.what == "site":
-        print(f"book: {build_site(paths, with_decks=args.with_decks).relative_to(ROOT)}")
+        index = build_site(paths, with_decks=args.with_decks, with_frames=not args.no_frames)
+        for slider, size in frame_weights(index.parent).items():
+            print(f"slider {slider}: {size / 1e6:.2f} MB of frames")
+        print(f"book: {index.relative_to(ROOT)}")
     elif args.what == "setup-cell":
         version = stamp_setup_cell(paths)
         print(f"set-up cell pinned to {version} in tools/setup_cell.py and {len(paths)} notebooks")
