@@ -37,8 +37,11 @@ that has none gets one derived from the notebook's structure:
     fits; one that would not fit (rough height in text lines: prose, code, output lines, a figure
     counts FIGURE_LINES) starts a sub-slide (up/down arrows), so nothing overflows the screen;
   * a code cell longer than LONG_CODE_LINES always gets a sub-slide of its own.
-Figures are sized for a projector by CSS; tall code and output boxes scroll, and so does a slide that
-one long cell alone makes taller than the screen.
+For the deck (not the RISE notebook), a markdown cell taller than PROSE_PART_LINES is split at its
+paragraphs and list items, and a code cell whose code and figures do not fit one slide shows its code,
+then its outputs on the next. Figures are sized for a projector by CSS, and the deck's script scales
+the figures of a slide still taller than the screen to the space left; tall code and output boxes
+scroll. tests/test_decks.py measures every slide in Chromium.
 
 Student edition: the solution cells and their "Solution" headings are removed; everything else,
 the exercise skeletons and the stored outputs of the other cells included, is kept, so the checkers
@@ -71,6 +74,9 @@ FIGURE_LINES = 14
 LONG_CODE_LINES = 14
 OUTPUT_LINES_SHOWN = 10  # longer outputs scroll inside their box (see the deck's CSS)
 LINE_CHARS = 90
+PROSE_PART_LINES = 13  # a longer markdown cell is split at its paragraphs for the deck
+CODE_ABOVE_FIGURE_LINES = 6  # code above a figure scrolls from 230 px on (the deck's CSS)
+FIGURE_SCALE_MIN = 0.7  # the deck's script shrinks figures to fit; code and figure split below this
 
 
 # ---- shared transforms -------------------------------------------------------------------------
@@ -163,9 +169,14 @@ def png_lines(data: str) -> int:
     return min(FIGURE_LINES, max(4, height // 40))
 
 
+def source_lines(source: str) -> int:
+    """Height of a cell's source on a slide, in text lines (long lines wrap)."""
+    return sum(1 + len(line) // LINE_CHARS for line in source.splitlines())
+
+
 def cell_lines(cell) -> int:
     """Rough height of a cell on a slide, in text lines."""
-    lines = sum(1 + len(line) // LINE_CHARS for line in cell.source.splitlines())
+    lines = source_lines(cell.source)
     for out in cell.get("outputs", []):
         data = out.get("data", {})
         if "image/png" in data:
@@ -205,6 +216,81 @@ def derive_slides(nb):
     return nb
 
 
+LIST_ITEM = re.compile(r"([-*]|\d+\.) ")
+
+
+def markdown_blocks(source: str) -> list[str]:
+    """A markdown text's blocks (paragraphs, tables, list items), split at blank lines and list items
+    outside $$ math and ``` code, which stay whole."""
+    blocks, current, fenced = [], [], False
+    for line in source.splitlines():
+        mark = line.strip()
+        if current and not fenced and (not mark or LIST_ITEM.match(line)):
+            blocks.append("\n".join(current))
+            current = []
+        if mark.startswith("```") or (mark.startswith("$$") and (mark == "$$" or not mark.endswith("$$"))):
+            fenced = not fenced
+        if mark or fenced:
+            current.append(line)
+    return blocks + (["\n".join(current)] if current else [])
+
+
+def join_blocks(blocks: list[str]) -> str:
+    """Blocks as markdown again: list items on consecutive lines (a tight list), others apart."""
+    text = blocks[0]
+    for before, block in zip(blocks, blocks[1:], strict=False):
+        text += ("\n" if LIST_ITEM.match(before) and LIST_ITEM.match(block) else "\n\n") + block
+    return text
+
+
+def split_prose(cell) -> list:
+    """A markdown cell taller than PROSE_PART_LINES as several cells of whole blocks (a heading stays
+    with the block after it), so each fits a slide; a shorter cell as itself."""
+    if cell_lines(cell) <= PROSE_PART_LINES:
+        return [cell]
+    parts = [[]]
+    for block in markdown_blocks(cell.source):
+        heading_last = parts[-1] and re.fullmatch(r"#+ [^\n]*", parts[-1][-1])
+        lines = source_lines(join_blocks([*parts[-1], block]))
+        if parts[-1] and lines > PROSE_PART_LINES and not heading_last:
+            parts.append([])
+        parts[-1].append(block)
+    return [as_part(cell, k, source=join_blocks(part)) for k, part in enumerate(parts)]
+
+
+def split_figure(cell) -> list:
+    """A code cell whose code and figures would not fit one slide (the figures scaled to
+    FIGURE_SCALE_MIN at least) as two cells: its code, then its outputs without the code."""
+    figures = sum(png_lines(o["data"]["image/png"]) for o in cell.outputs if "image/png" in o.get("data", {}))
+    if not figures:
+        return [cell]
+    code = source_lines(cell.source)
+    other = cell_lines(cell) - figures - code
+    code = min(code, CODE_ABOVE_FIGURE_LINES)
+    if code + other + FIGURE_SCALE_MIN * figures <= LINES_PER_SLIDE:
+        return [cell]
+    hidden = {**cell.metadata, "transient": {"remove_source": True}}  # nbconvert's templates honour it
+    return [as_part(cell, 0, outputs=[]), as_part(cell, 1, metadata=hidden)]
+
+
+def as_part(cell, k: int, **changes):
+    """Part k of a cell split for the deck: a copy with `changes` and an id of its own."""
+    return nbformat.from_dict({**cell, **changes, "id": f"{cell.get('id', 'cell')}-{k}"})
+
+
+def deck_cells(nb):
+    """The deck's copy of a notebook: long prose split at its blocks, code and a figure that do not
+    fit together on two slides. Each cell records the index of the cell it came from in
+    metadata["deck_origin"] (the RISE notebook takes each cell's slide type from its first part)."""
+    splitters = {"markdown": split_prose, "code": split_figure}
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["deck_origin"] = i
+        cells += splitters.get(cell.cell_type, lambda c: [c])(cell)
+    nb.cells = cells
+    return nb
+
+
 def package_dir(name: str) -> Path:
     import importlib.util
 
@@ -226,6 +312,15 @@ def copy_revealjs(dest: Path) -> None:
     shutil.copytree(revealjs / "plugin" / "notes", dest / "plugin" / "notes")
 
 
+def live_notebook(path: Path, deck):
+    """The notebook itself, widgets and all, with the slide types its deck used (a cell split for
+    the deck takes its first part's type): the same slides presented live with RISE."""
+    live = read(path)
+    for cell in reversed(deck.cells):
+        live.cells[cell.metadata.pop("deck_origin")].metadata["slideshow"] = cell.metadata["slideshow"]
+    return live
+
+
 def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     fresh_dir(out)
     copy_revealjs(out / "_vendor" / "reveal.js")
@@ -244,17 +339,14 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     )
     written = []
     for path in paths:
-        nb = derive_slides(static_widgets(read(path)))
+        nb = derive_slides(deck_cells(static_widgets(read(path))))
         html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
         target.write_text(html, encoding="utf-8")
         written.append(target)
         # The same slides for presenting live with RISE (sliders work there): the notebook itself,
         # widgets and all, with the slide types the deck used.
-        live = read(path)
-        for live_cell, deck_cell in zip(live.cells, nb.cells, strict=True):
-            live_cell.metadata["slideshow"] = deck_cell.metadata["slideshow"]
-        nbformat.write(live, out / path.name)
+        nbformat.write(live_notebook(path, nb), out / path.name)
     return written
 
 
