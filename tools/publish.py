@@ -50,6 +50,8 @@ imported by the notebooks' own cells work as in the full notebook.
 
 import argparse
 import base64
+import hashlib
+import html
 import re
 import shutil
 import subprocess
@@ -69,6 +71,7 @@ BOOK_DIR = ROOT / "tools" / "book"
 WIDGET_VIEW = nbfiles.WIDGET_VIEW
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
+REVEAL_THEME = "white"
 LINES_PER_SLIDE = 18
 FIGURE_LINES = 14
 LONG_CODE_LINES = 14
@@ -141,6 +144,82 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
+# ---- the Colab badge, offline -----------------------------------------------------------------
+
+BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE = BOOK_DIR / "_static" / "colab-badge.svg"  # drawn for the course, not downloaded
+
+
+def badge_from(nb, src: str):
+    """The notebook with its "Open in Colab" badge image taken from `src` instead of Colab's server
+    (the link stays): a page, deck or notebook read offline shows the badge, and asks no other host."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(BADGE_URL, src)
+    return nb
+
+
+def badge_data_uri() -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(BADGE.read_bytes()).decode()
+
+
+def badge_attached(nb):
+    """badge_from for a notebook file: the badge as an attachment of the cell that shows it."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and BADGE_URL in cell.source:
+            cell.source = cell.source.replace(BADGE_URL, f"attachment:{BADGE.name}")
+            cell.attachments = {BADGE.name: {"image/svg+xml": base64.b64encode(BADGE.read_bytes()).decode()}}
+    return nb
+
+
+# ---- alt text ----------------------------------------------------------------------------------
+
+
+def figure_alts(nb, name: str):
+    """Each code cell's "alt" metadata (a string, or a list of strings for a cell with several
+    figures, in output order) copied into its image outputs' metadata["image/png"]["alt"], where the
+    deck's template and write_page_alts find it. Call it after static_widgets (a slider's figures)."""
+    for i, cell in enumerate(nb.cells):
+        alt = cell.metadata.get("alt") if cell.cell_type == "code" else None
+        if alt is None:
+            continue
+        texts = [alt] if isinstance(alt, str) else list(alt)
+        images = [out for out in cell.outputs if "image/png" in out.get("data", {})]
+        if len(texts) != len(images) or not all(isinstance(text, str) for text in texts):
+            raise SystemExit(
+                f'{name}, cell {i}: metadata "alt" holds {len(texts)} texts for {len(images)} figures; give '
+                "one string per figure, in output order (a single string for one figure)."
+            )
+        for out, text in zip(images, texts, strict=True):
+            out.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = text
+    return nb
+
+
+def alts_by_image(nbs) -> dict[str, str]:
+    """{SHA-256 of a figure's PNG: its alt text}: myst-nb names each image of the book by that hash."""
+    return {
+        hashlib.sha256(base64.b64decode(out.data["image/png"])).hexdigest(): out.metadata["image/png"]["alt"]
+        for nb in nbs
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "alt" in out.get("metadata", {}).get("image/png", {})
+    }
+
+
+def write_page_alts(site: Path, alts: dict[str, str]) -> None:
+    """Each figure's alt text into the book's <img> tags (myst-nb reads only width and height from an
+    output's metadata, and docutils writes the file name as alt)."""
+
+    def with_alt(match):
+        text = alts.get(match["hash"])
+        return match[0] if text is None else f'<img alt="{html.escape(text)}" src="{match["src"]}"'
+
+    pattern = r'<img alt="[^"]*" src="(?P<src>[^"]*_images/(?P<hash>[0-9a-f]{64})\.png)"'
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(re.sub(pattern, with_alt, text), encoding="utf-8")
+
+
 # ---- student edition ---------------------------------------------------------------------------
 
 
@@ -155,7 +234,7 @@ def build_student(paths: list[Path], out: Path = BUILD / "student") -> list[Path
     fresh_dir(out)
     written = []
     for path in paths:
-        nbformat.write(student_edition(read(path)), out / path.name)
+        nbformat.write(badge_attached(student_edition(read(path))), out / path.name)
         written.append(out / path.name)
     return written
 
@@ -306,16 +385,20 @@ def copy_mathjax(dest: Path) -> None:
 
 
 def copy_revealjs(dest: Path) -> None:
-    """reveal.js (shipped by the sphinx-revealjs package): its dist/ and the speaker-notes plugin."""
+    """reveal.js (shipped by the sphinx-revealjs package): its dist/ with the decks' theme only (other
+    themes load Google's fonts) and the speaker-notes plugin."""
     revealjs = package_dir("sphinx_revealjs") / "_static" / "revealjs"
-    shutil.copytree(revealjs / "dist", dest / "dist")
+    other_themes = shutil.ignore_patterns(*(f.name for f in (revealjs / "dist" / "theme").glob("*.css")))
+    shutil.copytree(revealjs / "dist", dest / "dist", ignore=other_themes)
+    shutil.copy2(revealjs / "dist" / "theme" / f"{REVEAL_THEME}.css", dest / "dist" / "theme")
     shutil.copytree(revealjs / "plugin" / "notes", dest / "plugin" / "notes")
 
 
 def live_notebook(path: Path, deck):
     """The notebook itself, widgets and all, with the slide types its deck used (a cell split for
-    the deck takes its first part's type): the same slides presented live with RISE."""
-    live = read(path)
+    the deck takes its first part's type) and the badge attached: the same slides presented live
+    with RISE."""
+    live = badge_attached(read(path))
     for cell in reversed(deck.cells):
         live.cells[cell.metadata.pop("deck_origin")].metadata["slideshow"] = cell.metadata["slideshow"]
     return live
@@ -329,7 +412,7 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
         template_name="reveal_offline",
         extra_template_basedirs=[str(BOOK_DIR)],
         reveal_url_prefix="_vendor/reveal.js",
-        reveal_theme="white",
+        reveal_theme=REVEAL_THEME,
         reveal_transition="none",
         reveal_number="c/t",
         reveal_width="1280",
@@ -339,10 +422,11 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     )
     written = []
     for path in paths:
-        nb = derive_slides(deck_cells(static_widgets(read(path))))
-        html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        nb = figure_alts(static_widgets(read(path)), path.name)
+        nb = derive_slides(deck_cells(badge_from(nb, badge_data_uri())))
+        deck, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
-        target.write_text(html, encoding="utf-8")
+        target.write_text(deck, encoding="utf-8")
         written.append(target)
         # The same slides for presenting live with RISE (sliders work there): the notebook itself,
         # widgets and all, with the slide types the deck used.
@@ -452,8 +536,10 @@ def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool =
     out/student) and the landing page links them: the site GitHub Pages serves."""
     staging = fresh_dir(out.with_name(out.name + "-src"))
     (staging / "notebooks").mkdir()
-    for path in paths:
-        nbformat.write(site_notebook(read(path)), staging / "notebooks" / path.name)
+    pages = [figure_alts(badge_from(site_notebook(read(p)), f"../{BADGE.name}"), p.name) for p in paths]
+    for path, page in zip(paths, pages, strict=True):
+        nbformat.write(page, staging / "notebooks" / path.name)
+    shutil.copy2(BADGE, staging / BADGE.name)  # Sphinx copies it into _images/
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     index = landing_page(readme, [p.stem for p in paths], with_decks)
     (staging / "index.md").write_text(index, encoding="utf-8")
@@ -474,6 +560,7 @@ def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool =
     ]
     subprocess.run(cmd, check=True)
     copy_mathjax(out / "_static" / "mathjax")  # conf.py's mathjax_path points there
+    write_page_alts(out, alts_by_image(pages))
     # The download button hands out the notebook as stored in the course, not the staged copy.
     for path in paths:
         shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
