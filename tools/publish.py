@@ -178,7 +178,7 @@ def badge_attached(nb):
 def figure_alts(nb, name: str):
     """Each code cell's "alt" metadata (a string, or a list of strings for a cell with several
     figures, in output order) copied into its image outputs' metadata["image/png"]["alt"], where the
-    deck's template and write_page_alts find it. Call it after static_widgets (a slider's figures)."""
+    deck's template and write_page_figures find it. Call it after static_widgets (a slider's figures)."""
     for i, cell in enumerate(nb.cells):
         alt = cell.metadata.get("alt") if cell.cell_type == "code" else None
         if alt is None:
@@ -206,18 +206,22 @@ def alts_by_image(nbs) -> dict[str, str]:
     }
 
 
-def write_page_alts(site: Path, alts: dict[str, str]) -> None:
-    """Each figure's alt text into the book's <img> tags (myst-nb reads only width and height from an
-    output's metadata, and docutils writes the file name as alt)."""
+def write_page_figures(site: Path, alts: dict[str, str]) -> None:
+    """Each figure's <img> in the book gets its alt text (myst-nb reads only width and height from an
+    output's metadata; docutils writes the file name as alt) and a link to the image file, a click
+    to see it full size."""
 
-    def with_alt(match):
-        text = alts.get(match["hash"])
-        return match[0] if text is None else f'<img alt="{html.escape(text)}" src="{match["src"]}"'
+    def figure(match):
+        alt = html.escape(alts[match["hash"]]) if match["hash"] in alts else match["alt"]
+        img = f'<img alt="{alt}" src="{match["src"]}"{match["end"]}'
+        return f'<a class="figure-zoom" href="{match["src"]}">{img}</a>'
 
-    pattern = r'<img alt="[^"]*" src="(?P<src>[^"]*_images/(?P<hash>[0-9a-f]{64})\.png)"'
+    pattern = (
+        r'<img alt="(?P<alt>[^"]*)" src="(?P<src>[^"]*_images/(?P<hash>[0-9a-f]{64})\.png)"(?P<end>[^>]*>)'
+    )
     for page in site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        page.write_text(re.sub(pattern, with_alt, text), encoding="utf-8")
+        page.write_text(re.sub(pattern, figure, text), encoding="utf-8")
 
 
 # ---- student edition ---------------------------------------------------------------------------
@@ -560,7 +564,7 @@ def build_site(paths: list[Path], out: Path = BUILD / "site", with_decks: bool =
     ]
     subprocess.run(cmd, check=True)
     copy_mathjax(out / "_static" / "mathjax")  # conf.py's mathjax_path points there
-    write_page_alts(out, alts_by_image(pages))
+    write_page_figures(out, alts_by_image(pages))
     # The download button hands out the notebook as stored in the course, not the staged copy.
     for path in paths:
         shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
