@@ -21,7 +21,13 @@ Site: Sphinx + myst-nb + sphinx-book-theme (configuration in tools/book/), with 
 the site itself. Solution cells (tag "solution") sit behind a closed "Show solution" toggle, the set-up
 cell behind a closed "Show set-up cell" one; a slider shows the figure its stored run drew; each
 page has Colab and download buttons; the landing page is README's introduction, notebook table and
-course map.
+course map. A figure wider than the text column grows out of it (tools/book/_static/course.css) and
+links to its full-size image.
+
+Everywhere: the "Open in Colab" badge is tools/book/_static/colab-badge.svg, not Colab's server (no
+page, deck or notebook fetches anything from another host), and a code cell's metadata "alt" (a
+string, or a list of strings in output order for a cell with several figures) becomes its figures'
+alt text in the book and the decks.
 
 Slides: next to each deck, build/slides/NN_name.ipynb is the notebook with the slide types the deck
 used, to present live with the JupyterLab RISE extension (sliders work there). The decks come from
