@@ -49,6 +49,31 @@ def test_adagrad():
         check_adagrad(Adagrad([torch.zeros(1, requires_grad=True)], lr=0.1))
 
 
+class NaNAdagrad(Adagrad):
+    """Wrong: a step that leaves every weight NaN (e.g. eps=nan, or a 0/0)."""
+
+    def update_param(self, p):
+        p.fill_(float("nan"))
+
+
+class InfAdagrad(Adagrad):
+    def update_param(self, p):
+        p.fill_(float("inf"))
+
+
+@pytest.mark.parametrize("broken", [NaNAdagrad, InfAdagrad])
+def test_adagrad_rejects_nan_and_inf_weights(broken):
+    with pytest.raises(ExerciseError, match=r"diverges from torch.optim.Adagrad.* at step 1 .*(nan|inf)"):
+        check_adagrad(broken)
+
+
+@pytest.mark.parametrize("answer", ["Adagrad", [Adagrad], None], ids=["string", "list", "none"])
+def test_checkers_name_the_wrong_kind_of_answer(answer):
+    for checker in (check_adagrad, check_nesterov):
+        with pytest.raises(ExerciseError, match="the class itself"):
+            checker(answer)
+
+
 def test_nesterov():
     check_nesterov(SGDNesterov)
     with pytest.raises(ExerciseError, match=r"SGDNesterov diverges .* at step 1 .*look-ahead"):

@@ -4,6 +4,7 @@ import ast
 import json
 
 import pytest
+import torch
 from nbsource import notebook_path
 
 from utils.exercises import ExerciseError
@@ -32,9 +33,55 @@ class SGDExpDecay(OptimizerTemplate):
 
 
 class ClippedMomentum(SGDMomentum):
+    """SGD with momentum on a gradient clipped to norm max_norm (the worked solution of notebook 08)."""
+
+    def __init__(self, params, lr, momentum=0.0, max_norm=1.0):
+        super().__init__(params, lr, momentum)
+        self.max_norm = max_norm
+
     def update_param(self, p):
-        p.grad.mul_(min(1.0, 1.0 / (p.grad.norm().item() + 1e-12)))
+        norm = p.grad.norm()
+        if norm > self.max_norm:
+            p.grad.mul_(self.max_norm / norm)
         super().update_param(p)
+
+
+class ClampEach(ClippedMomentum):
+    """Wrong: clamps each coordinate to [-max_norm, max_norm] instead of scaling the vector."""
+
+    def update_param(self, p):
+        p.grad.clamp_(-self.max_norm, self.max_norm)
+        SGDMomentum.update_param(self, p)
+
+
+class AlwaysNormalize(ClippedMomentum):
+    """Wrong: rescales every gradient to norm max_norm, small ones included."""
+
+    def update_param(self, p):
+        p.grad.mul_(self.max_norm / p.grad.norm())
+        SGDMomentum.update_param(self, p)
+
+
+class ClipToConstant(ClippedMomentum):
+    """Wrong: clips to norm 0.1 whatever max_norm says."""
+
+    def update_param(self, p):
+        norm = p.grad.norm()
+        if norm > 0.1:
+            p.grad.mul_(0.1 / norm)
+        SGDMomentum.update_param(self, p)
+
+
+class ConstantMomentum(OptimizerTemplate):
+    """Wrong for exercise 07: a hand-written momentum with a constant rate (settles, but is not SGD)."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr)
+        self.m = {p: torch.zeros_like(p) for p in self.params}
+
+    def update_param(self, p):
+        self.m[p].mul_(0.9).add_(p.grad, alpha=0.1)
+        p.add_(self.m[p], alpha=-self.lr)
 
 
 def _classes(source: str) -> dict[str, list[str]]:
@@ -80,9 +127,33 @@ def test_ravine_rejects_a_schedule_that_stops_moving():
         check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=0.9))
 
 
-def test_ravine_rejects_momentum():
-    with pytest.raises(ExerciseError, match="plain SGD"):
-        check_ravine_settles(lambda p: SGDMomentum(p, lr=10, momentum=0.9))
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda p: SGDMomentum(p, lr=10, momentum=0.9),
+        lambda p: ConstantMomentum(p, lr=10),
+        lambda p: torch.optim.SGD(p, lr=1, momentum=0.9),
+        lambda p: torch.optim.SGD(p, lr=10, momentum=0.9),
+        lambda p: torch.optim.Adam(p, lr=1),
+        lambda p: Adam(p, lr=1),
+    ],
+    ids=["course-momentum", "own-momentum", "torch-mom-lr1", "torch-mom-lr10", "torch-adam", "adam"],
+)
+def test_ravine_rejects_optimizers_that_are_not_plain_sgd(wrong):
+    with pytest.raises(ExerciseError, match="not along minus the gradient.*plain SGD"):
+        check_ravine_settles(wrong)
+
+
+@pytest.mark.parametrize("decay", [0.95, 0.96, 0.97])
+def test_ravine_accepts_plain_sgd_schedules_in_float32(decay):
+    """Rounding of the float32 path must not make a plain SGD step look like momentum."""
+    check_ravine_settles(lambda p: SGDExpDecay(p, lr=10, decay=decay))
+
+
+@pytest.mark.parametrize("answer", ["SGD", SGDExpDecay, [0.97]], ids=["string", "class", "list"])
+def test_ravine_names_the_wrong_kind_of_answer(answer):
+    with pytest.raises(ExerciseError, match="pass a function"):
+        check_ravine_settles(answer)
 
 
 RIGHT = {(0.2, 0.1): (1, -0.5), (-0.6, 0.0): (-1, 0.5), (0.6, 1.3): None}
@@ -104,17 +175,56 @@ def test_adam_predictions_wrong_optimum_and_missing():
         check_adam_predictions({(0.2, 0.1): (1, -0.5)})
 
 
-def test_reaches_optimum_accepts_clipped_momentum():
-    check_reaches_optimum(lambda p: ClippedMomentum(p, lr=1, momentum=0.9))
+def test_reaches_optimum_accepts_clipped_momentum(capsys):
+    check_reaches_optimum(ClippedMomentum)
+    assert "Correct" in capsys.readouterr().out
 
 
-def test_reaches_optimum_explains_the_throw():
-    with pytest.raises(ExerciseError, match=r"step \d+ jumped .* across the map.*clip"):
-        check_reaches_optimum(lambda p: SGDMomentum(p, lr=1, momentum=0.9))
-    with pytest.raises(ExerciseError, match="never reached a pit"):
-        check_reaches_optimum(lambda p: SGDMomentum(p, lr=0.1, momentum=0.9))
+def test_reaches_optimum_rejects_a_right_clip_that_is_thrown_out(monkeypatch):
+    """The path test itself: unclipped momentum (max_norm ignored after the probes) leaves the hole."""
+    from utils.exercises import surfaces
+
+    monkeypatch.setattr(surfaces, "_check_clipping", lambda optimizer_class: None)
+    with pytest.raises(ExerciseError, match="must stay in the hole"):
+        check_reaches_optimum(lambda_free_momentum())
+
+
+def lambda_free_momentum():
+    """SGDMomentum that accepts (and ignores) max_norm: the unclipped race optimizer."""
+
+    class Unclipped(SGDMomentum):
+        def __init__(self, params, lr, momentum=0.0, max_norm=1.0):
+            super().__init__(params, lr, momentum)
+
+    return Unclipped
+
+
+@pytest.mark.parametrize("wrong", [ClampEach, AlwaysNormalize, ClipToConstant, SGDMomentum])
+def test_reaches_optimum_rejects_the_wrong_clipping(wrong):
+    match = "build it as" if wrong is SGDMomentum else "rescale the whole gradient"
+    with pytest.raises(ExerciseError, match=match):
+        check_reaches_optimum(wrong)
+
+
+@pytest.mark.parametrize("adam", [Adam, torch.optim.Adam])
+def test_reaches_optimum_rejects_adam(adam):
     with pytest.raises(ExerciseError, match="Adam does this already"):
-        check_reaches_optimum(lambda p: Adam(p, lr=0.2))
+        check_reaches_optimum(adam)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["ClippedMomentum", lambda p: ClippedMomentum(p, lr=1, momentum=0.9), [ClippedMomentum]],
+    ids=["string", "function", "list"],
+)
+def test_reaches_optimum_names_the_wrong_kind_of_answer(answer):
+    with pytest.raises(ExerciseError, match="pass the class itself"):
+        check_reaches_optimum(answer)
+
+
+def test_adam_predictions_names_the_wrong_kind_of_answer():
+    with pytest.raises(ExerciseError, match="give a dict"):
+        check_adam_predictions([(1, -0.5), (-1, 0.5), None])
 
 
 def test_first_adam_step_is_minus_lr_times_the_sign():

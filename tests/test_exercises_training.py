@@ -42,7 +42,11 @@ def mean_of_batches(net, data, batch_size):
 def drops_last_batch(net, data, batch_size):
     x, y = data
     full = len(x) // batch_size * batch_size
-    return (net(x[:full]).argmax(-1) == y[:full]).float().mean().item()
+    correct = sum(
+        (net(x[i : i + batch_size]).argmax(-1) == y[i : i + batch_size]).sum().item()
+        for i in range(0, full, batch_size)
+    )
+    return correct / full
 
 
 def test_accuracy_rejects_typical_mistakes():
@@ -54,6 +58,63 @@ def test_accuracy_rejects_typical_mistakes():
         check_accuracy(lambda net, data, bs: (net(data[0]).argmax(-1) == data[1]).float().mean())
     with pytest.raises(ExerciseError, match="fraction in"):
         check_accuracy(lambda net, data, bs: float((net(data[0]).argmax(-1) == data[1]).sum()))
+
+
+def test_accuracy_rejects_one_forward_pass_that_ignores_batch_size():
+    with pytest.raises(ExerciseError, match="called on 1000 images at once"):
+        check_accuracy(lambda net, data, bs: (net(data[0]).argmax(-1) == data[1]).float().mean().item())
+
+
+@pytest.mark.parametrize("answer", ["accuracy", 0.666, [course_accuracy]], ids=["string", "number", "list"])
+def test_accuracy_names_the_wrong_kind_of_answer(answer):
+    with pytest.raises(ExerciseError, match="pass your function itself"):
+        check_accuracy(answer)
+
+
+@pytest.mark.parametrize("answer", ["early_stopping", (3, 5), None], ids=["string", "tuple", "none"])
+def test_early_stopping_names_the_wrong_kind_of_answer(answer):
+    with pytest.raises(ExerciseError, match="pass your function itself"):
+        check_early_stopping(answer)
+
+
+def never_resets(val_acc, patience):
+    """Wrong: counts every epoch without improvement since the start, never restarting the count."""
+    best, best_epoch, waited = float("-inf"), 0, 0
+    for epoch, acc in enumerate(val_acc):
+        if acc > best:
+            best, best_epoch = acc, epoch
+        else:
+            waited += 1
+            if waited == patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_acc) - 1
+
+
+def needs_a_margin(val_acc, patience):
+    """Wrong: only an improvement by more than 0.05 counts."""
+    best, best_epoch, waited = float("-inf"), 0, 0
+    for epoch, acc in enumerate(val_acc):
+        if acc > best + 0.05:
+            best, best_epoch, waited = acc, epoch, 0
+        else:
+            waited += 1
+            if waited == patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_acc) - 1
+
+
+def test_early_stopping_rejects_a_count_that_never_restarts_and_a_margin():
+    with pytest.raises(ExerciseError, match="starts again at every improvement"):
+        check_early_stopping(never_resets)
+    with pytest.raises(ExerciseError, match="however small"):
+        check_early_stopping(needs_a_margin)
+
+
+def test_early_stopping_accepts_a_list_and_numpy_integers():
+    import numpy as np
+
+    check_early_stopping(lambda v, p: [int(x) for x in reference_early_stopping(v, p)])
+    check_early_stopping(lambda v, p: tuple(np.int64(x) for x in reference_early_stopping(v, p)))
 
 
 def test_early_stopping_accepts_the_notebook_solution():

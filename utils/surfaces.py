@@ -42,6 +42,13 @@ def bivar_gaussian(w1, w2, x_mean=0.0, y_mean=0.0, x_sig=1.0, y_sig=1.0):
     return norm * torch.exp(x_exp + y_exp)
 
 
+# The race settings notebooks 07-08 and their exercises' checkers share: NUM_STEPS optimizer steps from
+# RAVINE_START (07) or STEEP_START (08), and Adam's learning rate on the steep surface (08).
+NUM_STEPS = 100
+RAVINE_START = (5.0, 5.0)
+STEEP_START = (0.0, 0.0)
+ADAM_LR = 0.2
+
 # The centres of comb_func's three minima (notebook 08 and its exercises use them too).
 OPTIMA = ((1.0, -0.5), (-1.0, 0.5), (-0.5, -0.8))
 
@@ -59,8 +66,10 @@ def gradient(surface, w1: float, w2: float) -> np.ndarray:
     return w.grad.numpy()
 
 
-def train_curve(optimizer_func, curve_func, num_updates: int = 100, init=(5, 5)) -> np.ndarray:
-    """Run `num_updates` steps of an optimizer on a 2D loss surface.
+def train_curve(
+    optimizer_func, curve_func, num_updates: int = NUM_STEPS + 1, init=RAVINE_START
+) -> np.ndarray:
+    """Record `num_updates` points of an optimizer's path on a 2D loss surface (num_updates - 1 steps).
 
     optimizer_func: called with [w] (w a 2-element parameter) and returns an optimizer.
     curve_func(w1, w2): the loss surface, on tensors.

@@ -104,7 +104,7 @@ from utils import set_seed
 from utils.exercises.surfaces import check_first_adam_step, check_ravine_settles
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
 from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
-from utils.surfaces import gradient, surface_grid, train_curve
+from utils.surfaces import NUM_STEPS, RAVINE_START, gradient, surface_grid, train_curve
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -218,8 +218,9 @@ assert curv_w1 > 15 * max_curv_w2, "across the ravine the surface should be far 
 # we like.
 
 # %%
+# NUM_STEPS = 100 and RAVINE_START = (5, 5) come from utils.surfaces: the exercises' checkers use the same.
 RAVINE_DEFAULTS = dict(sgd_lr=10.0, momentum_lr=10.0, momentum=0.9, adam_lr=1.0, beta1=0.9, beta2=0.999,
-                       w1_start=5.0, w2_start=5.0, steps=100)
+                       w1_start=RAVINE_START[0], w2_start=RAVINE_START[1], steps=NUM_STEPS)
 
 
 def ravine_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, w2_start, steps):
@@ -271,16 +272,18 @@ show_ravine()
 #   next section), so read its end point in the figure as one sample. Along $w_2$ it moves by
 #   $\eta\,\sigma'(w_2)$ per step, which becomes tiny once $w_2$ is well below 0: it gets only to
 #   $w_2 \approx -7$.
-# * **SGD with momentum** (orange) also overshoots at first, but the averaged gradient across $w_1$
-#   changes sign every time it crosses the floor, so those contributions cancel, and it settles at
-#   $w_1 \approx 0$. Along $w_2$ its average still carries the large slopes it met around $w_2 \approx 0$ when
-#   the slope has become tiny, so it coasts further down the ravine: to $w_2 \approx -13$ instead of SGD's
-#   $-7$.
+# * **SGD with momentum** (orange) also overshoots at first, then settles at $w_1 \approx 0$ and travels
+#   to $w_2 \approx -13$ instead of SGD's $-7$. It has SGD's learning rate, so the race already is the
+#   ablation: with $\beta = 0$ momentum *is* SGD (blue). The proposed mechanism: across $w_1$ the averaged
+#   gradient changes sign every time the path crosses the floor, so those contributions cancel; along
+#   $w_2$ the average still carries the large slopes met around $w_2 \approx 0$ when the slope has become
+#   tiny. The section "What settles Adam" below switches the average off in both optimizers.
 # * **Adam** (green) divides each coordinate's averaged gradient by its own root-mean-square. Its first
 #   steps are $\eta$ in *both* coordinates (exercise 1), so it goes diagonally to the floor, and then down
 #   the ravine at almost $\eta$ per step: the slope along $w_2$ changes size but keeps its sign, and
 #   $\hat m$ and $\sqrt{\hat v}$ follow it together. Not for long, though: see
-#   "Adam's steps along the ravine" below.
+#   "Adam's steps along the ravine" below. Which of its two parts, the average $\hat m$ or the division by
+#   $\sqrt{\hat v}$, makes it settle at $w_1 = 0$ is tested in "What settles Adam" below.
 
 # %%
 def jumps_across(w1):
@@ -309,22 +312,22 @@ assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 #
 # Move SGD's start by $10^{-6}$ (in float32, which rounds it, two rounding steps at 5: the gap printed at
 # step 0) and run it again. The two paths stay
-# together for a while, then the difference doubles and doubles (every landing on the steep wall
-# magnifies it) until the two runs are thrown to different places. So the end point printed for SGD
+# together for a while, then the difference grows by orders of magnitude (the right panel) until the
+# two runs are thrown to different places. So the end point printed for SGD
 # above is one sample of a chaotic outcome: a different CPU, rounding one operation differently, gives a
 # different end point. What *is* reproducible is the behaviour the cell above checks: thrown across
 # the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
 
 # %%
 def sgd_path(w1_start):
-    return train_curve(lambda params: SGD(params, lr=10.0), pathological_curve_loss, num_updates=101,
-                       init=(w1_start, 5.0))
+    return train_curve(lambda params: SGD(params, lr=10.0), pathological_curve_loss, num_updates=NUM_STEPS + 1,
+                       init=(w1_start, RAVINE_START[1]))
 
 
 twin_paths = {"start (5, 5)": sgd_path(5.0), "start (5 + 1e-6, 5)": sgd_path(5.0 + 1e-6)}
 first, second = twin_paths.values()
 gap = np.abs(first[:, 0] - second[:, 0])
-for step in (0, 10, 20, 30, 40, 100):
+for step in (0, 10, 20, 30, 40, NUM_STEPS):
     print(f"step {step:3d}: w1 = {first[step, 0]:7.3f} and {second[step, 0]:7.3f}, gap {gap[step]:.1e}")
 assert 0 < gap[0] < 2e-6, "the two starts differ by a rounding step or two"
 assert gap.max() > 1, "the two SGD runs must end up far apart: the end point is chaotic"
@@ -399,11 +402,57 @@ fig.tight_layout()
 # $\sigma'(w_2) \approx e^{w_2}$ falls by orders of magnitude, and from about step 50 on it hardly changes
 # ($4.1\cdot 10^{-6}$ at step 50, $3.3\cdot 10^{-6}$ at step 100). Adam's step does not stop falling there:
 # from $2.0\cdot 10^{-2}$ to $2.2\cdot 10^{-4}$. It follows $\hat m$, which averages over roughly the last
-# 10 steps and decays towards today's small slope, while $\sqrt{\hat v}$ averages the squares over roughly
-# the last 1000 steps and still holds the large slopes met around $w_2 \approx 0$ (it only goes from
-# $6.1\cdot 10^{-2}$ to $4.3\cdot 10^{-2}$). Adam still ends far down the ravine because its early steps
-# were large. Its normalization adapts the step to the *scale* of a gradient that stays put; after a
-# large gradient it keeps the step far below $\eta$ for as long as $\hat v$ remembers it.
+# 10 steps and decays towards today's small slope, while $\sqrt{\hat v}$ still holds the large slopes met
+# around $w_2 \approx 0$ (it only goes from $6.1\cdot 10^{-2}$ to $4.3\cdot 10^{-2}$): with
+# $\beta_2 = 0.999$ and its bias correction, $\hat v$ at step $t \le 100$ is close to the plain mean of all
+# the squared slopes so far, the large early ones included.
+#
+# Is that memory what shrinks the step? Remove it: the cell below runs the same race with
+# $\beta_2 = 0.9$, a memory of about 10 steps, and nothing else changed.
+
+# %%
+short_memory = train_curve(lambda params: Adam(params, lr=1.0, beta2=0.9), pathological_curve_loss,
+                           num_updates=NUM_STEPS + 1, init=RAVINE_START)
+short_w2_steps = np.abs(np.diff(short_memory[:, 1]))
+print(f"Adam's last step along w2: {adam_w2_steps[-1]:.1e} with beta2 = 0.999, "
+      f"{short_w2_steps[-1]:.1e} with beta2 = 0.9 (final w2 {adam[-1, 1]:.2f} and {short_memory[-1, 1]:.2f})")
+assert short_w2_steps[-1] > 10 * adam_w2_steps[-1], "without the long memory of v_hat the late steps stay far larger"
+
+# %% [markdown]
+# With a short memory the last step along $w_2$ is more than ten times larger and Adam ends further down
+# the ravine: the long memory of $\hat v$ is what keeps the step far below $\eta$ after a large gradient.
+# Adam's normalization adapts the step to the *scale* of a gradient that stays put, not to a gradient
+# that has just fallen.
+#
+# ## What settles Adam: the scaling or the momentum?
+#
+# Adam does two things SGD does not: it averages the gradient ($\hat m$, with $\beta_1$) and it divides
+# each coordinate by its own root-mean-square ($\sqrt{\hat v}$). Either could be what stops the bouncing
+# across $w_1$. Switch the average off, $\beta_1 = 0$: Adam then divides each coordinate's *current*
+# gradient by its root-mean-square, per-direction scaling alone. Do the same to momentum ($\beta = 0$,
+# which is SGD). Same learning rates as the race, 100 steps from $(5, 5)$.
+
+# %%
+ablation = {
+    "Adam, beta1 = 0.9": lambda params: Adam(params, lr=1.0, beta1=0.9),
+    "Adam, beta1 = 0 (scaling only)": lambda params: Adam(params, lr=1.0, beta1=0.0),
+    "momentum, beta = 0.9": lambda params: SGDMomentum(params, lr=10.0, momentum=0.9),
+    "momentum, beta = 0 (= SGD)": lambda params: SGDMomentum(params, lr=10.0, momentum=0.0),
+}
+settled = {}
+for name, make in ablation.items():
+    path = train_curve(make, pathological_curve_loss, num_updates=NUM_STEPS + 1, init=RAVINE_START)
+    settled[name] = np.abs(path[-10:, 0]).max()
+    print(f"{name:>31}: |w1| over the last 10 steps <= {settled[name]:.3f}, final w2 = {path[-1, 1]:6.2f}")
+assert settled["Adam, beta1 = 0.9"] < 0.1 and settled["momentum, beta = 0.9"] < 0.1, "with the average, both settle"
+assert settled["Adam, beta1 = 0 (scaling only)"] > 0.3, "without it, per-direction scaling alone keeps bouncing"
+assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the average is SGD, thrown across"
+
+# %% [markdown]
+# Without its average Adam keeps bouncing across the floor ($|w_1|$ stays above 0.3 over the last ten
+# steps) and gets less far down the ravine; with it, it settles. Dividing each direction by its own
+# gradient size does not settle Adam on this ravine: the momentum in it does, as in SGD with momentum,
+# where the same switch turns a settled path into SGD's bouncing one.
 
 # %% [markdown]
 # ## Would a different SGD learning rate do?
@@ -415,8 +464,9 @@ fig.tight_layout()
 
 # %%
 sweep_lrs = np.geomspace(0.3, 30, 21)
-sweep = np.array([train_curve(lambda params: SGD(params, lr=float(lr)), pathological_curve_loss, init=(5.0, 5.0))
-                  for lr in sweep_lrs])
+sweep = np.array([train_curve(lambda params: SGD(params, lr=float(lr)), pathological_curve_loss,
+                              num_updates=NUM_STEPS + 1, init=RAVINE_START) for lr in sweep_lrs])
+assert sweep.shape[1] == NUM_STEPS + 1, "each run: the start and one row per step"
 late_w1 = np.abs(sweep[:, -10:, 0]).max(axis=1)
 final_w2 = sweep[:, -1, 1]
 
@@ -426,21 +476,20 @@ axes[0].axhline(0.1, color="black", linestyle="--", label="goal: below 0.1")
 axes[0].set(title="Settled? largest $|w_1|$, last 10 steps", xlabel="SGD learning rate", ylabel="$|w_1|$")
 axes[1].semilogx(sweep_lrs, final_w2, "o-", color=OPTIMIZER_COLORS["SGD"], linewidth=2.5)
 axes[1].axhline(-3, color="black", linestyle="--", label="goal: below -3")
-axes[1].set(title="Progress: $w_2$ after 100 steps", xlabel="SGD learning rate", ylabel="$w_2$")
+axes[1].set(title=f"Progress: $w_2$ after {NUM_STEPS} steps", xlabel="SGD learning rate", ylabel="$w_2$")
 for ax in axes:
     ax.legend()
 fig.tight_layout()
 
 both = (late_w1 < 0.1) & (final_w2 < -3)
 print(f"learning rates that settle AND make progress: {sweep_lrs[both].round(2).tolist()}")
-assert not both.any(), "no constant SGD learning rate should solve the ravine in 100 steps"
+assert not both.any(), f"no constant SGD learning rate should solve the ravine in {NUM_STEPS} steps"
 
 # %% [markdown]
 # Small learning rates never leave the plateau (where $\tanh$ is saturated the slope is tiny), large ones
-# make progress but bounce. There is no constant learning rate that does both. The two remedies are
-# exactly what the other two optimizers do: remember past gradients so that oscillations cancel
-# (momentum), or scale each direction by its own gradient size (Adam). A third remedy, changing
-# $\eta$ over time, is the second exercise below.
+# make progress but bounce. There is no constant learning rate that does both. The remedy both winners
+# of the race share is the average of past gradients ("What settles Adam" above: switch it off and both
+# bounce). Another remedy, changing $\eta$ over time, is the second exercise below.
 #
 # ## Try it yourself
 #
@@ -463,7 +512,7 @@ ravine_sliders = widgets.interactive(
     beta2=widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="Adam β2", **slider),
     w1_start=widgets.FloatSlider(value=5, min=-6, max=6, step=0.5, description="start w1", **slider),
     w2_start=widgets.FloatSlider(value=5, min=-5, max=6, step=0.5, description="start w2", **slider),
-    steps=widgets.IntSlider(value=100, min=1, max=300, step=1, description="steps", **slider),
+    steps=widgets.IntSlider(value=NUM_STEPS, min=1, max=300, step=1, description="steps", **slider),
 )
 ravine_sliders
 
@@ -501,7 +550,8 @@ check_first_adam_step(first_adam_step);
 # learning rate is multiplied by `decay` after every step ($\eta_t = \eta\,\text{decay}^t$), and find a
 # `decay` that works with `lr=10`. `step()` is called once per update, so it is a natural place to change
 # `self.lr` (call `super().step()` first). The checker runs your optimizer for 100 steps from $(5, 5)$ and
-# passes when $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
+# passes when every step is $-\eta_t$ times the gradient (plain SGD: momentum and Adam, ours or
+# torch's, are refused), $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
 
 # %%
 class SGDExpDecay(OptimizerTemplate):
@@ -536,10 +586,10 @@ class SGDExpDecay(OptimizerTemplate):
         p.add_(p.grad, alpha=-self.lr)
 
 
-# lr = 10 falls to 10 * 0.97^100 ~ 0.5 after 100 steps: below the stability limit 1 of the floor.
+# lr = 10 falls to 10 * 0.97^100 ~ 0.5 after NUM_STEPS = 100 steps: below the stability limit 1 of the floor.
 check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=0.97));
 schedule_path = train_curve(lambda params: SGDExpDecay(params, lr=10, decay=0.97), pathological_curve_loss,
-                            num_updates=101, init=(5.0, 5.0))
+                            num_updates=NUM_STEPS + 1, init=RAVINE_START)
 plot_trajectories(ravine_map, {"SGDMomentum": paths["SGDMomentum"], "SGD, lr 10 x 0.97^t": schedule_path},
                   title="A decaying learning rate settles, but travels less far than momentum");
 

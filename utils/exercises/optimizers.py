@@ -8,6 +8,7 @@ difference in the update rule; the message names the first step and the weight w
 """
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -40,10 +41,12 @@ def _train_step(model, optimizer, x, y) -> None:
 
 
 def _first_divergence(model, reference_model):
-    """(name, index, got, expected) of the largest parameter difference, or None below TOLERANCE."""
+    """(name, index, got, expected) of the largest parameter difference, or None below TOLERANCE.
+
+    A NaN or inf weight counts as an infinite difference: `nan > TOLERANCE` is False, and would pass."""
     worst = None
     for (name, p), q in zip(model.named_parameters(), reference_model.parameters(), strict=True):
-        diff = (p - q).abs()
+        diff = (p - q).abs().nan_to_num(nan=math.inf)
         if diff.max() > TOLERANCE and (worst is None or diff.max() > worst[0]):
             index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
             worst = (diff.max().item(), name, index, p[index].item(), q[index].item())
