@@ -111,3 +111,10 @@ def test_book_figures_show_tick_labels_of_11_px_at_1280_px_wide(site):
         if label * width / natural < 11
     ]
     assert shown and not small, f"tick labels under 11 px on screen: {small}"
+
+
+def test_each_book_figure_links_to_its_full_size_image(site):
+    page = (site / "notebooks" / f"{publish.chosen([NOTEBOOK])[0].stem}.html").read_text(encoding="utf-8")
+    figures = re.findall(r'<img [^>]*src="([^"]*_images/[0-9a-f]{64}\.png)"', page)
+    linked = re.findall(r'<a class="figure-zoom" href="([^"]+)"><img [^>]*src="\1"', page)
+    assert figures and linked == figures, f"{len(figures)} figures, {len(linked)} linked to their image"
