@@ -23,7 +23,13 @@ Site: Sphinx + myst-nb + sphinx-book-theme (configuration in tools/book/), with 
 the site itself. Solution cells (tag "solution") sit behind a closed "Show solution" toggle, the set-up
 cell behind a closed "Show set-up cell" one; a slider's figure becomes a frame player (below); each
 page has Colab and download buttons; the landing page is README's introduction, notebook table and
-course map.
+course map. A figure wider than the text column grows out of it (tools/book/_static/course.css) and
+links to its full-size image.
+
+Everywhere: the "Open in Colab" badge is tools/book/_static/colab-badge.svg, not Colab's server (no
+page, deck or notebook fetches anything from another host), and a code cell's metadata "alt" (a
+string, or a list of strings in output order for a cell with several figures) becomes its figures'
+alt text in the book and the decks.
 
 Slides: next to each deck, build/slides/NN_name.ipynb is the notebook with the slide types the deck
 used, to present live with the JupyterLab RISE extension (sliders work there). The decks come from
@@ -39,8 +45,11 @@ that has none gets one derived from the notebook's structure:
     fits; one that would not fit (rough height in text lines: prose, code, output lines, a figure
     counts FIGURE_LINES) starts a sub-slide (up/down arrows), so nothing overflows the screen;
   * a code cell longer than LONG_CODE_LINES always gets a sub-slide of its own.
-Figures are sized for a projector by CSS; tall code and output boxes scroll, and so does a slide that
-one long cell alone makes taller than the screen.
+For the deck (not the RISE notebook), a markdown cell taller than PROSE_PART_LINES is split at its
+paragraphs and list items, and a code cell whose code and figures do not fit one slide shows its code,
+then its outputs on the next. Figures are sized for a projector by CSS, and the deck's script scales
+the figures of a slide still taller than the screen to the space left; tall code and output boxes
+scroll. tests/test_decks.py measures every slide in Chromium.
 
 Student edition: the solution cells and their "Solution" headings are removed; everything else,
 the exercise skeletons and the stored outputs of the other cells included, is kept, so the checkers
@@ -49,6 +58,7 @@ imported by the notebooks' own cells work as in the full notebook.
 
 import argparse
 import base64
+import hashlib
 import html
 import json
 import os
@@ -69,11 +79,15 @@ from nbfiles import ROOT  # noqa: E402
 BUILD = ROOT / "build"
 BOOK_DIR = ROOT / "tools" / "book"
 
+REVEAL_THEME = "white"
 LINES_PER_SLIDE = 18
 FIGURE_LINES = 14
 LONG_CODE_LINES = 14
 OUTPUT_LINES_SHOWN = 10  # longer outputs scroll inside their box (see the deck's CSS)
 LINE_CHARS = 90
+PROSE_PART_LINES = 13  # a longer markdown cell is split at its paragraphs for the deck
+CODE_ABOVE_FIGURE_LINES = 6  # code above a figure scrolls from 230 px on (the deck's CSS)
+FIGURE_SCALE_MIN = 0.7  # the deck's script shrinks figures to fit; code and figure split below this
 
 
 # ---- shared transforms -------------------------------------------------------------------------
@@ -112,6 +126,86 @@ def fresh_dir(path: Path) -> Path:
     return path
 
 
+# ---- the Colab badge, offline -----------------------------------------------------------------
+
+BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
+BADGE = BOOK_DIR / "_static" / "colab-badge.svg"  # drawn for the course, not downloaded
+
+
+def badge_from(nb, src: str):
+    """The notebook with its "Open in Colab" badge image taken from `src` instead of Colab's server
+    (the link stays): a page, deck or notebook read offline shows the badge, and asks no other host."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(BADGE_URL, src)
+    return nb
+
+
+def badge_data_uri() -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(BADGE.read_bytes()).decode()
+
+
+def badge_attached(nb):
+    """badge_from for a notebook file: the badge as an attachment of the cell that shows it."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and BADGE_URL in cell.source:
+            cell.source = cell.source.replace(BADGE_URL, f"attachment:{BADGE.name}")
+            cell.attachments = {BADGE.name: {"image/svg+xml": base64.b64encode(BADGE.read_bytes()).decode()}}
+    return nb
+
+
+# ---- alt text ----------------------------------------------------------------------------------
+
+
+def figure_alts(nb, name: str):
+    """Each code cell's "alt" metadata (a string, or a list of strings for a cell with several
+    figures, in output order) copied into its image outputs' metadata["image/png"]["alt"], where the
+    deck's template and write_page_figures find it. Call it after static_widgets (a slider's figures)."""
+    for i, cell in enumerate(nb.cells):
+        alt = cell.metadata.get("alt") if cell.cell_type == "code" else None
+        if alt is None:
+            continue
+        texts = [alt] if isinstance(alt, str) else list(alt)
+        images = [out for out in cell.outputs if "image/png" in out.get("data", {})]
+        if len(texts) != len(images) or not all(isinstance(text, str) for text in texts):
+            raise SystemExit(
+                f'{name}, cell {i}: metadata "alt" holds {len(texts)} texts for {len(images)} figures; give '
+                "one string per figure, in output order (a single string for one figure)."
+            )
+        for out, text in zip(images, texts, strict=True):
+            out.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = text
+    return nb
+
+
+def alts_by_image(nbs) -> dict[str, str]:
+    """{SHA-256 of a figure's PNG: its alt text}: myst-nb names each image of the book by that hash."""
+    return {
+        hashlib.sha256(base64.b64decode(out.data["image/png"])).hexdigest(): out.metadata["image/png"]["alt"]
+        for nb in nbs
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if "alt" in out.get("metadata", {}).get("image/png", {})
+    }
+
+
+def write_page_figures(site: Path, alts: dict[str, str]) -> None:
+    """Each figure's <img> in the book gets its alt text (myst-nb reads only width and height from an
+    output's metadata; docutils writes the file name as alt) and a link to the image file, a click
+    to see it full size."""
+
+    def figure(match):
+        alt = html.escape(alts[match["hash"]]) if match["hash"] in alts else match["alt"]
+        img = f'<img alt="{alt}" src="{match["src"]}"{match["end"]}'
+        return f'<a class="figure-zoom" href="{match["src"]}">{img}</a>'
+
+    pattern = (
+        r'<img alt="(?P<alt>[^"]*)" src="(?P<src>[^"]*_images/(?P<hash>[0-9a-f]{64})\.png)"(?P<end>[^>]*>)'
+    )
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(re.sub(pattern, figure, text), encoding="utf-8")
+
+
 # ---- student edition ---------------------------------------------------------------------------
 
 
@@ -126,7 +220,7 @@ def build_student(paths: list[Path], out: Path = BUILD / "student") -> list[Path
     fresh_dir(out)
     written = []
     for path in paths:
-        nbformat.write(student_edition(read(path)), out / path.name)
+        nbformat.write(badge_attached(student_edition(read(path))), out / path.name)
         written.append(out / path.name)
     return written
 
@@ -140,9 +234,14 @@ def png_lines(data: str) -> int:
     return min(FIGURE_LINES, max(4, height // 40))
 
 
+def source_lines(source: str) -> int:
+    """Height of a cell's source on a slide, in text lines (long lines wrap)."""
+    return sum(1 + len(line) // LINE_CHARS for line in source.splitlines())
+
+
 def cell_lines(cell) -> int:
     """Rough height of a cell on a slide, in text lines."""
-    lines = sum(1 + len(line) // LINE_CHARS for line in cell.source.splitlines())
+    lines = source_lines(cell.source)
     for out in cell.get("outputs", []):
         data = out.get("data", {})
         if "image/png" in data:
@@ -182,6 +281,81 @@ def derive_slides(nb):
     return nb
 
 
+LIST_ITEM = re.compile(r"([-*]|\d+\.) ")
+
+
+def markdown_blocks(source: str) -> list[str]:
+    """A markdown text's blocks (paragraphs, tables, list items), split at blank lines and list items
+    outside $$ math and ``` code, which stay whole."""
+    blocks, current, fenced = [], [], False
+    for line in source.splitlines():
+        mark = line.strip()
+        if current and not fenced and (not mark or LIST_ITEM.match(line)):
+            blocks.append("\n".join(current))
+            current = []
+        if mark.startswith("```") or (mark.startswith("$$") and (mark == "$$" or not mark.endswith("$$"))):
+            fenced = not fenced
+        if mark or fenced:
+            current.append(line)
+    return blocks + (["\n".join(current)] if current else [])
+
+
+def join_blocks(blocks: list[str]) -> str:
+    """Blocks as markdown again: list items on consecutive lines (a tight list), others apart."""
+    text = blocks[0]
+    for before, block in zip(blocks, blocks[1:], strict=False):
+        text += ("\n" if LIST_ITEM.match(before) and LIST_ITEM.match(block) else "\n\n") + block
+    return text
+
+
+def split_prose(cell) -> list:
+    """A markdown cell taller than PROSE_PART_LINES as several cells of whole blocks (a heading stays
+    with the block after it), so each fits a slide; a shorter cell as itself."""
+    if cell_lines(cell) <= PROSE_PART_LINES:
+        return [cell]
+    parts = [[]]
+    for block in markdown_blocks(cell.source):
+        heading_last = parts[-1] and re.fullmatch(r"#+ [^\n]*", parts[-1][-1])
+        lines = source_lines(join_blocks([*parts[-1], block]))
+        if parts[-1] and lines > PROSE_PART_LINES and not heading_last:
+            parts.append([])
+        parts[-1].append(block)
+    return [as_part(cell, k, source=join_blocks(part)) for k, part in enumerate(parts)]
+
+
+def split_figure(cell) -> list:
+    """A code cell whose code and figures would not fit one slide (the figures scaled to
+    FIGURE_SCALE_MIN at least) as two cells: its code, then its outputs without the code."""
+    figures = sum(png_lines(o["data"]["image/png"]) for o in cell.outputs if "image/png" in o.get("data", {}))
+    if not figures:
+        return [cell]
+    code = source_lines(cell.source)
+    other = cell_lines(cell) - figures - code
+    code = min(code, CODE_ABOVE_FIGURE_LINES)
+    if code + other + FIGURE_SCALE_MIN * figures <= LINES_PER_SLIDE:
+        return [cell]
+    hidden = {**cell.metadata, "transient": {"remove_source": True}}  # nbconvert's templates honour it
+    return [as_part(cell, 0, outputs=[]), as_part(cell, 1, metadata=hidden)]
+
+
+def as_part(cell, k: int, **changes):
+    """Part k of a cell split for the deck: a copy with `changes` and an id of its own."""
+    return nbformat.from_dict({**cell, **changes, "id": f"{cell.get('id', 'cell')}-{k}"})
+
+
+def deck_cells(nb):
+    """The deck's copy of a notebook: long prose split at its blocks, code and a figure that do not
+    fit together on two slides. Each cell records the index of the cell it came from in
+    metadata["deck_origin"] (the RISE notebook takes each cell's slide type from its first part)."""
+    splitters = {"markdown": split_prose, "code": split_figure}
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        cell.metadata["deck_origin"] = i
+        cells += splitters.get(cell.cell_type, lambda c: [c])(cell)
+    nb.cells = cells
+    return nb
+
+
 def package_dir(name: str) -> Path:
     import importlib.util
 
@@ -197,10 +371,23 @@ def copy_mathjax(dest: Path) -> None:
 
 
 def copy_revealjs(dest: Path) -> None:
-    """reveal.js (shipped by the sphinx-revealjs package): its dist/ and the speaker-notes plugin."""
+    """reveal.js (shipped by the sphinx-revealjs package): its dist/ with the decks' theme only (other
+    themes load Google's fonts) and the speaker-notes plugin."""
     revealjs = package_dir("sphinx_revealjs") / "_static" / "revealjs"
-    shutil.copytree(revealjs / "dist", dest / "dist")
+    other_themes = shutil.ignore_patterns(*(f.name for f in (revealjs / "dist" / "theme").glob("*.css")))
+    shutil.copytree(revealjs / "dist", dest / "dist", ignore=other_themes)
+    shutil.copy2(revealjs / "dist" / "theme" / f"{REVEAL_THEME}.css", dest / "dist" / "theme")
     shutil.copytree(revealjs / "plugin" / "notes", dest / "plugin" / "notes")
+
+
+def live_notebook(path: Path, deck):
+    """The notebook itself, widgets and all, with the slide types its deck used (a cell split for
+    the deck takes its first part's type) and the badge attached: the same slides presented live
+    with RISE."""
+    live = badge_attached(read(path))
+    for cell in reversed(deck.cells):
+        live.cells[cell.metadata.pop("deck_origin")].metadata["slideshow"] = cell.metadata["slideshow"]
+    return live
 
 
 def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
@@ -211,7 +398,7 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
         template_name="reveal_offline",
         extra_template_basedirs=[str(BOOK_DIR)],
         reveal_url_prefix="_vendor/reveal.js",
-        reveal_theme="white",
+        reveal_theme=REVEAL_THEME,
         reveal_transition="none",
         reveal_number="c/t",
         reveal_width="1280",
@@ -221,17 +408,15 @@ def build_slides(paths: list[Path], out: Path = BUILD / "slides") -> list[Path]:
     )
     written = []
     for path in paths:
-        nb = derive_slides(read(path))
-        html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+        nb = figure_alts(read(path), path.name)
+        nb = derive_slides(deck_cells(badge_from(nb, badge_data_uri())))
+        deck, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         target = out / f"{path.stem}.slides.html"
-        target.write_text(html, encoding="utf-8")
+        target.write_text(deck, encoding="utf-8")
         written.append(target)
         # The same slides for presenting live with RISE (sliders work there): the notebook itself,
         # widgets and all, with the slide types the deck used.
-        live = read(path)
-        for live_cell, deck_cell in zip(live.cells, nb.cells, strict=True):
-            live_cell.metadata["slideshow"] = deck_cell.metadata["slideshow"]
-        nbformat.write(live, out / path.name)
+        nbformat.write(live_notebook(path, nb), out / path.name)
     return written
 
 
@@ -453,11 +638,12 @@ def build_site(
     staging = fresh_dir(out.with_name(out.name + "-src"))
     (staging / "notebooks").mkdir()
     frames = slider_frames(paths, staging / "frames") if with_frames else {}
-    for path in paths:
-        nb = site_notebook(read(path))
+    pages = [figure_alts(badge_from(site_notebook(read(p)), f"../{BADGE.name}"), p.name) for p in paths]
+    for path, page in zip(paths, pages, strict=True):
         if path.stem in frames:
-            nb = with_frame_players(nb, path.stem, frames[path.stem])
-        nbformat.write(nb, staging / "notebooks" / path.name)
+            page = with_frame_players(page, path.stem, frames[path.stem])
+        nbformat.write(page, staging / "notebooks" / path.name)
+    shutil.copy2(BADGE, staging / BADGE.name)  # Sphinx copies it into _images/
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     index = landing_page(readme, [p.stem for p in paths], with_decks)
     (staging / "index.md").write_text(index, encoding="utf-8")
@@ -479,6 +665,7 @@ def build_site(
     subprocess.run(cmd, check=True)
     copy_mathjax(out / "_static" / "mathjax")  # conf.py's mathjax_path points there
     install_frames(staging / "frames", out)
+    write_page_figures(out, alts_by_image(pages))
     # The download button hands out the notebook as stored in the course, not the staged copy.
     for path in paths:
         shutil.copy2(path, out / "_sources" / "notebooks" / path.name)
