@@ -69,7 +69,7 @@ def test_alt_texts_must_match_the_figures():
 
 def missing_alts(path) -> list[str]:
     """ "notebook, cell i (first code line): why" for each code cell whose figures lack alt texts."""
-    nb = publish.static_widgets(publish.read(path))  # a slider's figures are what the book shows
+    nb = publish.read(path)
     missing = []
     for i, cell in enumerate(nb.cells):
         figures = sum("image/png" in out.get("data", {}) for out in cell.get("outputs", []))

@@ -160,7 +160,7 @@ def badge_attached(nb):
 def figure_alts(nb, name: str):
     """Each code cell's "alt" metadata (a string, or a list of strings for a cell with several
     figures, in output order) copied into its image outputs' metadata["image/png"]["alt"], where the
-    deck's template and write_page_figures find it. Call it after static_widgets (a slider's figures)."""
+    deck's template and write_page_figures find it."""
     for i, cell in enumerate(nb.cells):
         alt = cell.metadata.get("alt") if cell.cell_type == "code" else None
         if alt is None:
