@@ -316,9 +316,7 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 # %% [markdown]
 # The measured exponents are the two facts at work. Under SP the hidden layer's and the readout's
 # update effect grows like $n^{1}$; flip the signs of the same step's entries at random and it grows only
-# like $n^{1/2}$: the alignment is what makes it linear. (The alignment is not with this batch alone: the
-# rows of $\Delta W$ mostly share one sign and the ReLU features $h \ge 0$ share a common direction, so the
-# same growth shows on inputs the step never saw.) The input layer sums over its 784 pixels at every width, so nothing
+# like $n^{1/2}$: the alignment is what makes it linear. The input layer sums over its 784 pixels at every width, so nothing
 # grows there. Under muP the hidden and readout rates are divided by $m$, which cancels the factor $n$:
 # the effect is flat.
 #
