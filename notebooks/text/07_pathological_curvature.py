@@ -450,8 +450,9 @@ assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the aver
 
 # %% [markdown]
 # Without its average Adam keeps bouncing across the floor ($|w_1|$ stays above 0.3 over the last ten
-# steps) and gets less far down the ravine; with it, it settles. Dividing each direction by its own
-# gradient size does not settle Adam on this ravine: the momentum in it does, as in SGD with momentum,
+# steps) and gets less far down the ravine; with it, it settles. At this learning rate, dividing each
+# direction by its own gradient size does not settle Adam on this ravine: the momentum in it does (smaller
+# rates are not tested here), as in SGD with momentum,
 # where the same switch turns a settled path into SGD's bouncing one.
 
 # %% [markdown]
@@ -487,8 +488,8 @@ assert not both.any(), f"no constant SGD learning rate should solve the ravine i
 
 # %% [markdown]
 # Small learning rates never leave the plateau (where $\tanh$ is saturated the slope is tiny), large ones
-# make progress but bounce. There is no constant learning rate that does both. The remedy both winners
-# of the race share is the average of past gradients ("What settles Adam" above: switch it off and both
+# make progress but bounce. There is no constant learning rate that does both. At the race's learning
+# rates the remedy both winners share is the average of past gradients ("What settles Adam" above: switch it off and both
 # bounce). Another remedy, changing $\eta$ over time, is the second exercise below.
 #
 # ## Try it yourself

