@@ -116,6 +116,7 @@ class Adagrad(OptimizerTemplate):
 
     def __init__(self, params, lr, eps=1e-10):
         super().__init__(params, lr)
+        _check_positive("eps", eps)
         self.eps = eps
         self.param_sum = {p: torch.zeros_like(p) for p in self.params}
 
@@ -131,6 +132,7 @@ class RMSprop(OptimizerTemplate):
     def __init__(self, params, lr, alpha=0.99, eps=1e-8):
         super().__init__(params, lr)
         _check_range("alpha", alpha, 0.0, 1.0)
+        _check_positive("eps", eps)
         self.alpha, self.eps = alpha, eps
         self.param_avg = {p: torch.zeros_like(p) for p in self.params}
 

@@ -44,6 +44,9 @@ def _first_divergence(model, reference_model):
     worst = None
     for (name, p), q in zip(model.named_parameters(), reference_model.parameters(), strict=True):
         diff = (p - q).abs()
+        if torch.isnan(diff).any():  # NaN compares False with everything: name it before max() hides it
+            index = tuple(int(i) for i in torch.nonzero(torch.isnan(diff))[0])
+            return (float("nan"), name, index, p[index].item(), q[index].item())
         if diff.max() > TOLERANCE and (worst is None or diff.max() > worst[0]):
             index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
             worst = (diff.max().item(), name, index, p[index].item(), q[index].item())
