@@ -57,3 +57,18 @@ def test_warmup_rejects_a_zero_first_step():
 def test_warmup_rejects_a_schedule_that_keeps_growing():
     with pytest.raises(ExerciseError, match=r"At step 50 .* expected lr 0.5, got 0.51. After the warm-up"):
         check_warmup(lambda step, base_lr, warmup_steps: base_lr * (step + 1) / warmup_steps)
+
+
+def test_warmup_rejects_a_hard_coded_setting():
+    def hard_coded(step, base_lr, warmup_steps):  # right only for the notebook's (0.5, 50)
+        return 0.5 * min(1.0, (step + 1) / 50)
+
+    with pytest.raises(ExerciseError, match="base_lr=0.1, warmup_steps=7"):
+        check_warmup(hard_coded)
+
+
+def test_warmup_names_the_wrong_kind_of_answer():
+    with pytest.raises(ExerciseError, match="should return a number"):
+        check_warmup(lambda step, base_lr, warmup_steps: [base_lr])
+    with pytest.raises(ExerciseError, match="Pass your function itself"):
+        check_warmup(0.5)
