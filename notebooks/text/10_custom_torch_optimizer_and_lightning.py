@@ -133,18 +133,21 @@ torch.set_num_threads(1)
 # A learning-rate scheduler does not know any update rule. It reads and writes entries of each dict in
 # `optimizer.param_groups`: `"lr"` always, and some schedulers more (`StepLR` adds `"initial_lr"`,
 # `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
-# its constructor checks the class before it looks at anything else, so notebook 05's `Adam` (which keeps
-# its learning rate in a plain attribute `self.lr`) is refused by that check:
+# its constructor checks the class before it looks at anything else. Notebook 05's `Adam` keeps its
+# learning rate in a plain attribute `self.lr`; even when we give it a `param_groups` list of the right
+# shape, the scheduler refuses it, on the class alone:
 
 # %%
 toy = nn.Linear(3, 1)
+course_adam = course.Adam(toy.parameters(), lr=1e-3)
+course_adam.param_groups = [{"params": course_adam.params, "lr": course_adam.lr}]  # what a scheduler writes
 try:
-    torch.optim.lr_scheduler.StepLR(course.Adam(toy.parameters(), lr=1e-3), step_size=1)
+    torch.optim.lr_scheduler.StepLR(course_adam, step_size=1)
     rejected = None
 except TypeError as err:
     rejected = err
 print(f"{type(rejected).__name__}: {rejected}")
-assert rejected is not None, "a scheduler should refuse an object that is not a torch.optim.Optimizer"
+assert rejected is not None, "even with param_groups, a class that is not a torch.optim.Optimizer is refused"
 
 
 # %% [markdown]
