@@ -852,9 +852,9 @@ for seed, (loss, rise), clip in zip(SEEDS, warm, clip_loss):
     print(f"seed {seed}: lr={LR_BIG} with 50 warm-up steps: final loss {loss:.4f} (loss first above 1.2x its "
           f"start: {when}); clipped at c={C_LOW}: {clip:.4f}")
 assert not (warm_loss < 5 * clip_loss).any(), "warm-up alone should not reach the fit that clipping at c=0.1 gives"
-assert all(rise is not None and warmup_lr(rise, LR_BIG, 50) < 0.8 * LR_BIG for _, rise in warm), \
-    "the loss should start to rise while the warm-up lr is still well below 0.5"
+assert all(rise is not None and warmup_lr(rise, LR_BIG, 50) < LR_BIG for _, rise in warm), \
+    "the loss should start to rise during the warm-up, before the lr reaches 0.5"
 # It does not. And the trouble does not wait for the lr to reach 0.5: on every seed the loss first rises
-# above 1.2x its start during the warm-up, while the lr is still far below 0.5 (printed). Warm-up only
-# delays the overshooting here. Clipping at c=0.1 makes *every* step of length
+# above 1.2x its start during the warm-up, while the lr is still below 0.5 (printed; over 20 values of
+# COURSE_SEED this happened at lr 0.14 to 0.40). Warm-up only delays the overshooting here. Clipping at c=0.1 makes *every* step of length
 # lr*c = 0.05 (section 4); the warm-up's steps still grow with lr and the gradient.
