@@ -130,20 +130,24 @@ torch.set_num_threads(1)
 # %% [markdown]
 # ## 1. What a scheduler (or Lightning) expects from an optimizer
 #
-# A learning-rate scheduler does not know any update rule. It only reads and writes the number stored
-# under `"lr"` in each entry of `optimizer.param_groups`, and it refuses anything that is not a
-# `torch.optim.Optimizer`. Notebook 05's `Adam` keeps its learning rate in a plain attribute
-# `self.lr`, so the scheduler rejects it:
+# A learning-rate scheduler does not know any update rule. It reads and writes entries of each dict in
+# `optimizer.param_groups`: `"lr"` always, and some schedulers more (`StepLR` adds `"initial_lr"`,
+# `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
+# its constructor checks the class before it looks at anything else. Notebook 05's `Adam` keeps its
+# learning rate in a plain attribute `self.lr`; even when we give it a `param_groups` list of the right
+# shape, the scheduler refuses it, on the class alone:
 
 # %%
 toy = nn.Linear(3, 1)
+course_adam = course.Adam(toy.parameters(), lr=1e-3)
+course_adam.param_groups = [{"params": course_adam.params, "lr": course_adam.lr}]  # what a scheduler writes
 try:
-    torch.optim.lr_scheduler.StepLR(course.Adam(toy.parameters(), lr=1e-3), step_size=1)
+    torch.optim.lr_scheduler.StepLR(course_adam, step_size=1)
     rejected = None
 except TypeError as err:
     rejected = err
 print(f"{type(rejected).__name__}: {rejected}")
-assert rejected is not None, "a scheduler should refuse an object that is not a torch.optim.Optimizer"
+assert rejected is not None, "even with param_groups, a class that is not a torch.optim.Optimizer is refused"
 
 
 # %% [markdown]
@@ -166,7 +170,8 @@ assert rejected is not None, "a scheduler should refuse an object that is not a 
 # hyperparameters are read from the group (`group["lr"]`, not `self.lr`), and buffers from
 # `self.state[p]`. We keep notebook 05's *averaged* momentum,
 # $m \leftarrow \beta m + (1-\beta)\,g,\; w \leftarrow w - \eta\, m$, and take Adam's arguments in
-# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it is a drop-in replacement. Since the
+# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it can replace `torch.optim.Adam` where
+# only `lr`, `betas` and `eps` are used (it has no `weight_decay` or `amsgrad`). Since the
 # arguments differ from notebook 05's `Adam(params, lr, beta1, beta2)`, the new classes get their own
 # names, with the prefix `Torch`: one name, one signature.
 #
@@ -416,7 +421,8 @@ assert losses_before + losses_after == straight_losses, "resuming must repeat th
 # %% [markdown]
 # ## 5. Learning-rate schedulers
 #
-# A scheduler changes `group["lr"]` after every call of `scheduler.step()` (usually once per epoch).
+# A scheduler sets `group["lr"]` at every call of `scheduler.step()` (usually once per epoch), to the value
+# its rule gives for that epoch (for `StepLR` that changes only every `step_size` calls).
 # Because our `step()` reads `group["lr"]` each time, the update uses the new value at once. Below:
 # `StepLR` halves the lr every 10 epochs, `CosineAnnealingLR` lowers it along half a cosine to 0 in
 # 30 epochs. We read the lr back from `param_groups`, where the optimizer sees it.
@@ -440,7 +446,7 @@ schedules = {
 }
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for (name, trace), marker in zip(schedules.items(), "os"):
-    ax.plot(trace, marker=marker, markersize=5, label=name)
+    ax.plot(trace, marker=marker, markersize=5, label=name, drawstyle="steps-post")
 ax.set(xlabel="epoch", ylabel="param_groups[0]['lr']", title="The lr the optimizer uses, epoch by epoch")
 ax.legend(fontsize=13)
 plt.show()
@@ -474,7 +480,10 @@ assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_
 # `TorchAdam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
 # 2 epochs (80 steps). That is small enough for a laptop CPU and long enough to see the loss fall.
 # Both runs use the same device: `get_device()` for the plain loop, and the `Trainer`'s automatic choice
-# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU.
+# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU. The `Trainer` is
+# told `devices=1`: with `devices="auto"` on a machine with several GPUs, Lightning inside a Jupyter kernel
+# picks the `ddp_fork` strategy, and forking fails once the plain loop above has initialised CUDA
+# ("Cannot re-initialize CUDA in forked subprocess").
 
 # %%
 (train_images, train_labels), _, _ = fashion_mnist_tensors()
@@ -566,7 +575,7 @@ warnings.filterwarnings("ignore", category=PossibleUserWarning, message=".*does 
 warnings.filterwarnings("ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
 
 lit = LitClassifier(copy.deepcopy(initial_net))
-trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="auto", devices="auto", enable_progress_bar=False,
+trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="auto", devices=1, enable_progress_bar=False,
                      enable_model_summary=False, logger=False, enable_checkpointing=False)
 trainer.fit(lit, train_dataloaders=train_loader())
 print(f"Lightning chose {type(trainer.accelerator).__name__} with {trainer.num_devices} device(s)")
@@ -577,9 +586,11 @@ print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -
 #
 # Same initial weights, same batches, same optimizer class, same scheduler, same device: the per-step
 # losses and the final weights should agree to round-off (here they agree *exactly*: both runs do the
-# same float operations in the same order). This holds on one device. The same Lightning code, unchanged,
-# scales to several GPUs (`devices="auto"` takes every visible one). With $N$ GPUs and the default DDP
-# strategy each GPU runs its own process on its own batches of 256, drawn from its `DistributedSampler`
+# same float operations in the same order). This holds on one device. For several GPUs the
+# `LightningModule` stays as it is; the `Trainer` changes: `devices=N` with `strategy="ddp"`, run as a
+# script (`python train.py`), since a notebook can only fork, and forking fails after CUDA was initialised
+# (this notebook runs on one device, so neither is tested here). With $N$ GPUs and DDP each GPU runs its
+# own process on its own batches of 256, drawn from its `DistributedSampler`
 # shard of the data, and the gradients are averaged across them: a step sees $N \times 256$ examples and
 # an epoch has $N$ times fewer steps. The steps are then a data-parallel run's, no longer step for step
 # the plain loop's.
@@ -620,7 +631,7 @@ plt.show()
 #
 # Write `RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
 # `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
-# have different learning rates.
+# have different `lr`, `alpha` and `eps`, then calls `step(closure)` once.
 
 # %%
 from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
@@ -647,12 +658,12 @@ class RMSprop(torch.optim.Optimizer):
     """v <- alpha * v + (1 - alpha) * g^2;  w <- w - lr * g / (sqrt(v) + eps)."""
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:  # also rejects nan, which fails every comparison
+            raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"alpha must be in [0, 1), got alpha={alpha}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        if not 0 < eps < math.inf:
+            raise ValueError(f"eps must be a positive finite number, got eps={eps}")
         super().__init__(params, defaults={"lr": lr, "alpha": alpha, "eps": eps})
 
     @torch.no_grad()
@@ -680,7 +691,8 @@ check_rmsprop(RMSprop)
 # ### Exercise 2: make a checkpoint resume exactly
 #
 # The optimizer below computes correct momentum steps, but a run that is saved and resumed does not
-# continue where it left off. Find out why, fix it, and confirm with `check_resumes_exactly`, which
+# continue where it left off. Find out why, fix it, and confirm with `check_resumes_exactly`, which checks
+# that your class still takes `TorchSGDMomentum`'s steps (the `reference`), then
 # trains 12 steps straight through and again with a save/load after step 5. (Hint: print
 # `optimizer.state_dict()` after a few steps.)
 
@@ -694,6 +706,10 @@ class ForgetfulMomentum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -701,9 +717,10 @@ class ForgetfulMomentum(torch.optim.Optimizer):
                 m = self.buffers.setdefault(p, torch.zeros_like(p))
                 m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
                 p.add_(m, alpha=-group["lr"])
+        return loss
 
 
-# check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)  # fails: read its message, then fix the class
+# check_resumes_exactly(ForgetfulMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)  # fails: read its message, then fix the class
 
 # %% [markdown]
 # #### Solution
@@ -717,6 +734,10 @@ class RememberingMomentum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -727,11 +748,19 @@ class RememberingMomentum(torch.optim.Optimizer):
                 m = state["momentum_buffer"]
                 m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
                 p.add_(m, alpha=-group["lr"])
+        return loss
 
 
 try:
-    check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)
+    check_resumes_exactly(ForgetfulMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
 except AssertionError as err:
     print("ForgetfulMomentum:", err, "\n")
-check_resumes_exactly(RememberingMomentum, lr=0.1, momentum=0.9)
-check_resumes_exactly(RMSprop, lr=0.01)
+check_resumes_exactly(RememberingMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
+check_resumes_exactly(RMSprop, reference=torch.optim.RMSprop, lr=0.01)
+for bad in ({"lr": math.inf}, {"eps": math.inf}, {"eps": math.nan}):
+    try:
+        RMSprop(small_net().parameters(), **bad)
+    except ValueError as err:
+        print(f"RMSprop({bad}) refused: {err}")
+    else:
+        raise AssertionError(f"RMSprop should refuse {bad}")
