@@ -123,6 +123,7 @@ torch.set_num_threads(1)
 # $\mathrm{Var}(y) = \frac1n \sum_i (y_i - \bar y)^2$ (that is the definition of the variance, so there
 # is nothing to check). A network that does no better than that has learned nothing about $x$.
 
+
 # %%
 def make_data(n=256, seed=0):
     gen = torch_generator(seed)
@@ -133,7 +134,9 @@ def make_data(n=256, seed=0):
 
 def make_mlp(seed=0, width=64):
     set_seed(seed)
-    return nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
+    return nn.Sequential(
+        nn.Linear(1, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1)
+    )
 
 
 x, y = make_data()
@@ -203,6 +206,7 @@ for lr, losses in zip(LRS, final_loss):
 # (a *collapse*, the subject of the next section), stall somewhere in between, or overflow to NaN (drawn
 # as × at the top of the plot), depending on its initialization. Far enough right every run overflows.
 
+
 # %%
 def regimes(losses, factor=3):
     """Mean final loss per learning rate (inf where a seed diverged) and the indices of the good range:
@@ -214,7 +218,9 @@ def regimes(losses, factor=3):
 mean_loss, good = regimes(final_loss)
 best_lr = LRS[np.argmin(mean_loss)]
 diverged = ~np.isfinite(final_loss)
-too_large = (np.arange(len(LRS)) > good[-1])[:, None]  # (a too-small lr also ends near Var(y): it barely moved)
+too_large = (np.arange(len(LRS)) > good[-1])[
+    :, None
+]  # (a too-small lr also ends near Var(y): it barely moved)
 collapsed = np.isclose(final_loss, MEAN_LOSS, rtol=1e-3) & too_large
 trained = ~diverged & (np.nan_to_num(final_loss, nan=np.inf) < MEAN_LOSS / 2)
 all_trained = np.flatnonzero(trained.all(axis=1))[-1]  # the largest lr at which every seed trained
@@ -225,47 +231,87 @@ def plot_sweep(ax, lrs, losses, label, color, marker="o", nan_at=3.0, **style):
     """Final loss against lr, one line per seed; a NaN (overflowed) run is an x at height nan_at."""
     finite = np.isfinite(losses)
     for s in range(losses.shape[1]):
-        ax.plot(lrs[finite[:, s]], losses[finite[:, s], s], marker=marker, color=color, alpha=0.8,
-                label=label if s == 0 else None, **style)
-        ax.plot(lrs[~finite[:, s]], np.full((~finite[:, s]).sum(), nan_at), "x", color=color, markersize=12, mew=3)
+        ax.plot(
+            lrs[finite[:, s]],
+            losses[finite[:, s], s],
+            marker=marker,
+            color=color,
+            alpha=0.8,
+            label=label if s == 0 else None,
+            **style,
+        )
+        ax.plot(
+            lrs[~finite[:, s]], np.full((~finite[:, s]).sum(), nan_at), "x", color=color, markersize=12, mew=3
+        )
 
 
 fig, ax = plt.subplots(figsize=(11, 5.5))
 ax.axvspan(LRS[0] / 1.5, LRS[good[0]] / 10**0.125, color=PALETTE[0], alpha=0.08)
 ax.axvspan(LRS[good[0]] / 10**0.125, LRS[good[-1]] * 10**0.125, color=PALETTE[2], alpha=0.12)
 ax.axvspan(LRS[good[-1]] * 10**0.125, LRS[-1] * 1.5, color=PALETTE[3], alpha=0.08)
-for x_text, text in [(3e-4, "too small"), (math.sqrt(LRS[good[0]] * LRS[good[-1]]), "good"), (2.0, "too large")]:
+for x_text, text in [
+    (3e-4, "too small"),
+    (math.sqrt(LRS[good[0]] * LRS[good[-1]]), "good"),
+    (2.0, "too large"),
+]:
     ax.text(x_text, 4.5e-3, text, ha="center", fontsize=15, weight="bold")
 plot_sweep(ax, LRS, final_loss, f"final loss ({len(SEEDS)} seeds)", "k")
 ax.axhline(MEAN_LOSS, color=PALETTE[3], ls="--", lw=1.5, label=r"Var$(y)$: predict the mean")
 ax.text(1.3e-4, 3.3, "× = NaN (diverged)", fontsize=13)
-ax.set(xscale="log", yscale="log", ylim=(3e-3, 6), xlim=(LRS[0] / 1.5, LRS[-1] * 1.5),
-       xlabel="learning rate", ylabel=f"loss after {STEPS} updates", title="Learning-rate sweep, full-batch GD")
+ax.set(
+    xscale="log",
+    yscale="log",
+    ylim=(3e-3, 6),
+    xlim=(LRS[0] / 1.5, LRS[-1] * 1.5),
+    xlabel="learning rate",
+    ylabel=f"loss after {STEPS} updates",
+    title="Learning-rate sweep, full-batch GD",
+)
 ax.legend(fontsize=13, loc="upper center")
 plt.show()
 
-print(f"best lr {best_lr:.3g} (loss {mean_loss.min():.4f}); good range {LRS[good[0]]:.3g} .. {LRS[good[-1]]:.3g}")
-print(f"every seed trains (loss < Var(y)/2) up to lr = {LRS[all_trained]:.3g}; every seed gives NaN from "
-      f"lr = {LRS[all_nan]:.3g} on; in between, per seed:")
+print(
+    f"best lr {best_lr:.3g} (loss {mean_loss.min():.4f}); good range {LRS[good[0]]:.3g} .. {LRS[good[-1]]:.3g}"
+)
+print(
+    f"every seed trains (loss < Var(y)/2) up to lr = {LRS[all_trained]:.3g}; every seed gives NaN from "
+    f"lr = {LRS[all_nan]:.3g} on; in between, per seed:"
+)
 for i in range(all_trained + 1, all_nan):
-    outcome = ["NaN" if d else "collapse" if c else "trains" if t else "stalls" for d, c, t in
-               zip(diverged[i], collapsed[i], trained[i])]
+    outcome = [
+        "NaN" if d else "collapse" if c else "trains" if t else "stalls"
+        for d, c, t in zip(diverged[i], collapsed[i], trained[i])
+    ]
     print(f"  lr = {LRS[i]:.3g}: " + ", ".join(outcome))
 assert 0 < good[0] and good[-1] < len(LRS) - 1, "the good range should lie strictly inside the sweep"
-assert final_loss[0].min() > 0.5 * MEAN_LOSS, "the smallest lr should have made little progress in 200 updates"
+assert final_loss[0].min() > 0.5 * MEAN_LOSS, (
+    "the smallest lr should have made little progress in 200 updates"
+)
 assert diverged[all_nan:].all(), "beyond the first all-NaN lr every run should overflow"
-assert LRS[all_nan] / LRS[all_trained] <= 10 + 1e-9, "from 'every seed trains' to 'every seed overflows' within 10x"
-assert collapsed[all_trained + 1 : all_nan].any(), "some run in between should collapse to the mean prediction"
+assert LRS[all_nan] / LRS[all_trained] <= 10 + 1e-9, (
+    "from 'every seed trains' to 'every seed overflows' within 10x"
+)
+assert collapsed[all_trained + 1 : all_nan].any(), (
+    "some run in between should collapse to the mean prediction"
+)
 
 # How sensitive is a run to round-off? Every initial weight times (1 + 1e-6), about ten float32 roundings:
 # the relative change of the final loss, at the best lr and in the band between.
 NUDGE = 1e-6
 with np.errstate(invalid="ignore"):
-    change = {i: [abs(train(LRS[i], s, nudge=NUDGE)[0] / final_loss[i, k] - 1) for k, s in enumerate(SEEDS)]
-              for i in [int(np.argmin(mean_loss)), *range(all_trained + 1, all_nan)]}
+    change = {
+        i: [abs(train(LRS[i], s, nudge=NUDGE)[0] / final_loss[i, k] - 1) for k, s in enumerate(SEEDS)]
+        for i in [int(np.argmin(mean_loss)), *range(all_trained + 1, all_nan)]
+    }
 for i, changes in change.items():
-    print(f"lr = {LRS[i]:.3g}: final loss changed by " + ", ".join(f"{c:.1e}" for c in changes) + " (NaN: a run overflowed)")
-assert max(change[int(np.argmin(mean_loss))]) < 0.05, "at the best lr a tiny nudge should barely change the run"
+    print(
+        f"lr = {LRS[i]:.3g}: final loss changed by "
+        + ", ".join(f"{c:.1e}" for c in changes)
+        + " (NaN: a run overflowed)"
+    )
+assert max(change[int(np.argmin(mean_loss))]) < 0.05, (
+    "at the best lr a tiny nudge should barely change the run"
+)
 
 # %% [markdown]
 # Two things to take away. The good range is narrow (about half a decade, printed above), and the two
@@ -313,8 +359,11 @@ def dead_fraction(net, inputs):
     return fractions
 
 
-nets = {"before training": make_mlp(SEED_COLLAPSE), f"after, lr={LR_GOOD}": train(LR_GOOD, SEED_COLLAPSE)[1],
-        f"after, lr={LR_COLLAPSE:.3g}": train(LR_COLLAPSE, SEED_COLLAPSE)[1]}
+nets = {
+    "before training": make_mlp(SEED_COLLAPSE),
+    f"after, lr={LR_GOOD}": train(LR_GOOD, SEED_COLLAPSE)[1],
+    f"after, lr={LR_COLLAPSE:.3g}": train(LR_COLLAPSE, SEED_COLLAPSE)[1],
+}
 collapsed_net = nets[f"after, lr={LR_COLLAPSE:.3g}"]
 dead = {name: dead_fraction(net, x) for name, net in nets.items()}
 for name, fractions in dead.items():
@@ -322,8 +371,10 @@ for name, fractions in dead.items():
 
 with torch.no_grad():
     collapsed_out = collapsed_net(x)
-print(f"\nlr={LR_COLLAPSE:.3g}: output std over the data {collapsed_out.std():.1e}, output mean "
-      f"{collapsed_out.mean():.5f}, mean target {y.mean():.5f}")
+print(
+    f"\nlr={LR_COLLAPSE:.3g}: output std over the data {collapsed_out.std():.1e}, output mean "
+    f"{collapsed_out.mean():.5f}, mean target {y.mean():.5f}"
+)
 assert dead[f"after, lr={LR_COLLAPSE:.3g}"][1] == 1.0, "every unit of the second hidden layer should be dead"
 assert max(dead["before training"][1], dead[f"after, lr={LR_GOOD}"][1]) < 0.5, "a normal run keeps most units"
 assert collapsed_out.std() < 1e-5, "the collapsed network should output a constant"
@@ -339,6 +390,7 @@ assert abs(collapsed_out.mean() - y.mean()) < 1e-3, "... and that constant shoul
 # revive them.
 #
 # How did they die? Following the first updates of the collapsing run shows it.
+
 
 # %%
 def first_steps(lr, n=STEPS, seed=0):
@@ -358,7 +410,9 @@ def first_steps(lr, n=STEPS, seed=0):
 
 print(" step     loss  |grad|  dead in layer 2")
 rows = first_steps(LR_COLLAPSE, seed=SEED_COLLAPSE)
-all_dead = next(step for step, _, _, dead_2 in rows if dead_2 == 1.0)  # the update at which the last unit died
+all_dead = next(
+    step for step, _, _, dead_2 in rows if dead_2 == 1.0
+)  # the update at which the last unit died
 most_dead = next(step for step, _, _, dead_2 in rows if dead_2 >= 0.9)  # 90 % of layer 2 dead
 for step in sorted({*range(8), most_dead, all_dead}):
     print(f"{step:5d} {rows[step][1]:8.3f} {rows[step][2]:7.2f} {rows[step][3]:9.0%}")
@@ -366,15 +420,20 @@ losses_before, norms_before = [r[1] for r in rows[: all_dead + 1]], [r[2] for r 
 good_rows = first_steps(LR_GOOD, n=all_dead + 1, seed=SEED_COLLAPSE)
 good_dead = max(dead_2 for _, _, _, dead_2 in good_rows)
 good_rises = sum(b[1] > a[1] for a, b in zip(good_rows, good_rows[1:]))
-print(f"loss up to {max(losses_before) / losses_before[0]:.2f}x its start, gradient norm up to "
-      f"{max(norms_before) / norms_before[0]:.2f}x its start; 90 % of layer 2 dead after update {most_dead}, "
-      f"all of it from update {all_dead} on")
-print(f"the same seed at the good lr = {LR_GOOD}, over the same {all_dead + 1} updates: at most {good_dead:.0%} of "
-      f"layer 2 dead; its loss rose on {good_rises} of them")
+print(
+    f"loss up to {max(losses_before) / losses_before[0]:.2f}x its start, gradient norm up to "
+    f"{max(norms_before) / norms_before[0]:.2f}x its start; 90 % of layer 2 dead after update {most_dead}, "
+    f"all of it from update {all_dead} on"
+)
+print(
+    f"the same seed at the good lr = {LR_GOOD}, over the same {all_dead + 1} updates: at most {good_dead:.0%} of "
+    f"layer 2 dead; its loss rose on {good_rises} of them"
+)
 assert most_dead <= 30, "at the collapsing lr most of layer 2 should die early in the run"
 assert good_dead < 0.5, "the same seed at a good lr should keep most of layer 2 alive"
-assert max(losses_before) > 1.1 * losses_before[0] and max(norms_before) > 1.1 * norms_before[0], \
+assert max(losses_before) > 1.1 * losses_before[0] and max(norms_before) > 1.1 * norms_before[0], (
     "at the collapsing lr the loss and the gradient norm should overshoot their starting values"
+)
 
 # %% [markdown]
 # The updates overshoot: instead of falling steadily, the loss jumps above its starting value, the
@@ -396,6 +455,7 @@ assert max(losses_before) > 1.1 * losses_before[0] and max(norms_before) > 1.1 *
 #
 # A learning rate $\eta$ then moves the weights by at most $\eta c$ per update, however steep the loss
 # is where we stand. Written by hand, next to PyTorch's `torch.nn.utils.clip_grad_norm_`:
+
 
 # %%
 @torch.no_grad()
@@ -438,23 +498,37 @@ LR_BIG, C_LOW, C_HIGH = 0.5, 0.1, 5.0
 COLORS = {None: "k", C_LOW: PALETTE[1], C_HIGH: PALETTE[4]}  # one colour per threshold, in both panels
 NAMES = {None: "no clipping", C_LOW: f"clip at c={C_LOW}", C_HIGH: f"clip at c={C_HIGH:g}"}
 
-start_norms = [torch.cat([p.grad.flatten() for p in gradients_of(make_mlp(s)).parameters()]).norm().item()
-               for s in SEEDS]
+start_norms = [
+    torch.cat([p.grad.flatten() for p in gradients_of(make_mlp(s)).parameters()]).norm().item() for s in SEEDS
+]
 print("gradient norm at the start, per seed: " + ", ".join(f"{n:.2f}" for n in start_norms))
 good_clips = {c: train(LR_GOOD, 0, max_norm=c)[2] for c in (C_LOW, C_HIGH)}
-print(f"good run (lr={LR_GOOD}): clipping would shorten {good_clips[C_LOW]} of {STEPS} steps at c={C_LOW}, "
-      f"{good_clips[C_HIGH]} at c={C_HIGH:g}")
+print(
+    f"good run (lr={LR_GOOD}): clipping would shorten {good_clips[C_LOW]} of {STEPS} steps at c={C_LOW}, "
+    f"{good_clips[C_HIGH]} at c={C_HIGH:g}"
+)
 big = {c: train(LR_BIG, 0, max_norm=c) for c in (None, C_LOW, C_HIGH)}
-for c, (loss, net, clips) in big.items():
-    print(f"lr={LR_BIG}, {NAMES[c]:14s}: final loss {loss:.4f}" + (f", {clips} of {STEPS} steps clipped" if c else ""))
+for c, (loss, _net, clips) in big.items():
+    print(
+        f"lr={LR_BIG}, {NAMES[c]:14s}: final loss {loss:.4f}"
+        + (f", {clips} of {STEPS} steps clipped" if c else "")
+    )
 best_seed0 = np.nanmin(final_loss[:, 0])
 print(f"(best loss of seed 0 in the unclipped sweep: {best_seed0:.4f}; Var(y) = {MEAN_LOSS:.4f})")
-assert big[C_LOW][2] == good_clips[C_LOW] == STEPS, "c=0.1 should shorten every step: normalized gradient descent"
+assert big[C_LOW][2] == good_clips[C_LOW] == STEPS, (
+    "c=0.1 should shorten every step: normalized gradient descent"
+)
 assert max(start_norms) < C_HIGH, "c=5 should lie above the gradient norm at the start"
-assert big[C_LOW][0] < 3 * best_seed0, "steps of length lr*c = 0.05 should fit as well as a good lr (within 3x)"
-assert good_clips[C_HIGH] <= 0.05 * STEPS and big[C_HIGH][2] <= 0.1 * STEPS, "c=5 should act on few steps only"
+assert big[C_LOW][0] < 3 * best_seed0, (
+    "steps of length lr*c = 0.05 should fit as well as a good lr (within 3x)"
+)
+assert good_clips[C_HIGH] <= 0.05 * STEPS and big[C_HIGH][2] <= 0.1 * STEPS, (
+    "c=5 should act on few steps only"
+)
 for c in (None, C_HIGH):
-    assert not big[c][0] < 10 * big[C_LOW][0], f"lr={LR_BIG} with {NAMES[c]} should fail (NaN or >10x the c=0.1 loss)"
+    assert not big[c][0] < 10 * big[C_LOW][0], (
+        f"lr={LR_BIG} with {NAMES[c]} should fail (NaN or >10x the c=0.1 loss)"
+    )
 
 # %% [markdown]
 # The same comparison over the whole sweep (seed 0), and the functions that the runs at $\eta = 0.5$ fit:
@@ -464,16 +538,28 @@ sweeps = {None: final_loss[:, :1]}
 sweeps.update({c: np.array([[train(lr, 0, max_norm=c)[0]] for lr in LRS]) for c in (C_LOW, C_HIGH)})
 
 fig, (ax_sweep, ax_fit) = plt.subplots(1, 2, figsize=(16, 6))
-NAN_AT = 3 * max(2.0, np.nanmax(np.concatenate([v.ravel() for v in sweeps.values()])))  # above every finite loss
+NAN_AT = 3 * max(
+    2.0, np.nanmax(np.concatenate([v.ravel() for v in sweeps.values()]))
+)  # above every finite loss
 # c=5 first, dashed and wider, so that the unclipped curve it mostly coincides with stays visible on top
-for c, marker, style in [(C_HIGH, "^", {"ls": "--", "lw": 5, "markersize": 11}), (C_LOW, "s", {}), (None, "o", {})]:
+for c, marker, style in [
+    (C_HIGH, "^", {"ls": "--", "lw": 5, "markersize": 11}),
+    (C_LOW, "s", {}),
+    (None, "o", {}),
+]:
     plot_sweep(ax_sweep, LRS, sweeps[c], NAMES[c], COLORS[c], marker=marker, nan_at=NAN_AT, **style)
 ax_sweep.axhline(MEAN_LOSS, color=PALETTE[3], ls="--", lw=1.5, label=r"Var$(y)$")
 ax_sweep.axvline(LR_BIG, color="grey", lw=1)
 ax_sweep.text(LR_BIG * 0.9, 4e-3, f"lr={LR_BIG}", ha="right", fontsize=13)
 ax_sweep.text(1.3e-4, NAN_AT * 1.15, "× = NaN", fontsize=13)
-ax_sweep.set(xscale="log", yscale="log", ylim=(3e-3, NAN_AT * 2.5), xlabel="learning rate", ylabel=f"loss after {STEPS} updates",
-             title="Sweep with and without clipping (seed 0)")
+ax_sweep.set(
+    xscale="log",
+    yscale="log",
+    ylim=(3e-3, NAN_AT * 2.5),
+    xlabel="learning rate",
+    ylabel=f"loss after {STEPS} updates",
+    title="Sweep with and without clipping (seed 0)",
+)
 ax_sweep.legend(fontsize=12, loc="lower left")
 
 grid = torch.linspace(-2, 2, 200).unsqueeze(1)
@@ -565,16 +651,27 @@ n_full_updates = full[1][-1]
 same = np.searchsorted(mini[1], n_full_updates)  # the first minibatch epoch with as many updates
 mini_at_same_updates = mini[0][same]
 print(f"after 60 epochs: full batch {full[0][-1]:.4f}, minibatch {mini[0][-1]:.4f}")
-print(f"after {n_full_updates} updates: full batch {full[0][-1]:.4f}; minibatch after {mini[1][same]} updates "
-      f"({same + 1} epochs): {mini_at_same_updates:.4f}")
-print(f"time per update: full batch {1e3 * full[2][-1] / full[1][-1]:.2f} ms, "
-      f"minibatch {1e3 * mini[2][-1] / mini[1][-1]:.2f} ms (16 times less data)")
-roughness = {name: np.abs(np.diff(np.log(run[0][len(run[0]) // 2:]))).mean() for name, run in runs.items()}
-print("mean |change of log loss| per epoch, second half: " + ", ".join(f"{k} {v:.3f}" for k, v in roughness.items()))
+print(
+    f"after {n_full_updates} updates: full batch {full[0][-1]:.4f}; minibatch after {mini[1][same]} updates "
+    f"({same + 1} epochs): {mini_at_same_updates:.4f}"
+)
+print(
+    f"time per update: full batch {1e3 * full[2][-1] / full[1][-1]:.2f} ms, "
+    f"minibatch {1e3 * mini[2][-1] / mini[1][-1]:.2f} ms (16 times less data)"
+)
+roughness = {name: np.abs(np.diff(np.log(run[0][len(run[0]) // 2 :]))).mean() for name, run in runs.items()}
+print(
+    "mean |change of log loss| per epoch, second half: "
+    + ", ".join(f"{k} {v:.3f}" for k, v in roughness.items())
+)
 assert mini[0][-1] < full[0][-1] / 3, "per epoch, minibatch SGD should be far ahead"
 assert 1 / 3 < mini_at_same_updates / full[0][-1] < 3, "per update, the two should make similar progress"
-assert roughness["minibatch (16)"] > 3 * roughness["full batch (256)"], "the minibatch curve should be the noisy one"
-assert full[2][-1] / full[1][-1] < 8 * mini[2][-1] / mini[1][-1], "a full-batch update should cost less than 8x a minibatch one"
+assert roughness["minibatch (16)"] > 3 * roughness["full batch (256)"], (
+    "the minibatch curve should be the noisy one"
+)
+assert full[2][-1] / full[1][-1] < 8 * mini[2][-1] / mini[1][-1], (
+    "a full-batch update should cost less than 8x a minibatch one"
+)
 
 
 # %% [markdown]
@@ -605,6 +702,7 @@ assert full[2][-1] / full[1][-1] < 8 * mini[2][-1] / mini[1][-1], "a full-batch 
 # only to the new gradient (its $u$ keeps the old rates inside it). The last line below shows it.
 # With $\beta = 0.9$, the course's $\eta = 0.1$ is $\eta_v = 0.01$ in the other two forms. Trained side
 # by side on our regression network:
+
 
 # %%
 def constant(step):
@@ -643,11 +741,19 @@ LR_AVG, BETA = 0.1, 0.9
 averaged = train_with(lambda params: course.SGDMomentum(params, lr=LR_AVG, momentum=BETA))
 summed = train_with(lambda params: torch.optim.SGD(params, lr=LR_AVG * (1 - BETA), momentum=BETA))
 velocity_form = train_velocity(lr_v=LR_AVG * (1 - BETA), beta=BETA)
-print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs course average (lr={LR_AVG}): max weight difference {max_weight_diff(velocity_form, averaged):.1e}")
-print(f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs torch.optim.SGD (lr={LR_AVG * (1 - BETA):.2f}):  max weight difference {max_weight_diff(velocity_form, summed):.1e}")
+print(
+    f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs course average (lr={LR_AVG}): max weight difference {max_weight_diff(velocity_form, averaged):.1e}"
+)
+print(
+    f"velocity (lr_v={LR_AVG * (1 - BETA):.2f}) vs torch.optim.SGD (lr={LR_AVG * (1 - BETA):.2f}):  max weight difference {max_weight_diff(velocity_form, summed):.1e}"
+)
 wrong = train_velocity(lr_v=LR_AVG, beta=BETA)
-print(f"velocity with the course's lr={LR_AVG} unchanged: max weight difference {max_weight_diff(wrong, averaged):.1e}")
-assert max_weight_diff(velocity_form, averaged) < 1e-5 and max_weight_diff(velocity_form, summed) < 1e-5, "the three forms should agree"
+print(
+    f"velocity with the course's lr={LR_AVG} unchanged: max weight difference {max_weight_diff(wrong, averaged):.1e}"
+)
+assert max_weight_diff(velocity_form, averaged) < 1e-5 and max_weight_diff(velocity_form, summed) < 1e-5, (
+    "the three forms should agree"
+)
 assert max_weight_diff(wrong, averaged) > 1e-2, "copying the lr across conventions changes the run"
 
 
@@ -655,10 +761,14 @@ def ramp(step):  # a linear warm-up of the rate over the first 50 of the 100 ste
     return min(1.0, (step + 1) / 50)
 
 
-summed_ramp = train_with(lambda params: torch.optim.SGD(params, lr=LR_AVG * (1 - BETA), momentum=BETA), schedule=ramp)
+summed_ramp = train_with(
+    lambda params: torch.optim.SGD(params, lr=LR_AVG * (1 - BETA), momentum=BETA), schedule=ramp
+)
 velocity_ramp = train_velocity(lr_v=LR_AVG * (1 - BETA), beta=BETA, schedule=ramp)
 ramp_diff = max_weight_diff(velocity_ramp, summed_ramp)
-print(f"with the rate warmed up over 50 steps: velocity vs torch.optim.SGD, max weight difference {ramp_diff:.1e}")
+print(
+    f"with the rate warmed up over 50 steps: velocity vs torch.optim.SGD, max weight difference {ramp_diff:.1e}"
+)
 assert ramp_diff > 100 * max_weight_diff(velocity_form, summed), "a changing rate should separate the forms"
 
 # %% [markdown]
@@ -727,8 +837,10 @@ def course_adam_displacement(grads, lr=0.01):
 
 
 gen = torch_generator(0)
-grads = [torch.from_numpy(GRAD_SCALES).float()[:, None] * torch.randn(len(GRAD_SCALES), 1000, generator=gen)
-         for _ in range(200)]
+grads = [
+    torch.from_numpy(GRAD_SCALES).float()[:, None] * torch.randn(len(GRAD_SCALES), 1000, generator=gen)
+    for _ in range(200)
+]
 reference = course_adam_displacement(grads)
 
 
@@ -782,6 +894,7 @@ lo, hi = None, None  # TODO: your bracket
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def trains(lr):
     loss = final_loss_at(lr)
@@ -809,6 +922,7 @@ check_stability_bracket(lo, hi, final_loss_at, threshold=MEAN_LOSS / 2)
 # `base_lr` afterwards. Then find out whether 50 warm-up steps rescue $\eta = 0.5$ the way clipping at
 # $c = 0.1$ did (try all four seeds of the sweep).
 
+
 # %%
 def warmup_lr(step, base_lr, warmup_steps):
     raise NotImplementedError  # TODO
@@ -819,12 +933,14 @@ def warmup_lr(step, base_lr, warmup_steps):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def warmup_lr(step, base_lr, warmup_steps):
     return base_lr * min(1.0, (step + 1) / warmup_steps)
 
 
 check_warmup(warmup_lr)
+
 
 # The rescue? Full-batch GD at lr=0.5, the lr of each update set by the warm-up, from each seed of the
 # sweep, next to clipping at c=0.1 from the same seed.
@@ -849,11 +965,16 @@ warm_loss = np.array([loss for loss, _ in warm])
 clip_loss = np.array([train(LR_BIG, seed, max_norm=C_LOW)[0] for seed in SEEDS])
 for seed, (loss, rise), clip in zip(SEEDS, warm, clip_loss):
     when = "never" if rise is None else f"after update {rise}, at lr {warmup_lr(rise, LR_BIG, 50):.2f}"
-    print(f"seed {seed}: lr={LR_BIG} with 50 warm-up steps: final loss {loss:.4f} (loss first above 1.2x its "
-          f"start: {when}); clipped at c={C_LOW}: {clip:.4f}")
-assert not (warm_loss < 5 * clip_loss).any(), "warm-up alone should not reach the fit that clipping at c=0.1 gives"
-assert all(rise is not None and warmup_lr(rise, LR_BIG, 50) < LR_BIG for _, rise in warm), \
+    print(
+        f"seed {seed}: lr={LR_BIG} with 50 warm-up steps: final loss {loss:.4f} (loss first above 1.2x its "
+        f"start: {when}); clipped at c={C_LOW}: {clip:.4f}"
+    )
+assert not (warm_loss < 5 * clip_loss).any(), (
+    "warm-up alone should not reach the fit that clipping at c=0.1 gives"
+)
+assert all(rise is not None and warmup_lr(rise, LR_BIG, 50) < LR_BIG for _, rise in warm), (
     "the loss should start to rise during the warm-up, before the lr reaches 0.5"
+)
 # It does not. And the trouble does not wait for the lr to reach 0.5: on every seed the loss first rises
 # above 1.2x its start during the warm-up, while the lr is still below 0.5 (printed; over 20 values of
 # COURSE_SEED this happened at lr 0.14 to 0.40). Warm-up only delays the overshooting here. Clipping at c=0.1 makes *every* step of length

@@ -108,12 +108,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 # Colab does not ship PyTorch Lightning: install it there (and only when it is missing).
 if importlib.util.find_spec("pytorch_lightning") is None:
-    # %pip install -q pytorch-lightning
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pytorch-lightning"], check=True)
 import pytorch_lightning as pl
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
-from utils import optimizers as course
 from utils import get_device, set_seed, torch_generator
+from utils import optimizers as course
 from utils.compare import max_weight_diff
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init
@@ -179,6 +179,7 @@ assert rejected is not None, "even with param_groups, a class that is not a torc
 # finite number (`not 0 < x < math.inf` is also true for NaN), and a `beta` outside $[0, 1)$. An empty
 # parameter list, usually a `model.parameters()` generator that was already used up, is refused by the
 # base class. Check 3 below shows why the guards are worth their lines.
+
 
 # %%
 class TorchSGDMomentum(torch.optim.Optimizer):
@@ -265,6 +266,7 @@ class TorchAdam(torch.optim.Optimizer):
 # batches, one with notebook 05's class and one with the new one. Same arithmetic in the same order
 # means the weights must be *bit-for-bit* identical, not just close.
 
+
 # %%
 def small_net(seed=0):
     set_seed(seed)
@@ -291,8 +293,10 @@ def fit(model, optimizer, batches, scheduler=None):
 
 
 pairs = {
-    "SGDMomentum": (lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9),
-                    lambda p: TorchSGDMomentum(p, lr=0.1, momentum=0.9)),
+    "SGDMomentum": (
+        lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9),
+        lambda p: TorchSGDMomentum(p, lr=0.1, momentum=0.9),
+    ),
     "Adam": (lambda p: course.Adam(p, lr=1e-2), lambda p: TorchAdam(p, lr=1e-2)),
 }
 for name, (make_old, make_new) in pairs.items():
@@ -333,14 +337,18 @@ assert adam_diff < 1e-6 and sgd_diff < 1e-6, "the conventions should agree to fl
 # %%
 net = small_net()
 fit(net, torch.optim.SGD(net.parameters(), lr=math.inf), random_batches(2))
-print(f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}")
+print(
+    f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}"
+)
 used_up = small_net().parameters()
 list(used_up)
 refused = []
-for make in [lambda: TorchAdam(small_net().parameters(), lr=math.inf),
-             lambda: TorchAdam(small_net().parameters(), eps=math.nan),
-             lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
-             lambda: TorchSGDMomentum(used_up, lr=0.1)]:
+for make in [
+    lambda: TorchAdam(small_net().parameters(), lr=math.inf),
+    lambda: TorchAdam(small_net().parameters(), eps=math.nan),
+    lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
+    lambda: TorchSGDMomentum(used_up, lr=0.1),
+]:
     try:
         make()
     except ValueError as err:
@@ -362,7 +370,9 @@ HEAD = {"lr": 1e-2, "betas": (0.5, 0.999)}
 net = small_net()
 grouped = TorchAdam([{"params": net[0].parameters()}, {"params": net[2].parameters(), **HEAD}], lr=1e-3)
 for i, group in enumerate(grouped.param_groups):
-    print(f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}")
+    print(
+        f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}"
+    )
 fit(net, grouped, random_batches())
 
 split, one_lr = small_net(), small_net()
@@ -409,7 +419,10 @@ losses_after = fit(resumed, resumed_optimizer, batches[12:])
 
 state = checkpoint["optimizer"]["state"][0]
 print("saved param_groups[0]:", {k: v for k, v in checkpoint["optimizer"]["param_groups"][0].items()})
-print("saved state of parameter 0:", {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in state.items()})
+print(
+    "saved state of parameter 0:",
+    {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in state.items()},
+)
 print(f"max weight difference, interrupted vs straight run: {max_weight_diff(resumed, straight):.1e}")
 assert losses_before + losses_after == straight_losses, "resuming must repeat the uninterrupted run exactly"
 
@@ -427,6 +440,7 @@ assert losses_before + losses_after == straight_losses, "resuming must repeat th
 # `StepLR` halves the lr every 10 epochs, `CosineAnnealingLR` lowers it along half a cosine to 0 in
 # 30 epochs. We read the lr back from `param_groups`, where the optimizer sees it.
 
+
 # %%
 def lr_trace(make_scheduler, epochs=30, lr=0.1):
     """The lr in param_groups at the start of every epoch (one scheduler.step() per epoch)."""
@@ -441,8 +455,12 @@ def lr_trace(make_scheduler, epochs=30, lr=0.1):
 
 
 schedules = {
-    "StepLR(step_size=10, gamma=0.5)": lr_trace(lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)),
-    "CosineAnnealingLR(T_max=30)": lr_trace(lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)),
+    "StepLR(step_size=10, gamma=0.5)": lr_trace(
+        lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    ),
+    "CosineAnnealingLR(T_max=30)": lr_trace(
+        lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)
+    ),
 }
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for (name, trace), marker in zip(schedules.items(), "os"):
@@ -462,7 +480,9 @@ frozen_by_schedule = TorchSGDMomentum(net.parameters(), lr=0.1)
 torch.optim.lr_scheduler.LambdaLR(frozen_by_schedule, lr_lambda=lambda epoch: 0.0)
 before = copy.deepcopy(net)
 fit(net, frozen_by_schedule, random_batches(5))
-print(f"lr in param_groups: {frozen_by_schedule.param_groups[0]['lr']}, weight change: {max_weight_diff(net, before)}")
+print(
+    f"lr in param_groups: {frozen_by_schedule.param_groups[0]['lr']}, weight change: {max_weight_diff(net, before)}"
+)
 assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_groups"
 
 # %% [markdown]
@@ -519,7 +539,7 @@ plain_net = copy.deepcopy(initial_net).to(DEVICE)
 optimizer, scheduler = make_optimizer(plain_net.parameters())
 plain_losses, plain_lrs = [], []
 loader = train_loader()
-for epoch in range(EPOCHS):
+for _ in range(EPOCHS):
     plain_lrs.append(optimizer.param_groups[0]["lr"])
     for images, labels in loader:
         images, labels = images.to(DEVICE), labels.to(DEVICE)
@@ -529,7 +549,9 @@ for epoch in range(EPOCHS):
         optimizer.step()
         plain_losses.append(loss.item())
     scheduler.step()
-print(f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {plain_losses[-1]:.3f}, lr per epoch {plain_lrs}")
+print(
+    f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {plain_losses[-1]:.3f}, lr per epoch {plain_lrs}"
+)
 
 
 # %% [markdown]
@@ -546,6 +568,7 @@ print(f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {pl
 # warnings that are not about our code: the hint to use more `DataLoader` workers (our data is already
 # a tensor in memory, so workers would only add overhead) and a deprecation inside Lightning's own use
 # of `torch.utils._pytree`.
+
 
 # %%
 class LitClassifier(pl.LightningModule):
@@ -572,14 +595,25 @@ class LitClassifier(pl.LightningModule):
 
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # the GPU/TPU availability report
 warnings.filterwarnings("ignore", category=PossibleUserWarning, message=".*does not have many workers")
-warnings.filterwarnings("ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+warnings.filterwarnings(
+    "ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+)
 
 lit = LitClassifier(copy.deepcopy(initial_net))
-trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="auto", devices=1, enable_progress_bar=False,
-                     enable_model_summary=False, logger=False, enable_checkpointing=False)
+trainer = pl.Trainer(
+    max_epochs=EPOCHS,
+    accelerator="auto",
+    devices=1,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    logger=False,
+    enable_checkpointing=False,
+)
 trainer.fit(lit, train_dataloaders=train_loader())
 print(f"Lightning chose {type(trainer.accelerator).__name__} with {trainer.num_devices} device(s)")
-print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}")
+print(
+    f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}"
+)
 
 # %% [markdown]
 # ### Same steps?
@@ -600,7 +634,9 @@ loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
 weight_diff = max_weight_diff(plain_net.cpu(), lit.net.cpu())
 print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")
 print(f"max difference of the final weights:       {weight_diff:.1e}")
-assert trainer.world_size == 1, "the comparison is for one device: set devices=1 on a machine with several GPUs"
+assert trainer.world_size == 1, (
+    "the comparison is for one device: set devices=1 on a machine with several GPUs"
+)
 assert len(lit.step_losses) == len(plain_losses) == EPOCHS * len(train_loader()), "both runs take every step"
 assert lit.epoch_lrs == plain_lrs == [LR, LR / 2], "the scheduler halves the lr after each epoch in both runs"
 assert loss_diff < 1e-6 and weight_diff < 1e-6, "Lightning and the plain loop should take the same steps"
@@ -610,7 +646,11 @@ ax.plot(plain_losses, lw=4, alpha=0.5, label="plain PyTorch loop")
 ax.plot(lit.step_losses, "k--", lw=1.5, label="Lightning Trainer")
 ax.axvline(len(train_loader()), color="grey", lw=1)
 ax.text(len(train_loader()) + 1, max(plain_losses) * 0.9, "epoch 2: lr halved", fontsize=12)
-ax.set(xlabel="update step", ylabel="training loss (batch)", title="TorchAdam (ours) + StepLR: two runs, one curve")
+ax.set(
+    xlabel="update step",
+    ylabel="training loss (batch)",
+    title="TorchAdam (ours) + StepLR: two runs, one curve",
+)
 ax.legend(fontsize=13)
 plt.show()
 
@@ -653,6 +693,7 @@ class RMSprop(torch.optim.Optimizer):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class RMSprop(torch.optim.Optimizer):
     """v <- alpha * v + (1 - alpha) * g^2;  w <- w - lr * g / (sqrt(v) + eps)."""
@@ -679,7 +720,11 @@ class RMSprop(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["square_avg"] = torch.zeros_like(p)
-                v = state["square_avg"].mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                v = (
+                    state["square_avg"]
+                    .mul_(group["alpha"])
+                    .addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                )
                 p.addcdiv_(p.grad, v.sqrt() + group["eps"], value=-group["lr"])
         return loss
 
@@ -695,6 +740,7 @@ check_rmsprop(RMSprop)
 # that your class still takes `TorchSGDMomentum`'s steps (the `reference`), then
 # trains 12 steps straight through and again with a save/load after step 5. (Hint: print
 # `optimizer.state_dict()` after a few steps.)
+
 
 # %%
 class ForgetfulMomentum(torch.optim.Optimizer):
@@ -724,6 +770,7 @@ class ForgetfulMomentum(torch.optim.Optimizer):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 # state_dict() saves self.state and param_groups only: the attribute self.buffers is lost, so the
