@@ -221,7 +221,7 @@ def test_torch_adam_names_a_bad_setting(kwargs):
 
 @pytest.mark.parametrize("lr", ["0.1", None])
 def test_torch_sgd_momentum_names_a_bad_learning_rate(lr):
-    with pytest.raises(ValueError, match="positive finite number"):
+    with pytest.raises(ValueError, match="positive and finite"):
         TorchSGDMomentum(torch.nn.Linear(2, 2).parameters(), lr=lr)
 
 
