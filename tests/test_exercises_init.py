@@ -212,3 +212,14 @@ def test_wrong_kinds_of_answers_give_one_sentence(answer):
         with pytest.raises(ExerciseError) as info:
             checker(wrong)
         assert info.value.args[0].count(". ") <= 1, f"{checker.__name__}: {info.value}"
+
+
+def test_empirical_gain_rejects_relus_gain_for_leaky_relu():
+    """sqrt(2) is 1.96 % from LeakyReLU(0.2)'s gain: many standard errors of a 10^6-sample estimate."""
+    from utils.exercises.init import _exact_gain
+
+    def relu_gain_for_leaky(act_fn):
+        return math.sqrt(2) if isinstance(act_fn, nn.LeakyReLU) else _exact_gain(act_fn)
+
+    with pytest.raises(ExerciseError, match="LeakyReLU"):
+        check_empirical_gain(relu_gain_for_leaky)

@@ -522,7 +522,7 @@ print("Flat only where the scheme matches the activation.")
 # ### Exercise 1: a gain for any activation
 # For an activation $f$ and $y \sim \mathcal{N}(0, 1)$, the gain that keeps the variance at 1 is
 # $1/\sqrt{\mathbb{E}[f(y)^2]}$ (the same argument as for ReLU, without the integral done by hand).
-# Estimate it by Monte Carlo for any `act_fn` (a module such as `nn.GELU()`). Which values do you get for
+# Estimate it by Monte Carlo from $10^6$ samples of $y$ for any `act_fn` (a module such as `nn.GELU()`). Which values do you get for
 # GELU and SiLU, which `nn.init.calculate_gain` does not know? And for tanh, against PyTorch's 5/3?
 
 
