@@ -708,7 +708,7 @@ assert abs(damped[0] - LR * BETA * (A * 5.0 + noise[0].item())) < 1e-12, "dampen
 assert damped[1:].max() > 3 * damped[0], "dampening=β: the extra momentum keeps pushing after step 1"
 assert damped[-10:].max() < damped.max() / 10, "dampening=β: then the offset fades"
 
-# %% alt="Momentum variants on a noisy quadratic bowl: left, their weight paths; right, each one's gap to this course's rule, log scale: the velocity form and torch at lr 0.01 match to round-off, dampened torch drifts off then fades, torch at lr 0.1 swings wide."
+# %% alt="Momentum variants on a noisy quadratic bowl: left, their weight paths; right, each gap to this course's rule, log scale: the velocity form and torch at lr 0.01 match to round-off, dampened torch drifts then fades, torch at lr 0.1 swings wide."
 styles = {
     "this course (lr 0.1)": dict(color="black", lw=5, alpha=0.35),
     "velocity, lr_v = (1-β)·lr = 0.01": dict(color="C0", lw=2.5, ls="--"),

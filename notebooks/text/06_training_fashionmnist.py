@@ -293,7 +293,7 @@ summary.round({"test accuracy (%)": 2, "best val. accuracy (%)": 2, "final train
 # %% [markdown]
 # Accuracy per epoch, one panel per optimizer. The dot marks the epoch whose checkpoint was kept.
 
-# %% alt="Training and validation accuracy per epoch over 40 epochs, one panel each for SGD, SGD with momentum and Adam, with the kept checkpoint marked: training climbs towards 100 percent while validation levels off near 90, and SGD's validation curve is the most jagged."
+# %% alt="Training and validation accuracy per epoch, one panel each for SGD, SGD with momentum and Adam, kept checkpoint marked: training climbs towards 100 percent while validation levels off near 90, and SGD's validation curve is the most jagged."
 epochs = np.arange(1, EPOCHS + 1)
 fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), sharey=True)
 for ax, (name, r) in zip(axes, results.items()):

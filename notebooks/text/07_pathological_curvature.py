@@ -243,7 +243,7 @@ for name, path in paths.items():
 # On the heat map (darker = lower loss) each dot is one step; the black circle is the start, the large
 # crosses the end points.
 
-# %% alt="Paths of SGD, SGD with momentum and Adam over 100 steps from (5, 5) on the ravine's loss map: SGD is thrown from wall to wall and stops near w2 = -7, while momentum and Adam settle on the floor and travel to about w2 = -13."
+# %% alt="Paths of SGD, SGD with momentum and Adam, 100 steps from (5, 5), on the ravine's loss map: SGD is thrown from wall to wall and stops near w2 = -7; momentum and Adam settle on the floor and reach about -13."
 # The map is wide enough to hold every path of the default run (w2 goes down to about -13).
 ravine_map = surface_grid(pathological_curve_loss, x_range=(-7, 7), y_range=(-15, 7))
 
@@ -318,7 +318,7 @@ assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 # different end point. What *is* reproducible is the behaviour the cell above checks: thrown across
 # the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
 
-# %% alt="Left: w1 per step for two SGD runs whose starts differ by one millionth; right: the gap between them on a log scale: the runs agree for about 20 steps, then the gap grows by orders of magnitude and they end on opposite sides of the ravine."
+# %% alt="Left: w1 per step for two SGD runs whose starts differ by one millionth; right: their gap, log scale: the runs agree for about 20 steps, then the gap grows by orders of magnitude and they end on opposite sides."
 def sgd_path(w1_start):
     return train_curve(lambda params: SGD(params, lr=10.0), pathological_curve_loss, num_updates=NUM_STEPS + 1,
                        init=(w1_start, RAVINE_START[1]))
@@ -346,7 +346,7 @@ fig.tight_layout()
 # %% [markdown]
 # The same story as time series: $w_1$ and $w_2$ after every step (SGD drawn last, so on top).
 
-# %% alt="w1 (across the ravine) and w2 (along it) per step for SGD, SGD with momentum and Adam: SGD's w1 keeps jumping between the walls while the other two settle near 0, and SGD's w2 stalls near -7 while the others reach about -13."
+# %% alt="w1 (across the ravine) and w2 (along it) per step for SGD, SGD with momentum and Adam: SGD's w1 keeps jumping between the walls while the others settle near 0, and SGD's w2 stalls near -7 while theirs reach -13."
 fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
 for name, path in reversed(paths.items()):
     for ax, column in zip(axes, [0, 1]):
@@ -462,7 +462,7 @@ assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the aver
 # to 30, 100 steps each, and record the two things we want: $w_1$ settled (largest $|w_1|$ over the last
 # 10 steps below 0.1) and progress along the ravine (final $w_2 < -3$).
 
-# %% alt="For 21 SGD learning rates from 0.3 to 30, left: the largest |w1| over the last 10 steps, right: w2 after 100 steps, each against its goal line: no learning rate gets |w1| below 0.1, and only the large ones get w2 below -3."
+# %% alt="For 21 SGD learning rates from 0.3 to 30, the largest |w1| over the last 10 steps (left) and w2 after 100 steps (right): no learning rate gets |w1| below 0.1, and only large ones get w2 below -3."
 sweep_lrs = np.geomspace(0.3, 30, 21)
 sweep = np.array([train_curve(lambda params: SGD(params, lr=float(lr)), pathological_curve_loss,
                               num_updates=NUM_STEPS + 1, init=RAVINE_START) for lr in sweep_lrs])
@@ -570,7 +570,7 @@ class SGDExpDecay(OptimizerTemplate):
 # %% [markdown]
 # #### Solution
 
-# %% jupyter={"source_hidden": true} tags=["solution"] alt="Paths on the ravine's loss map of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13."
+# %% jupyter={"source_hidden": true} tags=["solution"] alt="Ravine paths of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13."
 class SGDExpDecay(OptimizerTemplate):
     """SGD whose learning rate shrinks by the factor `decay` after every step: lr_t = lr * decay^t."""
 
