@@ -200,3 +200,38 @@ def test_adagrad_and_rmsprop_reject_an_eps_that_is_not_positive_and_finite(name,
 
     with pytest.raises(ValueError, match="eps must be a positive finite number"):
         getattr(utils.optimizers, name)([torch.zeros(1, requires_grad=True)], lr=0.1, eps=eps)
+
+
+# Hostile inputs (the red team's "silently wrong" and raw-traceback cases): each is refused as
+# torch.optim refuses it, with a message that names the value.
+@pytest.mark.parametrize("make", [SGD, lambda p, lr: SGDMomentum(p, lr, 0.9), Adam])
+def test_a_parameter_listed_twice_is_refused(make):
+    layer = torch.nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="more than once"):
+        make([*layer.parameters(), layer.weight], 0.1)
+
+
+def test_a_non_leaf_tensor_is_refused():
+    w = torch.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match="non-leaf"):
+        SGD([w * 2], lr=0.1)
+
+
+@pytest.mark.parametrize("bad", ["0.1", None, [0.1]])
+def test_a_learning_rate_that_is_not_a_number_is_named(bad):
+    with pytest.raises(ValueError, match=r"lr must be a positive finite number, got lr="):
+        SGD(torch.nn.Linear(2, 2).parameters(), lr=bad)
+
+
+def test_a_momentum_that_is_not_a_number_is_named():
+    with pytest.raises(ValueError, match=r"momentum=.*0\.9|momentum must be a number"):
+        SGDMomentum(torch.nn.Linear(2, 2).parameters(), lr=0.1, momentum="0.9")
+
+
+@pytest.mark.parametrize("make", [SGD, Adam])
+def test_sparse_gradients_are_refused_in_torchs_words(make):
+    embedding = torch.nn.Embedding(5, 2, sparse=True)
+    optimizer = make(embedding.parameters(), 0.1)
+    embedding(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+        optimizer.step()

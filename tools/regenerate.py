@@ -35,6 +35,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import utils.width  # noqa: E402
 from utils import PUBLISHED_DIR, downloads  # noqa: E402
 from utils.checkpoints import atomic_write, export_run  # noqa: E402
 from utils.registry import REGISTRY_FILE, file_hash, read_registry  # noqa: E402
@@ -103,6 +104,7 @@ ARTIFACTS = {
     "studies06": make_studies06,
     "practice12": make_practice12,
     "deep13": make_deep13,
+    "mup14": utils.width.make_study,
 }
 
 

@@ -5,20 +5,21 @@ each update rule. Notebook 10 turns them into real torch.optim.Optimizer subclas
 """
 
 import math
+import numbers
 
 import torch
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
-    """Reject a hyperparameter outside [low, high) with a message that says what is allowed."""
-    if not low <= value < high:
-        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+    """Reject a hyperparameter outside [low, high), or not a number, saying what is allowed."""
+    if not isinstance(value, numbers.Real) or not low <= value < high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}), got {name}={value!r}")
 
 
 def _check_positive(name: str, value: float) -> None:
-    """Reject a step size or eps that is not a positive finite number (0, negative, inf or nan)."""
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive finite number, got {name}={value}")
+    """Reject a step size or eps that is not a positive finite number (0, negative, inf, nan, a string)."""
+    if not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
 
 
 class OptimizerTemplate:
@@ -32,6 +33,10 @@ class OptimizerTemplate:
                 "got an empty list of parameters: pass model.parameters() freshly to each "
                 "optimizer (a generator is used up after one pass)"
             )
+        if len({id(p) for p in self.params}) < len(self.params):
+            raise ValueError("a parameter is listed more than once: list each parameter once")
+        if not all(p.is_leaf for p in self.params):
+            raise ValueError("can't optimize a non-leaf tensor: pass the parameters themselves")
         self.lr = lr
 
     def zero_grad(self):
@@ -47,6 +52,8 @@ class OptimizerTemplate:
         for p in self.params:
             if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
                 continue
+            if p.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
             self.update_param(p)
 
     def update_param(self, p):

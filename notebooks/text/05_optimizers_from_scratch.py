@@ -90,6 +90,7 @@ if not course_utils_importable():
 # %%
 import copy
 import math
+import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -127,7 +128,9 @@ set_seed(42)
 #
 # * `__init__` keeps the list of parameters and the learning rate. It rejects a learning rate that is not
 #   a positive finite number, and an empty list of parameters (easy to get: `model.parameters()` is a
-#   generator, used up after one pass): a clear error now beats a silent non-training run later;
+#   generator, used up after one pass): a clear error now beats a silent non-training run later. Like
+#   `torch.optim`, it also refuses a parameter listed twice and a tensor that is not a leaf of the graph
+#   (a result computed from a parameter, not the parameter);
 # * `zero_grad()` resets the gradients. PyTorch **adds** every `backward()` into `p.grad`, so without this
 #   the gradient of step $t$ would include those of all earlier steps. It also detaches the gradient,
 #   so no computation graph stays alive through it;
@@ -136,22 +139,23 @@ set_seed(42)
 #   that has never received one (a frozen layer, say) is skipped. One that was used before but not in
 #   this step's forward pass is *not*: our `zero_grad` left it a gradient of zeros (see the last cell of
 #   this section);
+#   sparse gradients (from `nn.Embedding(sparse=True)`) are refused, as by `torch.optim.Adam`;
 # * `update_param(p)` is the one thing a concrete optimizer defines.
 #
 # `_check_range` and `_check_positive` are tiny helpers that reject hyperparameters outside their allowed
-# range (`inf` and `nan` included: `nan` fails every comparison).
+# range (`inf` and `nan` included: `nan` fails every comparison) or that are not numbers (`lr="0.1"`).
 
 # %%
 def _check_range(name: str, value: float, low: float, high: float) -> None:
-    """Reject a hyperparameter outside [low, high) with a message that says what is allowed."""
-    if not low <= value < high:
-        raise ValueError(f"{name} must be in [{low}, {high}), got {value}")
+    """Reject a hyperparameter outside [low, high), or not a number, saying what is allowed."""
+    if not isinstance(value, numbers.Real) or not low <= value < high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}), got {name}={value!r}")
 
 
 def _check_positive(name: str, value: float) -> None:
-    """Reject a step size or eps that is not a positive finite number (0, negative, inf or nan)."""
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} must be a positive finite number, got {name}={value}")
+    """Reject a step size or eps that is not a positive finite number (0, negative, inf, nan, a string)."""
+    if not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive finite number, got {name}={value!r}")
 
 
 class OptimizerTemplate:
@@ -165,6 +169,10 @@ class OptimizerTemplate:
                 "got an empty list of parameters: pass model.parameters() freshly to each "
                 "optimizer (a generator is used up after one pass)"
             )
+        if len({id(p) for p in self.params}) < len(self.params):
+            raise ValueError("a parameter is listed more than once: list each parameter once")
+        if not all(p.is_leaf for p in self.params):
+            raise ValueError("can't optimize a non-leaf tensor: pass the parameters themselves")
         self.lr = lr
 
     def zero_grad(self):
@@ -180,6 +188,8 @@ class OptimizerTemplate:
         for p in self.params:
             if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
                 continue
+            if p.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
             self.update_param(p)
 
     def update_param(self, p):
