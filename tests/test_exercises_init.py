@@ -168,3 +168,47 @@ def test_gelu_init_rejects(wrong, message):
     torch.manual_seed(0)
     with pytest.raises(ExerciseError, match=message):
         check_gelu_init(wrong)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_gelu_init_accepts_the_solution_on_every_seed(seed):
+    """The tolerance is 5 standard errors of each layer's sample std: the right answer passes on any seed."""
+    torch.manual_seed(seed)
+    check_gelu_init(gelu_init_with(GELU_GAIN))
+
+
+def copy_first_row(model):
+    gelu_init_with(GELU_GAIN)(model)
+    with torch.no_grad():
+        for layer in (m for m in model.modules() if isinstance(m, nn.Linear)):
+            layer.weight.copy_(layer.weight[:1].expand_as(layer.weight))
+
+
+def test_gelu_init_names_copied_rows_as_symmetry():
+    with pytest.raises(ExerciseError, match="symmetry"):
+        check_gelu_init(copy_first_row)
+
+
+WRONG_KINDS = [0.5, (1.0, 2.0), [1.0], float("nan"), "1.53", None]
+
+
+@pytest.mark.parametrize("answer", WRONG_KINDS, ids=repr)
+def test_wrong_kinds_of_answers_give_one_sentence(answer):
+    checkers = [
+        (check_bias_floor, lambda std, width: answer),
+        (check_backward_ratio, lambda widths: answer),
+        (check_empirical_gain, lambda act_fn: answer),
+        (check_conv_fans, lambda conv: answer),
+        (check_width_schedule_stds, lambda widths: answer),
+        (check_gelu_init, answer),
+    ]
+    for checker, wrong in checkers:
+        if (
+            checker in (check_bias_floor, check_backward_ratio, check_empirical_gain)
+            and isinstance(answer, float)
+            and not math.isnan(answer)
+        ):
+            continue  # a plain float is the right kind for these; its value is tested elsewhere
+        with pytest.raises(ExerciseError) as info:
+            checker(wrong)
+        assert info.value.args[0].count(". ") <= 1, f"{checker.__name__}: {info.value}"

@@ -460,5 +460,3 @@ def test_test_model_is_accuracy():
     y = net(x).argmax(dim=-1)
     y[:10] = (y[:10] + 1) % 10
     assert accuracy_of(net, (x, y), batch_size=7) == pytest.approx(0.8)
-
-

@@ -35,6 +35,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import utils.edge_of_stability  # noqa: E402
+import utils.muon_study  # noqa: E402
 import utils.width  # noqa: E402
 from utils import PUBLISHED_DIR, downloads  # noqa: E402
 from utils.checkpoints import atomic_write, export_run  # noqa: E402
@@ -104,7 +106,9 @@ ARTIFACTS = {
     "studies06": make_studies06,
     "practice12": make_practice12,
     "deep13": make_deep13,
+    "eos12": utils.edge_of_stability.make_study,
     "mup14": utils.width.make_study,
+    "muon15": utils.muon_study.make_study,
 }
 
 

@@ -75,8 +75,8 @@ def kaiming_init(model):
     with torch.no_grad():
         for i, layer in enumerate(linear_layers(model)):
             d_x = layer.in_features
-            gain = 1.0 if i == 0 else 2.0
-            layer.weight.normal_(0.0, math.sqrt(gain / d_x))
+            gain_squared = 1.0 if i == 0 else 2.0  # gain sqrt(2) after a ReLU: Var(w) = gain^2 / d_x
+            layer.weight.normal_(0.0, math.sqrt(gain_squared / d_x))
             if layer.bias is not None:
                 layer.bias.zero_()
 

@@ -17,10 +17,11 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/courseware-dl/init-optim-course/blob/main/notebooks/01_data_normalization.ipynb)
 #
-# Every notebook of this course trains or inspects the same network on the same data:
-# **Fashion-MNIST**, 70,000 grey 28×28 pictures of clothes in 10 classes. Before we talk about
-# initialization or optimization, the inputs have to be in the shape that the mathematics of the later
-# notebooks assumes: **zero mean and unit variance**.
+# Most notebooks of this course train or inspect networks on the same data: **Fashion-MNIST**, 70,000
+# grey 28×28 pictures of clothes in 10 classes (07, 08 and 11 study small functions of two weights
+# instead, and 13 builds very deep networks). Before we talk about initialization or optimization, the
+# inputs have to be in the shape that the mathematics of the later notebooks assumes: a **mean square
+# of 1**, which standardizing to zero mean and unit variance gives.
 #
 # In this notebook you will
 # 1. load Fashion-MNIST with torchvision and look at it,
@@ -90,6 +91,8 @@ if not course_utils_importable():
         )
 
 # %%
+import time
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -154,8 +157,9 @@ show_examples(raw_train);
 #
 # The dataset keeps all 60,000 training images in one `uint8` tensor, so this is one line (no loop over
 # a data loader needed). Strictly, our 10,000 validation images are among those 60,000. We use all
-# 60,000 anyway, as is customary for this data set (the published constants 0.2861 and 0.3530 are theirs),
-# because the 50,000 images of our training split give the same numbers to three decimals, as the cell shows.
+# 60,000 anyway, as is customary for this data set (the constants 0.2861 and 0.3530 stored in `utils.data`
+# are their mean 0.28604 and standard deviation 0.35302 rounded to four decimals): the 50,000 images of our
+# training split give the same numbers to three decimals, as the cell shows.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -203,29 +207,41 @@ for name, batch in [("raw [0, 1]", raw_batch), ("normalized", norm_batch)]:
 # The batch now has mean ≈ 0 and standard deviation ≈ 1 (not exactly: it is one batch, not the whole
 # training set). But the range is **not symmetric**: the minimum is $-0.810$ and the maximum $2.022$.
 # That is no bug. The minimum is a background pixel (raw value 0), $(0 - 0.2861)/0.3530 = -0.810$; the
-# maximum a pixel at full intensity (raw value 1), $(1 - 0.2861)/0.3530 = 2.022$. Because most pixels are
-# background, the mean (0.2861) is much closer to 0 than to 1 in raw units: the background lands less than
-# one standard deviation below the mean, and the brightest pixels two standard deviations above it.
+# maximum a pixel at full intensity (raw value 1), $(1 - 0.2861)/0.3530 = 2.022$. The mean (0.2861) is much
+# closer to 0 than to 1 in raw units, so the background lands less than one standard deviation below the
+# mean and the brightest pixels two above it. What pulls the mean down is the background: half the
+# pixels are exactly 0. Leave them out and the mean of the remaining pixels is above the middle of
+# $[0, 1]$ (the next cell measures both).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 expected_min = (0 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
 expected_max = (1 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
-assert abs(norm_batch.mean()) < 0.05 and abs(norm_batch.std() - 1) < 0.05, "a normalized batch should have mean ~0, std ~1"
-assert abs(norm_batch.min() - expected_min) < 1e-3 and abs(norm_batch.max() - expected_max) < 1e-3, "min/max should be black and white pixels"
 print(f"black pixel -> {expected_min:.3f}, white pixel -> {expected_max:.3f}")
+background = all_train_pixels == 0
+object_mean = all_train_pixels[~background].mean().item()
+print(f"background (exactly 0): {background.float().mean():.1%} of the training pixels; "
+      f"mean of the other pixels {object_mean:.3f}, of all pixels {all_train_pixels.mean():.3f}")
+assert abs(norm_batch.mean()) < 0.05 and abs(norm_batch.std() - 1) < 0.05, "a normalized batch should have mean ~0, std ~1"
+assert 0.45 < background.float().mean() < 0.55, "about half the pixels should be background"
+assert object_mean > 0.5 > all_train_pixels.mean(), "without the background the mean should move above the middle"
 
 
 # %% [markdown]
 # The histograms show the same thing: a huge spike at the background value, and the clothes spread
 # over the rest of the range. Normalization only **shifts and rescales** the axis; the shape of the
-# distribution stays the same. (The y axis is logarithmic, otherwise the spike hides everything else.)
+# distribution stays the same. (The y axis is logarithmic, otherwise the spike hides everything else. Each
+# bar holds exactly four of the 256 grey levels, so no bar gets more levels than its neighbours.)
 
 # %%
 def plot_pixel_histograms(batches, colors=("C0", "C1")):
-    """Side-by-side pixel histograms (log counts) of named batches, with mean and std in the titles."""
+    """Side-by-side pixel histograms (log counts) of named batches, with mean and std in the titles.
+    `batches` maps a name to (batch, (shift, scale)), the affine map from raw [0, 1] values: the bin
+    edges lie halfway between grey levels (4 levels per bin), so the bins do not alias the 256 levels."""
+    raw_edges = (np.arange(0, 257, 4) - 0.5) / 255
     fig, axes = plt.subplots(1, len(batches), figsize=(7 * len(batches), 4.5))
-    for ax, (name, batch), color in zip(axes, batches.items(), colors):
-        ax.hist(batch.flatten().numpy(), bins=60, color=color, alpha=0.8)
+    for ax, (name, (batch, (shift, scale))), color in zip(axes, batches.items(), colors):
+        ax.hist(batch.flatten().numpy(), bins=(raw_edges - shift) / scale, color=color, alpha=0.8)
         ax.set_yscale("log")
         ax.set_title(f"{name}\nmean {batch.mean():.2f}, std {batch.std():.2f}")
         ax.set_xlabel("pixel value")
@@ -234,45 +250,70 @@ def plot_pixel_histograms(batches, colors=("C0", "C1")):
     return fig
 
 
-plot_pixel_histograms({"raw pixels in [0, 1]": raw_batch, "after Normalize(0.2861, 0.3530)": norm_batch});
+plot_pixel_histograms({"raw pixels in [0, 1]": (raw_batch, (0, 1)),
+                       "after Normalize(0.2861, 0.3530)": (norm_batch, (FASHION_MNIST_MEAN, FASHION_MNIST_STD))});
 
 # %% [markdown]
 # ## 4. Why the next notebooks need this
 #
-# The initialization rules of notebooks 02–04 are derived for a linear layer $y = Wx$ whose inputs have
-# **zero mean**. Then, with independent zero-mean weights of variance $\sigma_w^2$,
+# The initialization rules of notebooks 02–04 are derived for a linear layer $y = Wx$. With independent
+# zero-mean weights of variance $\sigma_w^2$ (independent of the inputs),
 #
 # $$\mathrm{Var}(y_i) = \sum_{j=1}^{d_x} \mathrm{Var}(w_{ij} x_j) = d_x\, \sigma_w^2\, \mathbb{E}[x_j^2]
 # = d_x\, \sigma_w^2\, \big(\mathrm{Var}(x_j) + \mathbb{E}[x_j]^2\big).$$
 #
-# With $\sigma_w^2 = 1/d_x$ (notebook 03) the output variance equals $\mathbb{E}[x^2]$, which is 1 only
-# if the inputs have mean 0 and variance 1. For raw pixels, $\mathbb{E}[x^2] = 0.2861^2 + 0.3530^2
-# \approx 0.21$ (printed below, next to what one batch measures): the very first layer would already
-# shrink the signal five-fold. Let us check it with one layer of 784 → 512 units.
+# With $\sigma_w^2 = 1/d_x$ (notebook 03) the output variance equals the inputs' mean square
+# $\mathbb{E}[x^2] = \mathrm{Var}(x) + \mathbb{E}[x]^2$. What the rule needs is $\mathbb{E}[x^2] = 1$: mean 0
+# and variance 1 is one way to get it, not the only one (dividing the raw pixels by their root mean square
+# works too, as the next cell shows). Here "variance" and "mean" are pooled over all images and all 784
+# pixels, which is what the layer's output variance, also pooled, depends on. For raw pixels,
+# $\mathbb{E}[x^2] = 0.2861^2 + 0.3530^2 \approx 0.21$ (printed below, next to what one batch measures):
+# the very first layer would already shrink the signal five-fold. Let us check it with one layer of
+# 784 → 512 units.
 
 # %%
 print(f"raw pixels, from the constants: E[x^2] = mean^2 + std^2 = {FASHION_MNIST_MEAN**2 + FASHION_MNIST_STD**2:.2f}")
 layer = torch.nn.Linear(784, 512, bias=False)
 torch.nn.init.normal_(layer.weight, std=1 / np.sqrt(784))
+raw_rms = raw_batch.pow(2).mean().sqrt()
+inputs = {"raw [0, 1]": raw_batch, "normalized": norm_batch, "raw / rms": raw_batch / raw_rms}
+out_var = {}
 with torch.no_grad():
-    for name, batch in [("raw [0, 1]", raw_batch), ("normalized", norm_batch)]:
+    for name, batch in inputs.items():
         x = batch.flatten(start_dim=1)
-        print(f"{name:>11}: E[x^2] = {x.pow(2).mean():.3f}  ->  output variance {layer(x).var():.3f}")
+        out_var[name] = layer(x).var().item()
+        print(f"{name:>11}: mean {x.mean():+.3f}, E[x^2] = {x.pow(2).mean():.3f}  ->  output variance {out_var[name]:.3f}")
 
 # %%
-with torch.no_grad():
-    var_raw = layer(raw_batch.flatten(start_dim=1)).var().item()
-    var_norm = layer(norm_batch.flatten(start_dim=1)).var().item()
-assert var_raw < 0.35, "raw inputs should shrink the output variance well below 1"
-assert 0.8 < var_norm < 1.25, "normalized inputs should keep the output variance near 1"
+assert out_var["raw [0, 1]"] < 0.35, "raw inputs should shrink the output variance well below 1"
+assert 0.8 < out_var["normalized"] < 1.25, "normalized inputs should keep the output variance near 1"
+assert 0.8 < out_var["raw / rms"] < 1.25, "a mean square of 1 should be enough, even with a mean of 0.29"
+
+# %% [markdown]
+# So for keeping the variance, centring is not needed. Two more facts about what standardizing with one
+# mean and one standard deviation does and does not give:
+#
+# * It centres the pixels **pooled**, not each pixel: a pixel that is background in almost every image
+#   keeps a negative mean, a pixel in the middle of the picture a positive one (the next cell prints the
+#   range of the 784 per-pixel means). "Inputs with mean 0" in the later notebooks means the pooled mean.
+# * Centring has a second motivation, for optimization rather than for the variance: LeCun et al. (1998,
+#   "Efficient BackProp") argue that inputs of one sign make all the weight updates of a unit share a
+#   sign, which slows training. This course does not test that argument.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+pixel_means = ((all_train_pixels - FASHION_MNIST_MEAN) / FASHION_MNIST_STD).mean(dim=0)
+print(f"per-pixel means after Normalize: from {pixel_means.min():+.2f} to {pixel_means.max():+.2f} "
+      f"(pooled mean {pixel_means.mean():+.4f})")
+assert pixel_means.min() < -0.5 and pixel_means.max() > 0.5, "single pixels should keep means far from 0"
 
 # %% [markdown]
 # ## 5. The alternative: scaling to $[-1, 1]$
 #
 # Another common choice is `Normalize((0.5,), (0.5,))`, which maps $[0, 1]$ onto $[-1, 1]$ without
-# looking at the data. It guarantees a symmetric, bounded range, which is why it is the usual choice
-# when a network must **produce** images (a `tanh` output layer of a GAN or an autoencoder covers exactly
-# $[-1, 1]$). But it does not give zero mean and unit variance:
+# looking at the data. It gives a symmetric, bounded range, the range a `tanh` output layer covers, and it
+# is common when a network must **produce** images (GANs, autoencoders). But it does not give zero mean
+# and unit variance:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -293,15 +334,23 @@ print(f"scaled to [-1, 1]: mean {to_pm1.mean():+.3f}  std {to_pm1.std():.3f}  mi
 # ## 6. The fast path used from notebook 06 on
 #
 # A transform applied image by image costs Python work for every sample of every epoch. For training
-# (notebook 06) the course therefore normalizes each whole split once and keeps it as a tensor on the
+# (notebook 06) the course instead normalizes each whole split once and keeps it as a tensor on the
 # device: `fashion_mnist_tensors(device)`. It gives exactly the values of the transform above, for the
-# same split.
+# same split; the cell also times one batch of 1,024 images both ways.
 
 # %%
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = fashion_mnist_tensors("cpu")
 print(f"train {tuple(x_train.shape)}, validation {tuple(x_val.shape)}, test {tuple(x_test.shape)}")
 max_diff = (x_train[:1024] - norm_batch).abs().max().item()
 print(f"largest difference to the transformed batch: {max_diff:.1e}")
+start = time.perf_counter()
+batch_of(train_set)
+per_image_s = time.perf_counter() - start
+start = time.perf_counter()
+x_train[:1024].clone()
+tensor_s = time.perf_counter() - start
+print(f"one batch of 1,024: {per_image_s * 1e3:.0f} ms through the transform, {tensor_s * 1e3:.2f} ms as a tensor slice")
+assert per_image_s > 10 * tensor_s, "the per-image transform should cost far more than slicing a tensor"
 assert max_diff < 1e-5 and torch.equal(y_train[:5], torch.tensor([train_set[i][1] for i in range(5)])), \
     "the tensor path must reproduce the transform and the split"
 
@@ -309,10 +358,12 @@ assert max_diff < 1e-5 and torch.equal(y_train[:5], torch.tensor([train_set[i][1
 # ## Summary
 #
 # - Fashion-MNIST: 50,000 training / 10,000 validation (seeded split) / 10,000 test images.
-# - Training pixels have mean $0.2861$ and standard deviation $0.3530$; `Normalize` with these numbers
-#   gives inputs with mean ≈ 0 and variance ≈ 1, in the range $[-0.810, 2.022]$.
-# - The variance rules of the next notebooks assume exactly that: with raw pixels the first layer's
-#   output variance would be $\mathbb{E}[x^2] \approx 0.21$ instead of 1.
+# - Training pixels have mean $0.28604$ and standard deviation $0.35302$ (stored as 0.2861 and 0.3530);
+#   `Normalize` with these numbers gives inputs with pooled mean ≈ 0 and variance ≈ 1, in the range
+#   $[-0.810, 2.022]$; single pixels keep means from $-0.81$ to $+0.99$.
+# - The variance rules of the next notebooks need a mean square $\mathbb{E}[x^2]$ of 1: with raw pixels
+#   the first layer's output variance would be $\mathbb{E}[x^2] \approx 0.21$ instead of 1; raw pixels
+#   divided by their root mean square work as well as standardized ones.
 #
 # **Next:** [02 · Constant and fixed-variance initialization](02_constant_and_fixed_variance_init.ipynb):
 # what goes wrong when every weight starts the same, or with the wrong spread.
