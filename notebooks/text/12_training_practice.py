@@ -222,7 +222,7 @@ assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss sh
 assert len(live_losses) < len(range_lrs), "the largest rates should make the loss explode"
 assert 0.2 < live_lr / stored["SGD"]["chosen_lr"] < 5, "the live suggestion should be close to the stored ones"
 
-# %% alt="Smoothed training loss against a learning rate raised every batch, three seeds, for SGD with momentum, plus a live run, and Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
+# %% alt="Smoothed training loss against a learning rate raised every batch, three seeds each, for SGD with momentum and for Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
 fig, axes = plt.subplots(1, 2, figsize=(17, 6), sharey=True)
 for ax, name in zip(axes, ["SGD", "Adam"], strict=True):
     lrs = np.array(stored[name]["lrs"])
