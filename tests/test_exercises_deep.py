@@ -48,8 +48,62 @@ def lsuv_keeps_biases(model, imgs):
             layer.weight /= math.sqrt(layer_output_variance(model, layer, imgs))
 
 
-def test_lsuv_accepts_the_course_solution():
-    check_lsuv(lsuv_init)
+def lsuv_by_variance_unbounded(model, imgs):
+    """Wrong twice: divides by the variance, in a loop with no cap (it would never end on its own)."""
+    orthogonal_init(model)
+    for layer in linear_layers(model):
+        while abs((var := layer_output_variance(model, layer, imgs)) - 1) >= 0.01:
+            with torch.no_grad():
+                layer.weight /= var
+
+
+def lsuv_from_identity(model, imgs):
+    """Wrong: the sequential rescaling from nn.init.eye_ (orthogonal, but not random)."""
+    for layer in linear_layers(model):
+        nn.init.eye_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    lsuv_loop(model, imgs)
+
+
+def lsuv_own_batch(model, imgs):
+    """Wrong: calibrates on a standard-normal batch of its own instead of the images given."""
+    orthogonal_init(model)
+    lsuv_loop(model, torch.randn_like(imgs))
+
+
+def lsuv_loose(model, imgs):
+    """Wrong: stops at |Var - 1| < 0.05 where the exercise asks 0.01."""
+    orthogonal_init(model)
+    lsuv_loop(model, imgs, tol=0.05)
+
+
+def lsuv_loop(model, imgs, tol=0.01):
+    for layer in linear_layers(model):
+        for _ in range(10):
+            var = layer_output_variance(model, layer, imgs)
+            if abs(var - 1) < tol:
+                break
+            with torch.no_grad():
+                layer.weight /= math.sqrt(var)
+
+
+def notebook_solution(model, imgs):
+    """Notebook 13's solution: orthogonal start, zero biases, capped loop per layer."""
+    for layer in linear_layers(model):
+        nn.init.orthogonal_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    lsuv_loop(model, imgs)
+
+
+@pytest.mark.parametrize("solution", [lsuv_init, notebook_solution])
+def test_lsuv_accepts_the_course_solutions(solution):
+    check_lsuv(solution)
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_lsuv_accepts_the_notebook_solution_on_every_seed(seed, monkeypatch):
+    monkeypatch.setenv("COURSE_SEED", str(seed))
+    check_lsuv(notebook_solution)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +113,10 @@ def test_lsuv_accepts_the_course_solution():
         (lsuv_by_variance, "instead of the std"),
         (lsuv_from_kaiming, "orthogonal init"),
         (lsuv_keeps_biases, "biases are not 0"),
+        (lsuv_by_variance_unbounded, "stopped it: its loop does not settle"),
+        (lsuv_from_identity, "not nn.init.eye_"),
+        (lsuv_own_batch, "another batch"),
+        (lsuv_loose, "within 0.01"),
     ],
 )
 def test_lsuv_rejects(wrong, message):
@@ -74,6 +132,7 @@ def test_branch_scale():
         (lambda L: math.sqrt(math.log(2) / L), "large-L approximation"),
         (lambda L: 2 ** (1 / L) - 1, "square root"),
         (lambda L: 1.0, "expected 2"),
+        (lambda L: -math.sqrt(2 ** (1 / L) - 1), "negative"),
     ]:
         with pytest.raises(ExerciseError, match=message):
             check_branch_scale(wrong)

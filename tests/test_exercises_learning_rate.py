@@ -57,3 +57,8 @@ def test_warmup_rejects_a_zero_first_step():
 def test_warmup_rejects_a_schedule_that_keeps_growing():
     with pytest.raises(ExerciseError, match=r"At step 50 .* expected lr 0.5, got 0.51. After the warm-up"):
         check_warmup(lambda step, base_lr, warmup_steps: base_lr * (step + 1) / warmup_steps)
+
+
+def test_warmup_rejects_a_schedule_that_ignores_its_arguments():
+    with pytest.raises(ExerciseError, match=r"base_lr=0.1, warmup_steps=10.*Use the arguments"):
+        check_warmup(lambda step, base_lr, warmup_steps: 0.5 * min(1.0, (step + 1) / 50))

@@ -79,3 +79,5 @@ def test_rescale(capsys):
             check_rescale(wrong)
     with pytest.raises(ExerciseError, match="left every weight"):
         check_rescale(lambda net, c: None)
+    with pytest.raises(ExerciseError, match="Use the argument c"):
+        check_rescale(lambda net, c: right(net, 10.0))  # ignores c

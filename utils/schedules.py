@@ -42,9 +42,9 @@ class Scheduled:
 
 
 def lr_range_test(net, optimizer, x, y, lrs, batch_size: int, generator, stop_factor: float = 4.0):
-    """Smith's range test: one batch per learning rate in `lrs` (increasing), training as it goes;
-    returns the loss of each batch. It stops once the loss passes stop_factor times its lowest value:
-    training has diverged and the larger rates would only repeat that."""
+    """The learning-rate range test (per batch, as fastai's lr_find): one batch per learning rate in
+    `lrs` (increasing), training as it goes; returns the loss of each batch. It stops at the first batch
+    whose loss passes stop_factor times the lowest so far (or is not finite): one such batch ends it."""
     net.train()
     losses = []
     for lr in lrs:
@@ -73,7 +73,7 @@ def smoothed(losses, beta: float = 0.9) -> list[float]:
 
 def suggest_lr(lrs, losses, divide_by: float = 10.0) -> float:
     """The range test's rule of thumb: a tenth of the learning rate at which the smoothed loss is lowest
-    (there the loss is about to blow up; a tenth of it is still fast and safely stable)."""
+    (the minimum sits on a wide plateau, before the loss turns up; a tenth of it is a cautious choice)."""
     curve = smoothed(losses)
     best = min(range(len(curve)), key=curve.__getitem__)
     return float(lrs[best]) / divide_by

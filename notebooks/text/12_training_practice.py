@@ -21,7 +21,8 @@
 # to the real task — Fashion-MNIST with the course's `BaseNetwork` — and answers the questions that come
 # next in practice, each with **error bars over three seeds**:
 #
-# 1. **Which learning rate?** The learning-rate range test (Smith, 2017) picks one in a single pass.
+# 1. **Which learning rate?** The learning-rate range test (after Smith, 2017, in fastai's per-batch form)
+#    picks one in a single pass.
 # 2. **Which schedule?** Warm-up + cosine and one-cycle against a constant rate.
 # 3. **Adam with L2, or AdamW?** We derive why the two differ (Loshchilov & Hutter, 2019) and measure it.
 # 4. **Are the minima sharp or flat?** The top Hessian eigenvalue by Hessian-vector products and power
@@ -156,15 +157,19 @@ x_probe, y_probe = x_train[: recipe["sharpness_images"]], y_train[: recipe["shar
 # Start from a fresh network and train it for a few hundred batches while the learning rate **grows
 # geometrically** every batch, from far too small to far too large. The loss falls (for SGD with momentum
 # fastest in the first decade of rates; Adam first has a slow phase where the rate is too small to make
-# progress), levels off on a wide plateau around its minimum, and about a decade of rates later shoots
-# up (the rate is past the stability limit of notebook 11, $\eta \lesssim 2/\lambda_{\max}$). The rule of thumb: take
-# the rate at the *lowest* smoothed loss and divide it by 10 — still fast, safely below the explosion.
+# progress), levels off on a wide plateau around its minimum, and some way further turns up; the test
+# stops at the first batch whose loss is 4 times the lowest so far. (Smith, 2017, raises the rate
+# linearly over a few epochs and reads where the accuracy stops rising; this per-batch geometric sweep
+# with "a tenth of the minimum" is the variant popularized by fastai's `lr_find`.) Why the loss turns up
+# there is not measured here: notebook 11's stability limit, $\eta < 2(1+\beta)/\lambda_{\max}$ for heavy-ball
+# momentum in torch's convention, is one candidate, but the sharpness is not tracked during the test. The
+# rule of thumb: take the rate at the *lowest* smoothed loss and divide it by 10.
 
 # %%
 def lr_range_test(net, optimizer, x, y, lrs, batch_size: int, generator, stop_factor: float = 4.0):
-    """Smith's range test: one batch per learning rate in `lrs` (increasing), training as it goes;
-    returns the loss of each batch. It stops once the loss passes stop_factor times its lowest value:
-    training has diverged and the larger rates would only repeat that."""
+    """The learning-rate range test (per batch, as fastai's lr_find): one batch per learning rate in
+    `lrs` (increasing), training as it goes; returns the loss of each batch. It stops at the first batch
+    whose loss passes stop_factor times the lowest so far (or is not finite): one such batch ends it."""
     net.train()
     losses = []
     for lr in lrs:
@@ -193,8 +198,7 @@ def smoothed(losses, beta: float = 0.9) -> list[float]:
 
 def suggest_lr(lrs, losses, divide_by: float = 10.0) -> float:
     """The range test's rule of thumb: a tenth of the learning rate at which the smoothed loss is lowest
-    (the minimum sits on a wide plateau, about a decade of rates below where the loss blows up; a tenth
-    of it is still fast and safely stable)."""
+    (the minimum sits on a wide plateau, before the loss turns up; a tenth of it is a cautious choice)."""
     curve = smoothed(losses)
     best = min(range(len(curve)), key=curve.__getitem__)
     return float(lrs[best]) / divide_by
@@ -202,25 +206,32 @@ def suggest_lr(lrs, losses, divide_by: float = 10.0) -> float:
 
 # %% [markdown]
 # One live run, for SGD with momentum 0.9 (torch's convention, as in the whole study): 300 batches, the
-# rate from $10^{-4}$ to $10$. It takes a few seconds.
+# rate from $10^{-4}$ to $10$, on a seed the stored study did not use (3). It takes a few seconds.
 
 # %%
-set_seed(0)
+set_seed(3)
 probe_net = BaseNetwork("relu", hidden_sizes=recipe["hidden_sizes"])
 kaiming_init(probe_net)
 range_lrs = np.geomspace(*recipe["range"]["SGD"], recipe["range_steps"])
 live_losses = lr_range_test(probe_net, torch.optim.SGD(probe_net.parameters(), lr=1.0, momentum=0.9),
-                            x_train, y_train, range_lrs, recipe["batch_size"], torch_generator(100))
+                            x_train, y_train, range_lrs, recipe["batch_size"], torch_generator(103))
 live_lr = suggest_lr(range_lrs, live_losses)
 stored = study["range_test"]
-print(f"live run: {len(live_losses)} batches before the loss exploded; suggested lr {live_lr:.2g}")
+print(f"live run (seed 3): stopped after {len(live_losses)} batches, at lr {range_lrs[len(live_losses) - 1]:.2g}, "
+      f"on a batch loss of {live_losses[-1]:.2f} (the lowest was {min(live_losses):.2f}, the first "
+      f"{live_losses[0]:.2f}); suggested lr {live_lr:.2g}")
+for seed, losses in stored["SGD"]["losses"].items():
+    print(f"stored seed {seed}: stopped after {len(losses)} batches on a batch loss of {losses[-1]:.2f} "
+          f"(lowest {min(losses):.2f}, first {losses[0]:.2f}); the smoothed curve ends at {smoothed(losses)[-1]:.2f}")
+    assert losses[-1] < losses[0], "the stored runs stop below their first loss: no explosion"
 print(f"stored runs (seeds {recipe['seeds']}): suggested {[round(s, 4) for s in stored['SGD']['suggested']]}; "
       f"the study used their geometric mean, rounded to 1-2-5: lr = {stored['SGD']['chosen_lr']}")
 print(f"Adam's range test, the same way: suggested {[round(s, 5) for s in stored['Adam']['suggested']]}, "
       f"lr = {stored['Adam']['chosen_lr']}")
 assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss should first fall"
-assert len(live_losses) < len(range_lrs), "the largest rates should make the loss explode"
-assert 0.2 < live_lr / stored["SGD"]["chosen_lr"] < 5, "the live suggestion should be close to the stored ones"
+assert len(live_losses) < len(range_lrs), "the test should stop before the largest rates"
+# Over COURSE_SEED 1-20 the live suggestion ranged from 0.62 to 3.0 times the stored choice.
+assert 0.1 < live_lr / stored["SGD"]["chosen_lr"] < 10, "the live suggestion should be within a decade of the stored one"
 
 # %% alt="Smoothed training loss against a learning rate raised every batch, three seeds each, for SGD with momentum and for Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
 fig, axes = plt.subplots(1, 2, figsize=(17, 6), sharey=True)
@@ -241,9 +252,11 @@ plt.show()
 
 # %% [markdown]
 # The curves of the three seeds agree on where the loss is lowest within a factor of 3–4; the
-# suggestion (a tenth of it) gives SGD's 0.005 and Adam's 0.0005. The range test is a one-pass heuristic:
-# it sees the loss of the first few hundred batches only. Section 2 shows that the rate it picks is a
-# safe rather than the best one.
+# suggestion (a tenth of it) gives SGD's 0.005 and Adam's 0.0005. The stop is not an explosion: each run
+# ends on a single batch 4 times above the lowest, still below the first batch's loss, and the smoothed
+# curve ends at 0.77 to 0.92, far below where it started (printed above). The range test is a one-pass heuristic: it sees the
+# loss of the first few hundred batches only. Section 2 shows that the rate it picks is a cautious rather
+# than the best one.
 #
 # ## 2 · Schedules: warm-up + cosine and one-cycle against a constant rate
 #
@@ -252,9 +265,12 @@ plt.show()
 # * **warm-up + cosine** (Goyal et al., 2017; Loshchilov & Hutter, 2017): rise linearly from almost 0 to the
 #   peak rate over the first epoch (early on the network and Adam's moment estimates are least stable), then
 #   decay along half a cosine to 0 at the last step;
-# * **one-cycle** (Smith, 2018; `torch.optim.lr_scheduler.OneCycleLR`): rise from peak/25 to the peak over
-#   the first 30 % of the steps, then fall to peak/$(25 \cdot 10^4)$ — and move the momentum the opposite way
-#   (down while the rate rises, back up while it falls; torch's defaults).
+# * **one-cycle** as `torch.optim.lr_scheduler.OneCycleLR` does it by default: rise from peak/25 to the
+#   peak over the first 30 % of the steps along a cosine, then fall along a cosine to peak/$(25 \cdot 10^4)$,
+#   and move the momentum the opposite way (down while the rate rises, back up while it falls). Smith's
+#   (2018) original is linear and symmetric (up and down in equal halves), followed by a short
+#   "annihilation" phase at a much smaller rate; `OneCycleLR`'s options `anneal_strategy="linear"` and
+#   `three_phase=True` give that shape.
 #
 # `torch.optim.lr_scheduler.LambdaLR` multiplies the peak rate by any function of the step; warm-up +
 # cosine is this function:
@@ -287,22 +303,24 @@ peak = stored["SGD"]["chosen_lr"]
 print(f"{steps_per_epoch} batches per epoch, {total} in {recipe['epochs']} epochs")
 
 
-def lr_trace(make_scheduler) -> np.ndarray:
+def lr_trace(make_scheduler, key: str = "lr") -> np.ndarray:
+    """The optimizer's `key` ("lr" or "momentum") at every step of the study under the given scheduler."""
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=peak, momentum=0.9)
     scheduler = make_scheduler(optimizer)
     trace = []
     for _ in range(total):
-        trace.append(optimizer.param_groups[0]["lr"])
+        trace.append(optimizer.param_groups[0][key])
         optimizer.step()
         scheduler.step()
     return np.array(trace)
 
 
-traces = {
-    "constant": np.full(total, peak),
-    "warm-up + cosine": lr_trace(lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup_cosine(steps_per_epoch, total))),
-    "one-cycle": lr_trace(lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=total + 1)),
+MAKE_SCHEDULER = {
+    "constant": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda step: 1.0),
+    "warm-up + cosine": lambda o: torch.optim.lr_scheduler.LambdaLR(o, warmup_cosine(steps_per_epoch, total)),
+    "one-cycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=total + 1),
 }
+traces = {name: lr_trace(make) for name, make in MAKE_SCHEDULER.items()}
 SCHEDULE_COLORS = {"constant": "#1f77b4", "warm-up + cosine": "#ff7f0e", "one-cycle": "#2ca02c"}
 fig, ax = plt.subplots(figsize=(11, 5))
 for name, trace in traces.items():
@@ -353,37 +371,64 @@ ax.set(ylabel="test accuracy (%)", title="SGD + momentum, 15 epochs: mean ± std
 ax.legend(loc="upper left")
 plt.show()
 
-gain = {}
+
+
+def paired_t(name_a, name_b):
+    """Mean per-seed difference a - b of the test accuracy (points), and its paired t statistic. The
+    runs of one seed share their initial weights and batch order, so the seed's own luck cancels."""
+    diff = 100 * np.array([runs[name_a][seed]["test_acc"] - runs[name_b][seed]["test_acc"] for seed in runs[name_a]])
+    return diff.mean(), diff.mean() / (diff.std(ddof=1) / math.sqrt(len(diff))), diff
+
+
+def two_sided_p(t, dof=2):
+    """P(|T| > |t|) for Student's t with 2 degrees of freedom (3 seeds): closed form 1 - |t| / sqrt(2 + t^2)."""
+    assert dof == 2, "the closed form is for 2 degrees of freedom"
+    return 1 - abs(t) / math.sqrt(2 + t * t)
+
+
+T_CRIT = 4.303  # |t| above which a paired test of 3 seeds rejects "no difference" at the 5 % level
+comparisons = [(name + HIGH, SCHEDULES[0] + HIGH) for name in SCHEDULES[1:]] + [(SCHEDULES[0] + HIGH, SCHEDULES[0])]
+tests = {}
+for a, b in comparisons:
+    tests[a, b] = mean, t, diff = paired_t(a, b)
+    print(f"{a} - {b}: per seed {np.round(diff, 2)} points, mean {mean:.2f}; paired t = {t:.2f}, "
+          f"two-sided p = {two_sided_p(t):.3f}")
 for name in SCHEDULES[1:]:
-    (m_hi, s_hi), (m_const, s_const) = mean_std(name + HIGH), mean_std(SCHEDULES[0] + HIGH)
-    gain[name] = (m_hi - m_const, 2 * math.hypot(s_hi, s_const) / math.sqrt(3))
-    print(f"{name} at 10x peak beats the constant 10x rate by {100 * gain[name][0]:.2f} points "
-          f"(twice the standard error of the difference: {100 * gain[name][1]:.2f})")
-    assert gain[name][0] > gain[name][1], f"{name} should beat the constant rate beyond the seed noise"
     assert mean_std(name)[0] < mean_std(SCHEDULES[0])[0], f"at the range test's lr, {name} should trail constant"
-    print(f"   ... and the range test's constant rate by {100 * (m_hi - mean_std(SCHEDULES[0])[0]):.2f} points")
+assert tests[SCHEDULES[2] + HIGH, SCHEDULES[0] + HIGH][1] > T_CRIT, "one-cycle 10x beats constant 10x (paired, 5 %)"
+assert 0 < tests[SCHEDULES[1] + HIGH, SCHEDULES[0] + HIGH][1] < T_CRIT, "cosine 10x: ahead, but not significant"
+assert 0 < tests[SCHEDULES[0] + HIGH, SCHEDULES[0]][1] < T_CRIT, "constant 10x: ahead, but not significant"
 best_two = sorted(runs, key=lambda n: mean_std(n)[0])[-2:]
 assert set(best_two) == {n + HIGH for n in SCHEDULES[1:]}, f"the two best settings should be the 10x schedules, not {best_two}"
+final_train = {name: np.mean([r["train_loss"][-1] for r in runs[name].values()]) for name in SCHEDULES}
+print("final training loss at the range test's rate: " + ", ".join(f"{n} {v:.3f}" for n, v in final_train.items()))
+assert final_train[SCHEDULES[0]] < min(final_train[n] for n in SCHEDULES[1:]), "constant trains furthest at 0.005"
 
 # %% [markdown]
-# Two findings, and they belong together:
+# What the three seeds show, and how firmly. The runs of one seed share their initial weights, so we
+# compare them seed by seed (a paired t-test, 2 degrees of freedom: with 3 seeds it needs $|t| > 4.303$
+# for the 5 % level):
 #
-# * At the range test's rate (0.005) both schedules are **worse** than the constant rate. That rate is
-#   already conservative; a schedule halves the average rate, so in 15 epochs it simply trains less.
-# * At 10× the rate, the schedules are the **best runs of the study**, about 0.7 points above the constant
-#   rate at the same peak (beyond twice the standard error), and about 1.4 points above the range test's
-#   constant rate. The constant 10× rate is fast but noisy; decaying it at the end is what turns the
-#   fast start into a good minimum.
+# * At the range test's rate (0.005) both schedules are **worse** than the constant rate, and they end
+#   with a higher training loss (printed): with half the average rate they train less in 15 epochs. (The
+#   study has no constant run at half the rate, so that the average rate is the cause is not tested.)
+# * At 10× the rate, the two schedules are the **best runs of the study**, about 0.7 points above the
+#   constant rate at the same peak. For one-cycle the paired test is clear ($p = 0.017$); for
+#   warm-up + cosine it is not ($p = 0.151$: one seed gained 0.14 points, another 1.18).
+# * The constant rate alone gains too: at 10× it is about 0.7 points above the range test's rate (not
+#   significant with three seeds, $p = 0.071$), and the schedules add about as much again.
 #
-# So a schedule is not a free improvement to add to any recipe: it is what makes a **large peak rate**
-# usable. The range test's "a tenth of the minimum" is a rule for a *constant* rate; with a schedule, take
-# the peak near the minimum itself (that is one-cycle's recipe).
+# So here the range test's rate is cautious, and a schedule pays off on top of a **larger peak rate**, not
+# at the cautious one. This study does not say which part of a schedule (the warm-up, the decay, the
+# moving momentum) brings the gain.
 #
 # ## 3 · Adam with L2, or AdamW?
 #
 # **L2 regularization** adds $\frac{\lambda}{2}\|w\|^2$ to the loss, so the gradient becomes $g + \lambda w$.
 # **Weight decay** shrinks the weights directly: $w \leftarrow (1 - \eta\lambda)\,w$, then the usual step.
-# For SGD they are the same algorithm: $w - \eta(g + \lambda w) = (1-\eta\lambda)w - \eta g$.
+# For plain SGD they are the same algorithm: $w - \eta(g + \lambda w) = (1-\eta\lambda)w - \eta g$. With
+# momentum they are not quite: L2's $\lambda w$ enters the velocity and is remembered, while decoupled decay
+# (Loshchilov & Hutter's SGDW) shrinks the weight once per step.
 #
 # For Adam they are not. With L2, the decay term goes through Adam's normalization (bias corrections
 # omitted):
@@ -401,7 +446,10 @@ assert set(best_two) == {n + HIGH for n in SCHEDULES[1:]}, f"the two best settin
 # $$w \leftarrow (1 - \eta\lambda)\,w - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}, \qquad m, v \text{ built from } g \text{ alone:}$$
 #
 # every weight shrinks by the same factor $(1-\eta\lambda)$ per step, as with SGD. `torch.optim.Adam(weight_decay=λ)`
-# is the first, `torch.optim.AdamW(weight_decay=λ)` the second. The extreme case, checked live: a weight
+# is the first, `torch.optim.AdamW(weight_decay=λ)` the second. (This is PyTorch's convention, the decay
+# multiplied by the learning rate. The paper's Algorithm 2 writes $w \leftarrow w - \eta_t(\alpha\,\hat m/(\sqrt{\hat v}
+# + \epsilon) + \lambda w)$: the decay is scaled by the schedule multiplier $\eta_t$, not by the step size
+# $\alpha$, so the same $\lambda$ means a different strength in the two conventions.) The extreme case, checked live: a weight
 # that starts at 0.5 and never receives a data gradient, 200 steps with $\eta = 10^{-3}$:
 
 # %%
@@ -424,12 +472,17 @@ per_step = (0.5 - decay["Adam", 1e-3][-1]) / 200
 print(f"Adam + L2 moved w by {per_step / 1e-3:.2f} x lr per step, for both weight decays")
 assert np.abs(decay["Adam", 1e-3] - decay["Adam", 1e-1]).max() < 1e-5, "Adam + L2 should not depend on lambda"
 assert 0.8 < per_step / 1e-3 <= 1, "Adam + L2 should move a gradient-free weight by almost lr per step"
+short_memory = decay_path(lambda params, **kw: torch.optim.Adam(params, betas=(0.9, 0.9), **kw), 1e-3)
+per_step_short = (0.5 - short_memory[-1]) / 200
+print(f"the same with beta2 = 0.9 instead of 0.999 (v forgets within about 10 steps): {per_step_short / 1e-3:.3f} x lr per step")
+assert per_step_short / 1e-3 > 0.98 > per_step / 1e-3, "with a short memory in v the step should be almost exactly lr"
 for wd in (1e-3, 1e-1):
     assert abs(decay["AdamW", wd][-1] - 0.5 * (1 - 1e-3 * wd) ** 200) < 1e-5, "AdamW should shrink w by (1 - lr wd)"
 
 # %% [markdown]
 # Adam + L2 moves the weight by almost $\eta$ per step (0.91 $\eta$: $v$ still remembers the larger $\lambda w$ of
-# earlier steps) **whatever $\lambda$ is** — a hundredfold change of $\lambda$ changes nothing; AdamW
+# earlier steps; with a short memory, $\beta_2 = 0.9$, the step is almost exactly $\eta$, printed above)
+# **whatever $\lambda$ is** — a hundredfold change of $\lambda$ changes nothing; AdamW
 # shrinks it by $(1-\eta\lambda)$ per step, a little for $\lambda = 0.1$ and
 # hardly at all for $\lambda = 10^{-3}$. The same number `weight_decay` means something very different in the
 # two optimizers.
@@ -447,7 +500,10 @@ adam_table = pd.DataFrame({
               for i in range(3)}}
     for name in ADAMS
 }).T
-print("mean ± std over 3 seeds; weight norms (Frobenius) of the final networks, mean over seeds")
+print("mean ± std over 3 seeds; weight norms (Frobenius) of the kept networks (each run's best-validation "
+      "epoch), mean over seeds")
+print("best-validation epoch of each seed (1 to 15): " + "; ".join(
+    f"{name} {[r['best_epoch'] + 1 for r in runs[name].values()]}" for name in ADAMS))
 adam_table
 
 # %%
@@ -586,27 +642,48 @@ assert max(sgd_high) < min(adam_eigs) and max(adam_eigs) < min(sgd_low), "Adam's
 assert max(adam_eigs) < 1.25 * min(adam_eigs), "weight decay should change Adam's sharpness by less than 25 %"
 for group in (sgd_low, sgd_high):
     assert group[0] < group[1] < group[2], "constant < cosine < one-cycle in sharpness, at both peaks"
+exponent = {n: math.log(lo / hi) / math.log(10) for n, lo, hi in zip(SCHEDULES, sgd_low, sgd_high, strict=True)}
+print("sharpness ~ lr^-k with k = " + ", ".join(f"{n.removeprefix('SGD ')} {k:.2f}" for n, k in exponent.items()))
+for key, label in (("loss", "probe loss"), ("weight_norms", "first-layer |W|")):
+    print(f"{label} at lr {peak:g} / at 10x: " + ", ".join(
+        f"{n.removeprefix('SGD ')} {np.mean([np.ravel(r[key])[0] for r in runs[n].values()]):.3f} / "
+        f"{np.mean([np.ravel(r[key])[0] for r in runs[n + HIGH].values()]):.3f}" for n in SCHEDULES))
+
+# The limit 2(1 + beta) / lr for heavy-ball momentum (notebook 11), with the rate and momentum in force at
+# the end of each run's best-validation epoch: the checkpoint whose sharpness was measured.
+momentum_traces = {name: lr_trace(make, "momentum") for name, make in MAKE_SCHEDULER.items()}
 below_limit = {}
-for name in SHARP:
-    lr = (10 * peak if HIGH in name else peak) if name.startswith("SGD") else None
-    if lr is not None:
-        below_limit[name] = 2 * (1 + 0.9) / lr / eig[name][0]
-        assert below_limit[name] > 1, f"{name} should be inside momentum's stability limit"
-print("below momentum's limit 2(1+beta)/lr, by: " + ", ".join(
-    f"{n.removeprefix('SGD ').replace(HIGH, ' (10x)')} x{v:.1f}" for n, v in below_limit.items()))
+for name in SHARP[:6]:
+    schedule, run_peak = name.removeprefix("SGD ").replace(HIGH, ""), (10 * peak if HIGH in name else peak)
+    ratios = []
+    for run in runs[name].values():
+        step = (run["best_epoch"] + 1) * steps_per_epoch - 1
+        lr, beta = traces[schedule][step] / peak * run_peak, momentum_traces[schedule][step]
+        ratios.append((run["best_epoch"] + 1, 2 * (1 + beta) / lr / run["top_eigenvalue"]))
+    below_limit[name] = ratios
+    assert min(r for _, r in ratios) > 1, f"{name} should be inside momentum's stability limit"
+print("2(1+beta)/lr over the top eigenvalue, per seed, with lr and beta at the end of the best-validation epoch:")
+for name, ratios in below_limit.items():
+    print(f"   {name:>28}: " + ", ".join(f"epoch {e}: x{v:.3g}" for e, v in ratios))
 
 # %% [markdown]
 # What the committed numbers show:
 #
-# * **The learning rate sets the sharpness.** SGD at 10× the rate ends in minima 5.5 to 7.8 times flatter
-#   than at the range test's rate: the sharpness falls roughly in proportion to $1/\eta$. Notebook 11 gives
-#   only an upper bound: a direction with curvature $\lambda$ is stable for heavy-ball momentum only while
-#   $\lambda < 2(1+\beta)/\eta$ (here $\eta$ is torch's lr). That limit is not what binds here: every run ends
-#   5.6 to 14.5 times below it (printed above). Why the sharpness follows $1/\eta$ so far inside the limit
-#   (gradient noise, which grows with $\eta$, is one candidate) these numbers do not decide.
-# * **Decaying the rate sharpens.** At both peaks constant < cosine < one-cycle: the schedules end with a
-#   tiny rate, which can settle into sharper valleys. At the large peak the schedules are nevertheless
-#   the most accurate runs — flatness alone does not predict accuracy here.
+# * **The learning rate goes with the sharpness.** SGD at 10× the rate ends in minima 5.5 to 7.8 times
+#   flatter than at the range test's rate: less than in proportion to $1/\eta$ (the exponent $k$ in
+#   sharpness $\propto \eta^{-k}$ is 0.74 to 0.89, printed). The 10× runs also end with a lower probe loss
+#   and larger weights (printed), and either can change the Hessian too, so this is a correlation with the rate,
+#   not a measured effect of it alone.
+# * **Far inside the stability limit.** Notebook 11 gives an upper bound: a direction with curvature
+#   $\lambda$ is stable for heavy-ball momentum only while $\lambda < 2(1+\beta)/\eta$ ($\eta$ is torch's lr).
+#   With the rate and momentum in force when each measured checkpoint was saved, the constant runs sit
+#   about 11 to 15 times below that limit, and the scheduled runs far more (their rate had decayed).
+#   The limit is not what binds here; these numbers do not say what sets the sharpness so far inside it.
+# * **Schedules end sharper.** At both peaks constant < cosine < one-cycle. The checkpoints measured are
+#   the best-validation ones, from late epochs (printed in section 3 for Adam; the schedules' best
+#   epochs are 11 to 15), when a schedule's rate has decayed to a small fraction of its peak. Whether the
+#   small final rate causes the sharper minimum is not tested here. At the large peak the schedules are
+#   nevertheless the most accurate runs: flatness alone does not predict accuracy here.
 # * Adam's minima lie in between, and neither kind of weight decay changes their sharpness much.
 #
 # ### Loss along random directions
@@ -636,7 +713,7 @@ def filter_normalized_direction(net: nn.Module, generator) -> list[torch.Tensor]
 alphas = np.array(recipe["alphas"])
 CENTER = int(np.argmin(np.abs(alphas)))  # alpha = 0, the trained weights
 CURVES = {"SGD constant": "#1f77b4", "SGD constant" + HIGH: "#08306b", "SGD one-cycle" + HIGH: "#9467bd",
-          "Adam": "#2ca02c", "AdamW 0.1": "#d62728"}
+          "Adam": "#2ca02c", "Adam + L2": "#ff7f0e", "AdamW 0.1": "#d62728"}
 fig, ax = plt.subplots(figsize=(12, 6.5))
 for name, color in CURVES.items():
     curves = np.array([c for r in runs[name].values() for c in r["direction_losses"]])  # 3 seeds x 2 directions
@@ -652,22 +729,29 @@ ax.set(xlabel="step along a filter-normalized random direction $\\alpha$",
        title="The loss around each trained network (band: 3 seeds x 2 directions)")
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=13)
 plt.show()
-at_edge = {name: np.mean([np.mean([c[0], c[-1]]) - c[CENTER]
-                          for r in runs[name].values() for c in r["direction_losses"]]) for name in CURVES}
-print("mean rise of the loss at alpha = +-1: " + ", ".join(f"{n.replace(HIGH, ' (10x)')} {v:.2f}" for n, v in at_edge.items()))
-assert at_edge["SGD constant" + HIGH] < at_edge["SGD constant"], "the flatter SGD minimum should rise less"
-assert max(live_curve) > 2 * min(live_curve), "the loss should rise along a live random direction"
+at_edge = {name: np.array([np.mean([c[0], c[-1]]) - c[CENTER] for r in runs[name].values() for c in r["direction_losses"]])
+           for name in CURVES}
+print("rise of the loss at alpha = +-1 (mean of the two ends), over 3 seeds x 2 directions:")
+for name, rises in at_edge.items():
+    print(f"   {name.replace(HIGH, ' (10x)'):>22}: mean {rises.mean():.2f}, from {rises.min():.2f} to {rises.max():.2f}")
+live_rise = np.mean([live_curve[0], live_curve[-1]]) - live_curve[CENTER]
+print(f"the live direction on the seed-0 Adam network: rise {live_rise:.2f}; its lowest point at alpha = "
+      f"{alphas[np.argmin(live_curve)]:.2f}")
+assert at_edge["SGD constant" + HIGH].max() < at_edge["SGD constant"].min(), "the flatter SGD minimum rises less, on every curve"
+assert abs(alphas[np.argmin(live_curve)]) <= 0.15 and live_rise > 0.5, "the trained weights sit at the bottom of the live curve"
 
 # %% [markdown]
 # Each curve is a bowl with its bottom at $\alpha = 0$, the trained weights; the plot subtracts $L(0)$
 # because the networks start from different training losses. Along these directions the flatter SGD
-# minimum (10× the rate) rises least and the sharpest one (the range test's rate) rises most, as the
-# eigenvalues say. The rest of the ranking differs from the eigenvalue ranking: SGD one-cycle at 10× the
-# rate has the smaller top eigenvalue (13.6 against AdamW's 28.4) yet rises more (2.45 against 1.87). A
-# random direction averages the curvature over very many directions; the top eigenvalue sees only the
-# steepest one. The two measure different things, and neither is "the" flatness.
-
-# %% [markdown]
+# minimum (10× the rate) rises less than the sharpest one (the range test's rate) on every one of the six
+# curves, as the eigenvalues say. The rest of the ranking is not resolved: the other settings' ranges
+# overlap (printed), so with 3 seeds × 2 directions, an ordering of their means (for example one-cycle
+# at 10× above AdamW, the reverse of their top eigenvalues) is inside the spread between directions, and a
+# single live direction can fall outside the stored band. Two more cautions. At $\alpha = \pm 1$ each row
+# of the weights moves by its own norm: far outside the bowl, where the curves say little about the
+# minimum. And a filter-normalized step is as large as each row, so rows with larger norms are moved
+# further; the curves compare networks with different weight norms only under that convention.
+#
 # ### The caveat: sharpness is not a property of the function (Dinh et al., 2017)
 #
 # A ReLU network can be **reparametrized** without changing what it computes: multiply the first layer's
@@ -704,9 +788,10 @@ assert after > 10 * before, "the rescaled network's top eigenvalue should grow b
 assert np.allclose(curve_after, curve_before, rtol=1e-4), "filter-normalized curves should not see the rescaling"
 
 # %% [markdown]
-# The predictions are the same up to float rounding, and the top eigenvalue grew more than tenfold (not
-# simply $c^2$: the first layer's block shrinks by $c^2$ while the second's grows, and the top eigenvector
-# mixes layers). A comparison of
+# The predictions are the same up to float rounding, and the top eigenvalue grew more than tenfold. It
+# need not grow by exactly $c^2$: the first layer's block of the Hessian shrinks by $c^2$, the second's
+# grows by $c^2$, the blocks that couple them are unchanged, and the top eigenvalue of the whole matrix
+# is none of these blocks' own. A comparison of
 # sharpness between networks is therefore meaningful only when nothing like this rescaling separates them —
 # weight decay, for example, changes weight norms and with them the Hessian's scale. Filter-normalized
 # directions are immune to exactly this rescaling (each row's direction scales with the row), which is why
@@ -887,14 +972,14 @@ check_rescale(rescale_any)
 # %% [markdown]
 # ## Summary
 #
-# * The **range test** finds the rate where the smoothed loss is lowest in one pass; a tenth of it is a safe
-#   constant rate (SGD 0.005, Adam 0.0005 here), not the best one.
+# * The **range test** finds the rate where the smoothed loss is lowest in one pass; a tenth of it is a
+#   cautious constant rate (SGD 0.005, Adam 0.0005 here), not the best one.
 # * **Schedules** pay off with a large peak: at 10× the range test's rate, warm-up + cosine and one-cycle
-#   were the most accurate runs, beyond the seed noise; at the range test's own rate they were worse than
-#   constant.
+#   were the most accurate runs (one-cycle's gain over the constant 10× rate passes a paired test of the
+#   three seeds, cosine's does not); at the range test's own rate they were worse than constant.
 # * **Adam + L2 ≠ AdamW**: L2 goes through Adam's normalization and decays each weight at
 #   $\eta\lambda/\text{RMS}(g)$; AdamW decays all at $\eta\lambda$. Same `weight_decay`, very different
 #   strength; on this task neither changed the accuracy beyond the seed noise.
-# * **Sharpness** (top Hessian eigenvalue by Hessian-vector products and power iteration) falls with the
-#   learning rate and rises when the rate is annealed — and it can be changed more than tenfold without
-#   changing the network's function.
+# * **Sharpness** (top Hessian eigenvalue by Hessian-vector products and power iteration) is lower after
+#   training at the larger rate and higher for the scheduled runs; every run ends far inside momentum's
+#   stability limit. It can be changed more than tenfold without changing the network's function.

@@ -180,16 +180,27 @@ def plot_measured(curves, title):
 # %%
 basic = variant_curves(["PyTorch default", "Kaiming"])
 plot_measured(basic, f"{DEPTH} hidden ReLU layers: PyTorch's default init against Kaiming")
+
+
+def per_layer_factor(curve):
+    """The average factor per layer, (last / first) ** (1 / number of steps): 1 for a flat curve."""
+    return (curve[-1] / curve[0]) ** (1 / (len(curve) - 1))
+
+
 for name, (_, act, grad) in basic.items():
     print(f"{name:>16}: activation variance first {act[0]:.3g}, last {act[-1]:.3g}; "
-          f"gradient variance at the first layer / last: {grad[0]:.3g}")
+          f"gradient variance at the first layer / last: {grad[0]:.3g}; average factor per layer: "
+          f"activations x{per_layer_factor(act):.3f}, gradients x{per_layer_factor(grad[::-1]):.3f} (backwards)")
 
 # %%
 default_act, default_grad = basic["PyTorch default"][1], basic["PyTorch default"][2]
 assert default_act[-1] < 1e-2 and default_grad[0] < 1e-20, "PyTorch's default should lose the signal both ways"
 kaiming_act, kaiming_grad = basic["Kaiming"][1], basic["Kaiming"][2]
-assert kaiming_act.max() / kaiming_act.min() < 30 and 1e-2 < kaiming_grad[0] < 1e2, \
-    "Kaiming should keep both variances within a small factor over 40 layers"
+# Kaiming's per-layer factors are random, near 1: their logs add up like a random walk, whose spread after
+# L layers of n units is about a factor e^sqrt(5 L / n) = e^1.25 either way (Hanin & Rolnick, 2018). A factor 0.8 or 1.25 PER LAYER (e^-9 or e^9 over
+# 40 layers) is far outside it on any seed, and the default's gradient (about 0.16 per layer) is far below.
+assert 0.8 < per_layer_factor(kaiming_act) < 1.25 and 0.8 < per_layer_factor(kaiming_grad[::-1]) < 1.25, \
+    "Kaiming should keep the average factor per layer near 1, forwards and backwards"
 print("Default: the gradient reaching the first layer is more than 20 orders of magnitude too small.")
 
 # %% [markdown]
@@ -198,9 +209,12 @@ print("Default: the gradient reaching the first layer is more than 20 orders of 
 # every image produces almost the same output, and the gradient that reaches the first layer is
 # smaller by some thirty orders of magnitude (its std by some fifteen). No single SGD learning rate can
 # fix that: a step large enough for the first layer would be $10^{15}$ times too large for the last.
-# Kaiming keeps both curves within a small factor of 1; they *wander* (each finite layer multiplies the
-# variance by a random factor near 1), an imperfection that LSUV (section 3) removes in the forward pass;
-# the gradients still wander.
+# Kaiming keeps the average factor per layer near 1, forwards and backwards (printed above), where the
+# default loses a factor of about 6 per layer until the biases' floor. Kaiming's curves still *wander*:
+# each finite layer multiplies the variance by a random factor near 1, and over 40 layers these factors
+# compound, so where the last layer ends (above or below 1, by how much) changes from seed to seed: rerun
+# with another `COURSE_SEED` to see it. LSUV (section 3) removes that wandering in the forward pass; the
+# gradients still wander.
 #
 # ## 2 · Orthogonal init: norms kept exactly
 # A Gaussian matrix with $\mathrm{Var}(w) = 1/d$ keeps $\|Wx\|$ close to $\|x\|$ *on average*. An
@@ -245,15 +259,17 @@ def orthogonal_init(model):
 # Keeping the *variance* (the average squared norm) at 1 is a statement about one number. Learning is
 # governed by the whole **input-output Jacobian** $J = \partial\,\text{output}/\partial\,\text{input}$: the
 # gradient of every layer passes through products of such matrices. Saxe et al. (2014) showed that a
-# *deep linear* network with orthogonal weights learns in a time that does not grow with depth, and Pennington et al.
-# (2017) named the property that matters **dynamical isometry**: *all* singular values of $J$ near 1, not
-# only their mean square. For a deep linear network, orthogonal weights give exactly that ($J$ is a
+# *deep linear* network with orthogonal weights learns in a time that does not grow with depth, and named
+# the property that matters **dynamical isometry**: *all* singular values of $J$ near 1, not only their
+# mean square (Pennington et al., 2017, carried the idea to nonlinear networks). For a deep linear network, orthogonal weights give exactly that ($J$ is a
 # product of orthogonal matrices, itself orthogonal), while Gaussian weights with the right variance give
 # singular values that spread over many decades as depth grows. A ReLU network is different: its Jacobian
 # is $J = W_L D_{L-1} W_{L-1} \cdots D_1 W_1$, where $D_l$ is diagonal with 1 for the active units and
-# **0** for the others. Each $D_l$ projects away about half of the directions, so $J$ loses rank and
-# has singular values *exactly 0*; no choice of weights, orthogonal or not, makes a ReLU network
-# isometric: the rank of $J$ is at most the number of units active in the *least* active layer.
+# **0** for the others. Each $D_l$ zeroes the rows of the switched-off units, so the rank of $J$ is at
+# most the number of units active in the *least* active layer, and with random weights (orthogonal or
+# Gaussian) about half of the units are off in every layer: $J$ has singular values *exactly 0*, and no
+# random init makes the network isometric. (A hand-made one can be: identity weights on a positive
+# input keep every unit active, and $J = I$; but such a network computes the identity.)
 # (Pennington et al. show that tanh or sigmoid networks with orthogonal weights *can* reach dynamical
 # isometry, in their near-linear regime.) Below: the singular values of $J$ for 40 square layers of 128
 # units at one input (float64; values below about $10^{-12}$ of the largest, the grey band, cannot be told
@@ -284,7 +300,7 @@ spectra = {"linear, orthogonal": jacobian_singular_values("orthogonal", relu=Fal
            "linear, Gaussian Var 1/d": jacobian_singular_values("gaussian", relu=False),
            "ReLU, orthogonal x sqrt 2": jacobian_singular_values("orthogonal", relu=True),
            "ReLU, Kaiming": jacobian_singular_values("gaussian", relu=True)}
-fig, ax = plt.subplots(figsize=(11, 6.5))
+fig, ax = plt.subplots(figsize=(10, 6.5))
 resolution = 1e-12 * max(s[0] for s, _ in spectra.values())  # the "above round-off" cut printed below
 ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
 ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
@@ -293,7 +309,7 @@ for i, (name, (s, _)) in enumerate(spectra.items()):
     ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=f"C{i}", label=name)
 ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
        title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
-ax.legend(loc="lower left", fontsize=14)
+ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=14)  # outside: the curves fill the axes
 plt.show()
 for name, (s, fewest) in spectra.items():
     print(f"{name:>26}: largest {s[0]:.3g}, smallest {s[-1]:.2g}; above round-off (1e-12 of the largest): "
@@ -310,11 +326,11 @@ print("Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= 
 
 # %% [markdown]
 # In the ReLU network itself, orthogonal weights (times $\sqrt 2$) behave like Kaiming's: both keep the
-# variances within a small factor of 1, and neither makes the curves flat (in this run both activation
-# curves drift downward, to 0.305 and 0.238 at their lowest; on other seeds they may drift up instead).
-# The matrices no longer stretch, but which units the ReLU switches off is still random, layer after
-# layer, so the variance still wanders. Whether orthogonal or Kaiming
-# wanders less changes from seed to seed at this width (try `COURSE_SEED`).
+# average factor per layer near 1, and neither makes the curves flat (the ranges are printed below). The
+# matrices no longer stretch, but which units the ReLU switches off is still random, layer after layer;
+# without the ReLU, the same orthogonal layers keep every norm exactly (the linear orthogonal network
+# above, all singular values 1). Whether orthogonal or Kaiming wanders less, and in which direction,
+# changes from seed to seed at this width (try `COURSE_SEED`).
 
 # %%
 ortho_curves = variant_curves(["Kaiming", "orthogonal"])
@@ -322,8 +338,9 @@ plot_measured(ortho_curves, "Gaussian (Kaiming) against orthogonal weights")
 for name, (_, act, grad) in ortho_curves.items():
     print(f"{name:>11}: activation variance from {act.min():.3g} to {act.max():.3g}; "
           f"gradient variance from {grad.min():.3g} to {grad.max():.3g} of the top layer's")
-for name, (_, act, grad) in ortho_curves.items():
-    assert act.max() / act.min() < 30 and grad.max() / grad.min() < 30, f"{name}: no explosion, no vanishing"
+for name, (_, act, grad) in ortho_curves.items():  # max/min over 40 layers below 1.25^40: see section 1
+    spread = max(act.max() / act.min(), grad.max() / grad.min()) ** (1 / (len(act) - 1))
+    assert spread < 1.25, f"{name}: no explosion, no vanishing (at most a factor 1.25 per layer on average)"
 
 # %% [markdown]
 # ## 3 · LSUV: let the data set the scale
@@ -331,9 +348,10 @@ for name, (_, act, grad) in ortho_curves.items():
 # factor 2). **LSUV**, *layer-sequential unit variance* (Mishkin & Matas, 2016, "All you need is a good
 # init"), measures instead: start from an orthogonal init, then, layer by layer from the input, run a
 # batch through the network and divide the layer's weights by the standard deviation of its output, until
-# that variance is 1. Going in order matters: when layer $l$ is rescaled, the layers before it already have
-# their final scale. It works for any activation and any architecture, at the price of a forward pass per
-# layer.
+# that variance is 1. Going in order matters (tested below): when layer $l$ is rescaled, the layers
+# before it already have their final scale. Nothing in it assumes an activation or an architecture (Mishkin & Matas use it on
+# convolutional networks with several activations; here we test it on our ReLU network and, below, a tanh
+# one), at the price of a forward pass or two per layer.
 
 # %%
 def layer_output_variance(model, layer, imgs):
@@ -386,10 +404,85 @@ assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over 
 
 # %% [markdown]
 # On its own batch LSUV is exact by construction; on new images every layer stays within a few percent
-# of 1, since 1,024 images are plenty to estimate a variance. A ReLU network without biases is
-# *positively homogeneous* (scaling a layer's weights by $c$ scales every later output by $c$), so one
-# rescaling per layer already hits the target; the loop matters for activations such as tanh. LSUV fixes
-# the forward pass only: its gradient curve still wanders by a small factor, as printed above.
+# of 1. LSUV fixes the forward pass only: its gradient curve still wanders by a small factor, as printed
+# above.
+#
+# **How many rescalings does a layer need?** Layer $l$ computes $z = W h + b$ from the output $h$ of the
+# layers before it, which are already fixed. With $b = 0$, $z$ is *linear in $W$*, whatever the
+# activations before it are: dividing $W$ by the measured std divides $z$ by it, and the variance is
+# exactly 1 after **one** rescaling, for tanh as for ReLU. The loop only matters when something does not
+# scale with $W$: a non-zero bias adds a fixed amount of variance. The experiment: LSUV's loop, counting
+# the rescalings of each layer, on a 20-layer **tanh** network with zero biases, and on the same network
+# with biases drawn from $\mathcal N(0, 0.5^2)$:
+
+# %%
+def tanh_network(depth=20, width=WIDTH):
+    """Linear 784 -> width, then `depth` blocks tanh -> Linear(width, width), then tanh -> Linear(width, 10)."""
+    layers = [nn.Flatten(), nn.Linear(784, width)]
+    for _ in range(depth):
+        layers += [nn.Tanh(), nn.Linear(width, width)]
+    return nn.Sequential(*layers, nn.Tanh(), nn.Linear(width, 10))
+
+
+def rescalings_per_layer(model, imgs, tol=0.01, max_iters=20):
+    """LSUV's loop on `model` as it is (no orthogonal start): how many times each layer was divided by
+    its output's std before that variance was within `tol` of 1."""
+    counts = []
+    for layer in linear_layers(model):
+        count = 0
+        while abs((var := layer_output_variance(model, layer, imgs)) - 1) >= tol and count < max_iters:
+            with torch.no_grad():
+                layer.weight /= math.sqrt(var)
+            count += 1
+        counts.append(count)
+    return counts
+
+
+bias_gen = torch_generator(3)
+counts = {}
+for bias_std in (0.0, 0.5):
+    set_seed(0)
+    tanh_net = tanh_network()
+    orthogonal_init(tanh_net)  # orthogonal weights, zero biases
+    with torch.no_grad():
+        for layer in linear_layers(tanh_net):
+            layer.bias.normal_(0.0, bias_std, generator=bias_gen)
+    counts[bias_std] = rescalings_per_layer(tanh_net, imgs)
+    biases = f"biases N(0, {bias_std:g}^2)" if bias_std else "zero biases"
+    print(f"tanh network, {biases}: rescalings per layer {counts[bias_std]}")
+assert max(counts[0.0]) == 1, "with zero biases one rescaling per layer should hit the target, even for tanh"
+assert max(counts[0.5]) >= 2, "non-zero biases should need the loop"
+
+# %% [markdown]
+# **Why in order.** Remove the order and the claim can be tested: measure every layer's variance in *one*
+# forward pass of the orthogonal network, then rescale all layers at once. Each layer's output is then
+# also scaled by the rescalings of every layer before it:
+
+# %%
+def all_output_variances(model, imgs):
+    """Every linear layer's output variance, from one forward pass (one hook per layer)."""
+    seen = []
+    handles = [layer.register_forward_hook(lambda m, i, out: seen.append(out.var().item()))
+               for layer in linear_layers(model)]
+    try:
+        with torch.no_grad():
+            model(imgs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return np.array(seen)
+
+
+set_seed(0)
+one_pass = DeepMLP(DEPTH, WIDTH)
+orthogonal_init(one_pass)
+with torch.no_grad():
+    for layer, var in zip(linear_layers(one_pass), all_output_variances(one_pass, calib_imgs), strict=True):
+        layer.weight /= math.sqrt(var)
+one_pass_var = all_output_variances(one_pass, calib_imgs)
+print(f"all layers rescaled from one pass: output variances from {one_pass_var.min():.3g} to {one_pass_var.max():.3g}")
+print(f"LSUV, layer by layer:              output variances within {max(abs(v - 1) for v in calib_var):.3f} of 1")
+assert np.abs(np.log(one_pass_var)).max() > math.log(2), "without the order, some layer should be off by 2x or more"
 #
 # ## 4 · BatchNorm and LayerNorm: the scale is no longer the init's business
 # A normalization layer after each linear layer re-standardizes its output. **BatchNorm** (Ioffe &
@@ -414,7 +507,8 @@ for name, (_, act, grad) in norm_curves.items():
 print("Both fix the forward pass, with either init; BatchNorm's gradient explodes towards the input at init.")
 
 # %% [markdown]
-# All four curves sit on the dashed line in the left panel: the forward pass is fixed, whatever the init.
+# All four activation curves sit on the dashed line in the left panel, on top of each other: the forward
+# pass is fixed, whatever the init.
 # The backward pass is not: with BatchNorm the gradient **grows** towards the input, by orders of
 # magnitude over 40 layers, with the default init and with Kaiming's alike. This is not a bug of our
 # network: Yang et al. (2019, "A mean field theory of batch normalization") show that BatchNorm itself
@@ -427,8 +521,10 @@ print("Both fix the forward pass, with either init; BatchNorm's gradient explode
 # with respect to those weights is divided by $c$, so a step of SGD changes them by $\mathrm{lr}/c$ while
 # they are $c$ times larger: the *relative* step is $\mathrm{lr}/c^2$. The init's scale, irrelevant for the
 # forward pass, becomes an **effective learning rate**. PyTorch's default weights have a variance 6 times
-# smaller than Kaiming's ($1/(3d)$ against $2/d$), so with the same `lr` they take steps 6 times larger
-# relative to their size. A check of both facts on the LayerNorm network:
+# smaller than Kaiming's ($1/(3d)$ against $2/d$): their scale is $c = 1/\sqrt 6$ of Kaiming's, so with the
+# same `lr` they take steps 6 times larger relative to their size. A check on the LayerNorm network: we
+# multiply one layer's weights and bias by $\sqrt 6$ (from the default's scale to Kaiming's) and compare
+# the relative size of one SGD step, $\mathrm{lr}\,\|g\| / \|W\|$:
 
 # %%
 ln_model = build_variant("LayerNorm", calib_imgs, seed=0, depth=DEPTH, width=WIDTH)
@@ -442,15 +538,19 @@ def output_and_grad(model):
     return out.detach(), block.weight.grad.clone()
 
 
+SCALE = math.sqrt(6)
 out_1, grad_1 = output_and_grad(ln_model)
+relative_step_1 = grad_1.norm() / block.weight.norm()  # times lr
 with torch.no_grad():
-    block.weight.mul_(6.0)
-    block.bias.mul_(6.0)
+    block.weight.mul_(SCALE)
+    block.bias.mul_(SCALE)
 out_6, grad_6 = output_and_grad(ln_model)
-print(f"weights x6: output changes by at most {(out_6 - out_1).abs().max():.1e}; "
-      f"gradient norm x{grad_6.norm() / grad_1.norm():.4f}")
+relative_step_6 = grad_6.norm() / block.weight.norm()
+print(f"weights x sqrt 6: output changes by at most {(out_6 - out_1).abs().max():.1e}; "
+      f"gradient norm x{grad_6.norm() / grad_1.norm():.4f}; relative step x{relative_step_6 / relative_step_1:.4f}")
 assert torch.allclose(out_1, out_6, atol=1e-4), "LayerNorm should make the output independent of the layer's scale"
-assert abs(grad_6.norm() / grad_1.norm() - 1 / 6) < 1e-3, "the gradient should shrink by the same factor, 1/6"
+assert abs(grad_6.norm() / grad_1.norm() - 1 / SCALE) < 1e-3, "the gradient should shrink by the same factor"
+assert abs(relative_step_6 / relative_step_1 - 1 / 6) < 1e-3, "the relative step should shrink by 6"
 
 # %% [markdown]
 # ## 5 · Residual connections, and starting each block as the identity
@@ -464,8 +564,10 @@ assert abs(grad_6.norm() / grad_1.norm() - 1 / 6) < 1e-3, "the gradient should s
 # * $\alpha = 0$: every block starts as **the identity**. This is the idea behind **Fixup** (Zhang et al.,
 #   2019: zero-init the last layer of each branch, rescale the others) and **SkipInit** (De & Smith, 2020:
 #   a scalar multiplier on each branch, initialized to 0); with BatchNorm, zero-initializing the last BN
-#   scale of each block (Goyal et al., 2017) does the same. The branch is zero but its last layer's
-#   gradient is not, so it starts learning at the first step.
+#   scale of each block (Goyal et al., 2017) does the same. The branch outputs zero, but its last layer's
+#   gradient is not zero (it is the gradient at the block's output times the first layer's activations),
+#   so the branch starts learning at the first step; zeroing *both* layers of a branch would leave every
+#   gradient of the branch at zero (checked below).
 #
 # We scale the last linear layer of each branch:
 
@@ -520,6 +622,24 @@ zero_act, zero_grad = res_curves["alpha = 0 (zero-init)"][1:]
 assert np.all(zero_act == zero_act[0]) and np.all(zero_grad == 1), "zero-init: every block is exactly the identity"
 print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes signal and gradient unchanged.")
 
+
+def branch_gradient_norms(model):
+    """Norm of the loss gradient of each branch's first and last linear layer's weight, at one batch."""
+    model.zero_grad()
+    nn.functional.cross_entropy(model(imgs), labels).backward()
+    return [[linear_layers(b)[i].weight.grad.norm().item() for i in (0, -1)] for b in residual_branches(model)]
+
+
+zero_last = np.array(branch_gradient_norms(residual_network(0.0)))
+both_zero_model = residual_network(0.0)
+with torch.no_grad():
+    for branch in residual_branches(both_zero_model):
+        linear_layers(branch)[0].weight.zero_()
+zero_both = np.array(branch_gradient_norms(both_zero_model))
+print(f"zero-init (last layer of each branch 0): smallest gradient norm, first layers {zero_last[:, 0].min():.2g}, "
+      f"last layers {zero_last[:, 1].min():.2g}; both layers 0: largest {zero_both.max():.2g}")
+assert zero_last[:, 1].min() > 0 and zero_both.max() == 0, "the last layer learns only if the first is not zero"
+
 # %% [markdown]
 # With $\alpha = 1$ the variance grows by about $2^{20}$, and the gradient explodes backwards the same way.
 # With $\alpha = 1/\sqrt{L}$ it grows by a small factor (the limit $e$ of $(1+1/L)^L$, give or take the
@@ -529,9 +649,8 @@ print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes sign
 # ## 6 · Training: which of them learn?
 # All variants train with the same recipe: SGD with momentum, the same learning rate, batch size and
 # number of epochs, 3 seeds each, on the 50,000 training images; the test accuracy is the network's after
-# the last epoch. The learning rate was picked once for all, from a short pilot of a few variants at
-# three learning rates, each about three times the one before (the smallest, printed below, suited most
-# of them); no variant is tuned alone.
+# the last epoch. The learning rate, printed below, is one for all variants; no variant is tuned alone.
+# (It was chosen from a short pilot run that is not stored, so nothing here rests on it.)
 
 # %%
 if RETRAIN:
@@ -562,7 +681,9 @@ ax.barh(names, table.loc[names, "test acc mean (%)"], xerr=table.loc[names, "std
         color=[f"C{list(table.index).index(n)}" for n in names], alpha=0.85)
 for y, name in enumerate(names):
     mean, std = table.loc[name, ["test acc mean (%)", "std"]]
-    ax.text(mean + std + 1.5, y, f"{mean:.1f} ± {std:.1f}", va="center", fontsize=14)
+    diverged = table.loc[name, "diverged runs"]
+    note = f"  ({diverged} of {len(recipe['seeds'])} runs diverged to NaN)" if diverged else ""
+    ax.text(mean + std + 1.5, y, f"{mean:.1f} ± {std:.1f}{note}", va="center", fontsize=14)
 ax.axvline(10, color="grey", ls=":", lw=2)
 ax.text(11, len(names) - 0.45, "chance", color="grey", fontsize=14)
 ax.set(xlim=(0, 100), xlabel="test accuracy (%), mean ± std over 3 seeds",
@@ -589,48 +710,100 @@ print("test accuracy per seed (%): " + "; ".join(f"{name} {accs}" for name, accs
 print(f"chance level of the cross-entropy: ln 10 = {math.log(10):.2f}")
 for seed, run in study["results"]["LayerNorm"].items():
     print(f"LayerNorm, default init, seed {seed}: training loss per epoch {[round(v, 3) for v in run['train_loss']]}")
+setbacks = {(name, seed): [round(100 * a, 1) for a in run["val_acc"]] for name, runs in study["results"].items()
+            for seed, run in runs.items() if min(np.diff(run["val_acc"])) < -0.02}
+print("runs whose validation accuracy fell by more than 2 points from one epoch to the next (val acc per epoch, %):")
+for (name, seed), val in setbacks.items():
+    print(f"   {name}, seed {seed}: {val}")
+assert set(setbacks) == {("Kaiming", "0"), ("BatchNorm", "0"), ("BatchNorm", "1")}, "the setbacks the text names"
 
 # %% [markdown]
 # Reading the study (its numbers are the committed ones printed above, from one CPU):
 #
 # * **Naive init**: PyTorch's default stays at chance in every seed, as section 1 predicts; so do unscaled
 #   residual branches, whose loss overflows (the runs diverge to NaN in the first epoch).
-# * **Kaiming, orthogonal, LSUV** all learn. Orthogonal and LSUV end a few points above Kaiming and with a
-#   smaller spread, but with three seeds and four epochs that is a hint, not a ranking. One slow Kaiming
-#   seed widens the gap, but all three Kaiming seeds trail every orthogonal and LSUV seed (printed above).
+# * **Kaiming, orthogonal, LSUV** all learn. Orthogonal and LSUV end a few points above Kaiming, and all
+#   three Kaiming seeds trail every orthogonal and LSUV seed (printed above); but with three seeds and four
+#   epochs that is a hint, not a ranking. Part of the gap is one run: Kaiming seed 0 fell from 69.5 % to
+#   27.6 % validation accuracy in its second epoch and ended last (74.6 %). It is not alone: the setbacks
+#   printed above (two BatchNorm seeds with the default init) show that at this rate, 0.003 with
+#   momentum 0.9, more than one variant trains unsteadily; we have not tested why (a rate near the edge of
+#   stability, notebook 11, is a candidate), and a study at a smaller rate could rank them differently.
 # * **Normalization**: BatchNorm learns with either init, but ends far behind the plain Kaiming network in
-#   the same four epochs: its exploding gradient (section 4) is there with both inits. LayerNorm with the
-#   default init ends at chance in every seed (in two of them its training loss dips below $\ln 10$ in
-#   the first epoch, then climbs back to chance level, as printed above), while the same network with
-#   Kaiming's weights learns.
-#   The normalization hides the weights' scale from the forward pass, not from training: with the
-#   default init the effective learning rate is 6 times larger (and the head layer's init differs too).
-#   A normalized network does *not* train "whatever the init" at a fixed learning rate.
+#   the same four epochs. Its gradient explodes at init with both inits (section 4); whether that is why
+#   it lags is not tested here. LayerNorm with the default init ends at chance in every seed (in two of
+#   them its training loss dips below $\ln 10$ in the first epoch, then climbs back to chance level, as
+#   printed above), while the same network with Kaiming's weights learns.
 # * **Residual + zero-init** is the best network of the study, with the smallest spread of those that
-#   learn: every block starts as the identity, and signal and gradient cross all 40 layers unchanged.
+#   learn. At init its blocks are the identity and signal and gradient cross all 40 layers unchanged
+#   (section 5); this study does not separate that start from what residual connections do later in
+#   training.
+#
+# **Why LayerNorm fails with the default init.** The normalization hides the weights' scale from the
+# forward pass, not from training: with the default init the relative step is 6 times larger (section 4).
+# If that is the cause, dividing the learning rate by 6 should remove the failure. The experiment: the
+# same LayerNorm network with the default init, 150 batches of 128 images with the study's momentum, at
+# the study's rate and at a sixth of it (a few seconds):
+
+# %%
+def short_run(name, lr, steps=150, seed=0):
+    """Training losses of `steps` batches of SGD with the study's momentum and batch size, from the init
+    of variant `name` (seed `seed`)."""
+    model = build_variant(name, calib_imgs, seed=seed, depth=DEPTH, width=WIDTH)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe["momentum"])
+    gen, losses = torch_generator(5), []
+    for _ in range(steps):
+        idx = torch.randint(len(x_train), (recipe["batch_size"],), generator=gen)
+        loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return np.array(losses)
+
+
+ln_runs = {lr: short_run("LayerNorm", lr) for lr in (recipe["lr"], recipe["lr"] / 6)}
+for lr, losses in ln_runs.items():
+    print(f"LayerNorm, default init, lr {lr:.2g}: lowest training loss {losses.min():.3f}, mean of the last 30 "
+          f"batches {losses[-30:].mean():.3f} (chance ln 10 = {math.log(10):.3f})")
+end_large, end_small = (ln_runs[lr][-30:].mean() for lr in ln_runs)
+assert end_small < 1.7 and end_small < end_large - 0.25, "a sixth of the rate should let the LayerNorm network learn"
+
+# %% [markdown]
+# At a sixth of the rate the default-init LayerNorm network learns steadily; at the study's rate its loss
+# ends these 150 batches higher (on most seeds back at chance level, as in the stored study's first
+# epoch). Dividing the rate by the factor that the init's scale multiplies it by removes the failure, as
+# the effective-rate explanation predicts. Two limits: 150 batches do not show that a sixth of the rate
+# stays stable for four epochs, and the head layer's init (not followed by a normalization) differs
+# between the two inits too. A normalized network does *not* train "whatever the init" at a fixed
+# learning rate.
 #
 # ## Summary
 # * In a 40-layer ReLU network, PyTorch's default init shrinks the activations by about two orders of
 #   magnitude, to the floor set by the biases, and the gradient reaching the first layer by some thirty:
-#   it does not train. Kaiming keeps the variances within a small factor of 1 and trains.
+#   it does not train. Kaiming keeps the average factor per layer near 1 (the curves still wander, by an
+#   amount that changes from seed to seed) and trains.
 # * **Orthogonal** matrices keep every norm exactly. A deep *linear* orthogonal network is an isometry
-#   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for any weights. In the
-#   ReLU network, orthogonal weights keep the variance within a small factor of 1 as Kaiming does, not flat.
+#   (dynamical isometry: all Jacobian singular values 1); ReLU's zeros break that for random weights. In the
+#   ReLU network, orthogonal weights keep the average factor per layer near 1 as Kaiming does, not flat.
 # * **LSUV** measures instead of deriving: orthogonal start, then each layer rescaled to variance 1 on a data
-#   batch, in forward order.
+#   batch, in forward order. With zero biases one rescaling per layer hits the target, whatever the
+#   activation; the loop is needed when biases are not zero.
 # * **BatchNorm / LayerNorm** make the forward pass independent of the init's scale. The scale does not
-#   vanish: it becomes an effective learning rate ($\mathrm{lr}/c^2$), and BatchNorm's gradients explode
-#   at init in a deep plain network.
+#   vanish: it becomes an effective learning rate ($\mathrm{lr}/c^2$): LayerNorm with the default init
+#   fails at the study's rate and learns at a sixth of it. BatchNorm's gradients explode at init in a deep
+#   plain network.
 # * **Residual** connections alone double the variance per block; scaling the branches by
 #   $\alpha \sim 1/\sqrt{L}$ bounds it, and **zero-init** (Fixup, SkipInit) starts every block as the
-#   identity, the best-trained network of this notebook.
+#   identity; it gave the best-trained network of this notebook.
 #
 # ## Exercises
 # ### Exercise 1: LSUV
 # Write LSUV yourself: `lsuv(model, imgs)` initializes every `nn.Linear` of `model` (use
 # `linear_layers(model)`) orthogonally with zero biases, then rescales the layers in forward order until
-# each layer's output variance on `imgs` is 1 (within 0.01). The checker starts from a bad init, runs your
-# function on a 20-layer network and measures.
+# each layer's output variance on `imgs` is 1 (within 0.01). Cap the number of rescalings per layer (say
+# 10): a wrong update may never settle. The checker starts from a bad init, runs your function on a
+# 20-layer network and a batch that is not standardized, and measures.
 
 # %%
 def lsuv(model, imgs):
@@ -650,7 +823,10 @@ def lsuv(model, imgs):
         nn.init.orthogonal_(layer.weight)
         nn.init.zeros_(layer.bias)
     for layer in linear_layers(model):
-        while abs((var := layer_output_variance(model, layer, imgs)) - 1) >= 0.01:
+        for _ in range(10):  # capped: a wrong update (dividing by the variance) would never settle
+            var = layer_output_variance(model, layer, imgs)
+            if abs(var - 1) < 0.01:
+                break
             with torch.no_grad():
                 layer.weight /= math.sqrt(var)
 
@@ -684,5 +860,12 @@ def branch_scale(L):
 
 check_branch_scale(branch_scale)
 doubling = measure(residual_network(branch_scale(BLOCKS)))[1]
-print(f"L = {BLOCKS}: alpha = {branch_scale(BLOCKS):.4f}, measured growth x{doubling[-1] / doubling[0]:.2f} (target x2)")
-assert 1.3 < doubling[-1] / doubling[0] < 3.5, "the measured growth should be near 2"
+bounded = measure(residual_network(1 / math.sqrt(BLOCKS)))[1]  # the same weights, alpha = 1/sqrt(L)
+ratio = (doubling[-1] / doubling[0]) / (bounded[-1] / bounded[0])
+predicted = 2 / (1 + 1 / BLOCKS) ** BLOCKS
+print(f"L = {BLOCKS}: alpha = {branch_scale(BLOCKS):.4f}, measured growth x{doubling[-1] / doubling[0]:.2f} (target x2); "
+      f"against alpha = 1/sqrt(L) on the same weights: x{ratio:.3f} (predicted 2 / (1 + 1/L)^L = {predicted:.3f})")
+# One network's growth wanders with its random weights; the ratio to the same weights at alpha = 1/sqrt(L)
+# cancels most of that. Over COURSE_SEED 1-20 it stayed within 10 % of the prediction; alpha = 1/sqrt(L)
+# itself would give a ratio of 1, 33 % above it.
+assert 0.8 < ratio / predicted < 1.2, "the growth should be 2 / (1 + 1/L)^L of alpha = 1/sqrt(L)'s"

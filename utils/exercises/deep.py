@@ -1,10 +1,12 @@
 """Checkers for the exercises of notebook 13 (very deep networks): LSUV, and the residual branch scale.
 
 The LSUV checker runs the student's function on a deep network that starts from a deliberately bad
-init, then looks at what LSUV promises: every linear layer's output has variance 1 on the batch, the
-weights are (scaled) orthogonal matrices, the biases are 0. Each typical mistake breaks one of the three
-(rescaling all layers from one forward pass, dividing by the variance instead of the std, skipping the
-orthogonal start), and the message names it.
+init and on a batch that is not standardized, then looks at what LSUV promises: every linear layer's
+output has variance 1 on the batch, the weights are random (scaled) orthogonal matrices, the biases are 0.
+Each typical mistake breaks one of these (rescaling all layers from one forward pass, dividing by the
+variance instead of the std, skipping the orthogonal start, starting from the identity, calibrating on a
+batch of one's own), and the message names it. A loop that never settles is stopped after a fixed number
+of forward passes, with a message that says so.
 """
 
 import math
@@ -16,7 +18,10 @@ from utils.deep import DeepMLP
 from utils.exercises import check, passed
 from utils.init import layer_output_variance, linear_layers, var_init
 
-LSUV_TOL = 0.05  # LSUV iterates to |Var - 1| < tol; any tol up to 0.05 passes
+LSUV_TOL = 0.01  # the exercise's tolerance: |Var - 1| < 0.01 for every layer
+ROUNDING = 1e-3  # slack for a variance computed another way (float64, biased): not a looser target
+PASSES_PER_LAYER = 20  # forward passes allowed per linear layer; the solution needs 1-3
+TRACE_LIMIT = 8.0  # |trace| of a random orthogonal matrix is about N(0, 1): 8 is never reached by chance
 
 
 def _off_orthogonal(weight: torch.Tensor) -> float:
@@ -38,35 +43,71 @@ def check_lsuv(lsuv_fn) -> None:
     return passed(getattr(lsuv_fn, "__name__", "your function"))
 
 
+class _PassLimit:
+    """A forward pre-hook that stops the student's function (ExerciseError) after `limit` passes."""
+
+    def __init__(self, limit: int):
+        self.limit, self.passes = limit, 0
+
+    def __call__(self, module, inputs):
+        self.passes += 1
+        check(
+            self.passes <= self.limit,
+            f"Your function ran the network {self.limit} times without finishing, and the checker "
+            "stopped it: its loop does not settle. Dividing the weights by the variance instead of the "
+            "std (its square root) overshoots back and forth forever; cap the rescalings of each layer "
+            "(say 10) so that a mistake cannot hang.",
+        )
+
+
 def _check_lsuv(lsuv_fn) -> None:
-    imgs = torch.randn(256, 1, 28, 28, generator=torch_generator(0))
+    # Not standardized (mean 0.5, std 2), so an LSUV that calibrates on a batch of its own fails.
+    imgs = 0.5 + 2.0 * torch.randn(256, 1, 28, 28, generator=torch_generator(0))
     model = DeepMLP(depth=20, width=64)
     var_init(model, 0.5)  # a bad start (exploding, non-zero biases) that LSUV must overwrite
-    lsuv_fn(model, imgs)
     layers = linear_layers(model)
+    handle = model.register_forward_pre_hook(_PassLimit(PASSES_PER_LAYER * len(layers)))
+    try:
+        lsuv_fn(model, imgs)
+    finally:
+        handle.remove()
     for i, layer in enumerate(layers):  # the start first: a wrong start also spoils the variances
-        check(
-            layer.bias is None or layer.bias.abs().max().item() == 0,
-            f"Linear layer {i}: biases are not 0 (largest |b| = {layer.bias.abs().max().item():.3g}); "
-            "the orthogonal start sets them to 0.",
-        )
-        off = _off_orthogonal(layer.weight)
-        check(
-            off < 1e-3,
-            f"Linear layer {i}: W W^T is not a multiple of the identity (largest deviation "
-            f"{off:.3g}): LSUV starts from an orthogonal init (nn.init.orthogonal_), then only "
-            "rescales.",
-        )
+        _check_start(i, layer)
     for i, layer in enumerate(layers):
         var = layer_output_variance(model, layer, imgs)
         check(
-            abs(var - 1) < LSUV_TOL,
-            f"Linear layer {i} of {len(layers)}: output variance {var:.4g} on the "
-            f"batch, expected 1 (within {LSUV_TOL}). Two usual causes: dividing the "
-            "weights by the variance instead of the std (its square root), or "
-            "rescaling every layer from one forward pass: each layer must be "
-            "measured after the layers before it are fixed, since rescaling a "
-            "layer changes every output after it.",
+            abs(var - 1) < LSUV_TOL + ROUNDING,
+            f"Linear layer {i} of {len(layers)}: output variance {var:.4g} on the batch `imgs` "
+            f"(output.var() over all entries), expected 1 within {LSUV_TOL}. Usual causes: dividing the "
+            "weights by the variance instead of the std (its square root); calibrating on another batch "
+            "than the `imgs` given; stopping at a looser tolerance; or rescaling every layer from one "
+            "forward pass: each layer must be measured after the layers before it are fixed, since "
+            "rescaling a layer changes every output after it.",
+        )
+
+
+def _check_start(i: int, layer: torch.nn.Linear) -> None:
+    """Zero biases, and a weight that is a multiple of a random orthogonal matrix (not the identity)."""
+    check(
+        layer.bias is None or layer.bias.abs().max().item() == 0,
+        f"Linear layer {i}: biases are not 0 (largest |b| = {layer.bias.abs().max().item():.3g}); "
+        "the orthogonal start sets them to 0.",
+    )
+    off = _off_orthogonal(layer.weight)
+    check(
+        off < 1e-3,
+        f"Linear layer {i}: W W^T is not a multiple of the identity (largest deviation "
+        f"{off:.3g}): LSUV starts from an orthogonal init (nn.init.orthogonal_), then only "
+        "rescales.",
+    )
+    if layer.in_features == layer.out_features:
+        w = layer.weight.detach().double()
+        trace = (w.trace() * math.sqrt(len(w)) / w.norm()).item()  # the trace of its orthogonal factor
+        check(
+            abs(trace) < TRACE_LIMIT,
+            f"Linear layer {i}: the weight is a multiple of the identity or close to it (its orthogonal "
+            f"factor has trace {trace:.3g}; a random one's is about N(0, 1)). LSUV starts from a RANDOM "
+            "orthogonal matrix (nn.init.orthogonal_), not nn.init.eye_.",
         )
 
 
@@ -75,6 +116,11 @@ def check_branch_scale(branch_scale) -> None:
     variance-preserving and uncorrelated with x) multiply the variance by exactly 2: (1 + alpha^2)^L = 2."""
     for blocks in (1, 2, 5, 20, 100, 1000):
         alpha = float(branch_scale(blocks))
+        check(
+            alpha >= 0,
+            f"L = {blocks}: alpha = {alpha:.4g} is negative. (1 + alpha^2)^L does not see the sign, but "
+            "a branch scale is a size (scale_residual_branches takes alpha >= 0): give the positive root.",
+        )
         growth = (1 + alpha**2) ** blocks
         hint = ""
         if math.isclose(alpha, 1 / blocks, rel_tol=1e-3) and blocks > 1:

@@ -40,9 +40,19 @@ def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, 
     return passed(f"stability bracket [{lo:.4g}, {hi:.4g}]")
 
 
-def check_warmup(warmup_lr, base_lr: float = 0.5, warmup_steps: int = 50) -> None:
+WARMUP_SETTINGS = ((0.5, 50), (0.1, 10), (3.0, 7))  # several, so a function that ignores its arguments fails
+
+
+def check_warmup(warmup_lr) -> None:
     """warmup_lr(step, base_lr, warmup_steps) -> the lr of update `step` (counted from 0): linear from
-    base_lr / warmup_steps at step 0 to base_lr at step warmup_steps - 1, then base_lr."""
+    base_lr / warmup_steps at step 0 to base_lr at step warmup_steps - 1, then base_lr. Checked for
+    several (base_lr, warmup_steps), so the answer must use its arguments."""
+    for base_lr, warmup_steps in WARMUP_SETTINGS:
+        _check_warmup_setting(warmup_lr, base_lr, warmup_steps)
+    return passed("linear warm-up")
+
+
+def _check_warmup_setting(warmup_lr, base_lr: float, warmup_steps: int) -> None:
     for step in [0, 1, warmup_steps // 2, warmup_steps - 1, warmup_steps, 3 * warmup_steps]:
         expected = base_lr * min(1.0, (step + 1) / warmup_steps)
         got = warmup_lr(step, base_lr, warmup_steps)
@@ -56,6 +66,10 @@ def check_warmup(warmup_lr, base_lr: float = 0.5, warmup_steps: int = 50) -> Non
             math.isclose(got, expected, rel_tol=1e-9),
             f"At step {step} (base_lr={base_lr}, warmup_steps={warmup_steps}) expected lr {expected:.6g}, "
             f"got {got:.6g}."
-            + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else ""),
+            + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else "")
+            + (
+                " Use the arguments base_lr and warmup_steps, not fixed numbers."
+                if (base_lr, warmup_steps) != WARMUP_SETTINGS[0]
+                else ""
+            ),
         )
-    return passed("linear warm-up")

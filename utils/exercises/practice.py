@@ -51,13 +51,19 @@ def _sharpness(net, x, y) -> float:
     return top_hessian_eigenvalue(loss, list(net.parameters()), torch_generator(1), iters=300, rtol=1e-8)[0]
 
 
+def _rescaled(rescale, net, c: float) -> nn.Module:
+    """A copy of `net` after rescale(copy, c), whether the answer changes it in place or returns it."""
+    changed = copy.deepcopy(net)
+    result = rescale(changed, c)
+    return result if isinstance(result, nn.Module) else changed
+
+
 def check_rescale(rescale) -> None:
     """rescale(net, c) changes a BaseNetwork in place (or returns the changed network) so that it computes
-    exactly the same function, while the top Hessian eigenvalue of its loss changes."""
+    exactly the same function, while the top Hessian eigenvalue of its loss changes; c = 1 changes
+    nothing (so an answer must use c, not a number of its own)."""
     net, x, y = _probe()
-    changed = copy.deepcopy(net)
-    result = rescale(changed, 10.0)
-    changed = result if isinstance(result, nn.Module) else changed
+    changed = _rescaled(rescale, net, 10.0)
     moved = max(
         ((p - q).abs().max() / q.abs().max()).item()
         for p, q in zip(changed.parameters(), net.parameters(), strict=True)
@@ -79,5 +85,14 @@ def check_rescale(rescale) -> None:
         not 0.5 < after / before < 2,
         f"The function is the same, but the top Hessian eigenvalue hardly moved "
         f"({before:.4g} -> {after:.4g}); rescale the weights so that the curvature changes.",
+    )
+    unchanged = _rescaled(rescale, net, 1.0)
+    moved_by_one = max(
+        (p - q).abs().max().item() for p, q in zip(unchanged.parameters(), net.parameters(), strict=True)
+    )
+    check(
+        moved_by_one < 1e-12,
+        f"rescale(net, 1) changed a weight by {moved_by_one:.3g}: with c = 1 nothing should move. Use the "
+        "argument c (multiply by c, divide by c), not a fixed factor.",
     )
     return passed("rescale")
