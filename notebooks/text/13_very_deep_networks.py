@@ -177,7 +177,7 @@ def plot_measured(curves, title):
 # ReLU layer multiplies the variance by about $\frac16$ (notebook 04), until only the biases' contribution
 # is left. Backwards the same factor applies, layer after layer.
 
-# %% alt="Activation variance forward and gradient variance backward per layer of a 40-layer ReLU network, PyTorch's default init against Kaiming: with the default, activations drop to a floor within five layers and gradients vanish by about thirty orders of magnitude; Kaiming stays near 1."
+# %% alt="Activation variance forward and gradient variance backward per layer of a 40-layer ReLU network, PyTorch's default init against Kaiming: default activations drop to a floor within five layers and gradients vanish by some thirty decades; Kaiming stays near 1."
 basic = variant_curves(["PyTorch default", "Kaiming"])
 plot_measured(basic, f"{DEPTH} hidden ReLU layers: PyTorch's default init against Kaiming")
 
@@ -490,7 +490,7 @@ assert np.abs(np.log(one_pass_var)).max() > math.log(2), "without the order, som
 # image's mean and variance over the units. Either way the forward variance is 1 by construction, with
 # the PyTorch default init that failed in section 1:
 
-# %% alt="Activation and gradient variance per layer with BatchNorm or LayerNorm after every linear layer, default init and Kaiming: all activations sit exactly on 1, BatchNorm's gradients grow about a millionfold towards the input with either init, LayerNorm's stay within a decade or two."
+# %% alt="Activation and gradient variance per layer with BatchNorm or LayerNorm after every linear layer, default or Kaiming init: all activations sit on 1, BatchNorm's gradients grow about a millionfold towards the input, LayerNorm's stay within a decade or two."
 norm_curves = variant_curves(["BatchNorm", "LayerNorm", "BatchNorm + Kaiming", "LayerNorm + Kaiming"])
 plot_measured(norm_curves, "Normalization after every linear layer: default init, and Kaiming")
 for name, (_, act, grad) in norm_curves.items():
