@@ -2,6 +2,8 @@
 a red-green deficiency) cannot tell apart, and every optimizer drawn the same way across the course."""
 
 import itertools
+import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -85,3 +87,69 @@ def test_a_rendered_comparison_figure_passes(names):
         ax.plot(np.arange(10), np.arange(10) * (i + 1), **optimizer_style(name, markevery=3))
     assert confusable_pairs(line_colors(ax)) == []
     plt.close(fig)
+
+
+def shapes_shared(ax) -> list[tuple]:
+    """Labelled lines of one axes that share line style and marker: told apart by colour alone."""
+    lines = [line for line in ax.get_lines() if line.get_label() and not line.get_label().startswith("_")]
+    shape = {line.get_label(): (str(line.get_linestyle()), str(line.get_marker())) for line in lines}
+    return [(a, b) for a, b in itertools.combinations(shape, 2) if shape[a] == shape[b]]
+
+
+def assert_readable(fig):
+    for ax in fig.axes:
+        assert confusable_pairs(line_colors(ax)) == [], f"confusable colours in {ax.get_title()!r}"
+        assert shapes_shared(ax) == [], f"lines told apart by colour alone in {ax.get_title()!r}"
+    plt.close(fig)
+
+
+def test_the_checks_catch_a_figure_that_relies_on_red_and_green():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], color="#d62728", label="a")
+    ax.plot([1, 0], color="#2ca02c", label="b")
+    assert confusable_pairs(line_colors(ax)) and shapes_shared(ax) == [("a", "b")]
+    plt.close(fig)
+
+
+def test_variance_vs_depth_figures_are_readable():
+    from utils.variance_depth import plot_curves_vs_depth, plot_variance_vs_depth
+
+    set_course_style()
+    curves = {name: np.geomspace(1, 10.0**k, 31) for k, name in enumerate(["a", "b", "c", "d", "e"], -2)}
+    assert_readable(plot_variance_vs_depth({"tanh": curves, "ReLU": curves}))
+    layers = np.arange(1, 11)
+    stepped = {name: (layers, np.full(10, 2.0**k)) for k, name in enumerate(["x", "y", "z", "w"])}
+    assert_readable(plot_curves_vs_depth({"act": stepped, "grad": stepped}, ["variance", "variance"]))
+
+
+def test_trajectory_figures_of_07_and_08_are_readable():
+    """What the sliders of 07 and 08 redraw: three optimizers, or one with a schedule beside another."""
+    from utils.plotting import plot_trajectories
+
+    set_course_style()
+    w = np.linspace(-2, 2, 20)
+    grid = (*np.meshgrid(w, w, indexing="ij"), np.add.outer(w**2, w**2))
+    path = np.column_stack([np.linspace(1, 0, 11), np.linspace(1, -1, 11), np.linspace(2, 0, 11)])
+    assert_readable(plot_trajectories(grid, {"SGD": path, "Adam": path * 0.9, "SGDMomentum": path * 0.8}))
+    assert_readable(plot_trajectories(grid, {"SGDMomentum": path, "SGD, lr 10 x 0.97^t": path * 0.5}))
+
+
+HARD_CODED = re.compile(
+    r"""(?:color|colors|mec|mfc|markeredgecolor|markerfacecolor)\s*=\s*["'](?!(?:black|k|grey|gray|dimgrey|white|w|none|0\.\d+)["'])"""
+    r"""|["'](?:tab:\w+|#[0-9a-fA-F]{6}|C\d)["']"""
+)
+
+
+def test_the_notebooks_take_their_colours_from_the_palette():
+    """No hard-coded colour in a twin but black, grey or white (references); the rest comes from
+    PALETTE, OPTIMIZER_COLORS or optimizer_style, so a palette change reaches every figure."""
+    twins = sorted((Path(__file__).resolve().parent.parent / "notebooks" / "text").glob("[0-9][0-9]_*.py"))
+    found = [
+        f"{twin.name}:{n}: {line.strip()}"
+        for twin in twins
+        for n, line in enumerate(twin.read_text(encoding="utf-8").splitlines(), 1)
+        if not line.lstrip().startswith("#") and HARD_CODED.search(line)
+    ]
+    assert found == [], "hard-coded colours (use utils.plotting's PALETTE / OPTIMIZER_COLORS):\n" + "\n".join(
+        found
+    )

@@ -35,7 +35,7 @@ def last_code_line(cell) -> str:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("book") / "site"
-    publish.build_site(publish.chosen(SITE_NOTEBOOKS), out, with_decks=True)
+    publish.build_site(publish.chosen(SITE_NOTEBOOKS), out, with_decks=True, with_frames=False)
     return out
 
 
@@ -70,8 +70,8 @@ def test_landing_page_links_the_decks_and_student_notebooks_in_the_site(site):
 def test_page_has_figures_math_and_links(site, number):
     path = publish.chosen([number])[0]
     page = (site / "notebooks" / f"{path.stem}.html").read_text()
-    images = re.findall(r'<img[^>]+src="\.\./(_images/[^"]+)"', page)
-    assert len(images) == image_outputs(publish.static_widgets(publish.read(path))) > 0
+    images = re.findall(r'<img[^>]+src="\.\./(_images/[^"]+\.png)"', page)  # the figures (not the badge)
+    assert len(images) == image_outputs(publish.read(path)) > 0
     assert all((site / img).is_file() for img in images)
     assert 'class="math notranslate nohighlight"' in page, "no math on the page"
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "MathJax is not served by the site"
@@ -102,26 +102,6 @@ def test_the_slider_shows_its_stored_figure(site):
     assert "white-space: pre-wrap" in (site / "_static" / "course.css").read_text(), "long lines do not wrap"
 
 
-def test_static_widgets_leaves_a_figure_where_each_slider_was():
-    for path in publish.chosen([]):
-        nb = publish.read(path)
-        sliders = [
-            i
-            for i, c in enumerate(nb.cells)
-            if c.cell_type == "code"
-            for o in c.outputs
-            if publish.WIDGET_VIEW in o.get("data", {})
-        ]
-        publish.static_widgets(nb)
-        assert "widgets" not in nb.metadata
-        for i in sliders:
-            kinds = [k for o in nb.cells[i].outputs for k in o.get("data", {})]
-            assert publish.WIDGET_VIEW not in kinds and "image/png" in kinds, f"{path.name} cell {i}: {kinds}"
-
-
-# ---- slides ------------------------------------------------------------------------------------
-
-
 def test_decks_have_several_slides_and_work_offline(decks):
     out, written = decks
     assert [p.name for p in written] == [f"{p.stem}.slides.html" for p in publish.chosen(DECK_NOTEBOOKS)]
@@ -139,7 +119,8 @@ def test_decks_come_with_notebooks_for_rise(decks):
         live = publish.read(out / path.name)
         kinds = [c.metadata.get("slideshow", {}).get("slide_type") for c in live.cells]
         assert None not in kinds and kinds.count("slide") >= 3, kinds
-        assert [c.source for c in live.cells] == [c.source for c in publish.read(path).cells]
+        stored = publish.badge_attached(publish.read(path))  # the badge offline, the rest as stored
+        assert [c.source for c in live.cells] == [c.source for c in stored.cells]
 
 
 def test_decks_leave_out_set_up_and_solutions(decks):

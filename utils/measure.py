@@ -1,7 +1,7 @@
 """Per-layer measurements of a network: its weights, its weight gradients and its activations.
 
 Notebooks 02-04 tell their story with these numbers (how the variance changes from layer to layer);
-utils.plotting draws them and utils.depth repeats them over deep networks. Every function returns a
+utils.plotting draws them and utils.variance_depth repeats them over deep networks. Every function returns a
 dict {"Layer i": flat numpy array}, named by the layer's index in its container (for the course's
 BaseNetwork: "Layer 0", "Layer 2", ... "Layer 8", the positions of its nn.Linear in `model.layers`).
 """

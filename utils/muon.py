@@ -53,7 +53,8 @@ def adjust_lr(lr: float, adjust_lr_fn, shape) -> float:
 
 
 def _check_muon_settings(params, momentum, weight_decay, adjust_lr_fn, ns_steps) -> None:
-    """The settings torch.optim.Muon refuses, refused with a message that says what to do."""
+    """The settings torch.optim.Muon refuses, and a momentum >= 1 (torch 2.13 accepts it), each refused with
+    a message that says what to do."""
     _check_range("momentum", momentum, 0.0, 1.0)
     _check_range("weight_decay", weight_decay, 0.0, math.inf)
     _check_range("ns_steps", ns_steps, 1, 100)

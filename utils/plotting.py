@@ -22,7 +22,7 @@ OPTIMIZER_COLORS = {
     "SGD": PALETTE[0],  # blue
     "SGDMomentum": PALETTE[1],  # orange
     "Adam": PALETTE[2],  # bluish green
-    "Nesterov": PALETTE[9],  # sky blue
+    "SGDNesterov": PALETTE[9],  # sky blue
     "Adagrad": PALETTE[3],  # vermillion
     "RMSprop": PALETTE[6],  # pink
     "AdamW": PALETTE[5],  # brown
@@ -32,7 +32,7 @@ OPTIMIZER_STYLES = {
     "SGD": {"linestyle": "-", "marker": "o"},
     "SGDMomentum": {"linestyle": "--", "marker": "s"},
     "Adam": {"linestyle": "-.", "marker": "^"},
-    "Nesterov": {"linestyle": ":", "marker": "D"},
+    "SGDNesterov": {"linestyle": ":", "marker": "D"},
     "Adagrad": {"linestyle": (0, (5, 1, 1, 1)), "marker": "v"},
     "RMSprop": {"linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": "P"},
     "AdamW": {"linestyle": (0, (1, 1)), "marker": "X"},
@@ -40,15 +40,21 @@ OPTIMIZER_STYLES = {
 }
 
 
-def optimizer_style(name: str, markevery: int | None = None) -> dict:
-    """Keyword arguments for ax.plot that draw `name`'s line in its colour, line style and marker."""
-    style = {"color": OPTIMIZER_COLORS[name], **OPTIMIZER_STYLES[name], "label": name}
+def optimizer_style(name: str, markevery: int | None = None, label: str | None = None) -> dict:
+    """Keyword arguments for ax.plot that draw `name`'s line in its colour, line style and marker (with
+    markevery) and label it `label` (default: the name)."""
+    style = {"color": OPTIMIZER_COLORS[name], **OPTIMIZER_STYLES[name], "label": label or name}
     if markevery is None:
         style.pop("marker")
     else:
         style["markevery"] = markevery
     return style
 
+
+# Lines that are not optimizers (conditions, schemes) take PALETTE[i] and LINESTYLES[i]; the
+# quantities of notebooks 02-04 keep one colour each: weights, activations and gradients.
+LINESTYLES = ("-", "--", "-.", ":", (0, (8, 2, 1, 2, 1, 2)))
+QUANTITY_COLORS = {"weight": PALETTE[2], "activation": PALETTE[1], "gradient": PALETTE[0]}
 
 BINS = 60
 
@@ -71,7 +77,7 @@ def _power_of_ten(peak: float) -> int:
 
 
 def plot_distributions(
-    values: dict[str, np.ndarray], title: str, color: str = "C0", xlabel: str = ""
+    values: dict[str, np.ndarray], title: str, color: str | None = None, xlabel: str = ""
 ) -> plt.Figure:
     """One histogram per layer, all on the same bins (one x scale for the whole figure), variance in
     each title.
@@ -80,8 +86,10 @@ def plot_distributions(
     a layer that explodes spreads over the whole axis. The y axis is the share of the layer's values
     in each bin, so panels compare directly. Plain histograms, no kde: a kde would smear bounded
     (uniform) or constant values beyond where they are. Tiny or huge values are drawn in units of a
-    power of ten named in the x label; the titles give the variances of the original values.
+    power of ten named in the x label; the titles give the variances of the original values. The colour
+    is the quantity's (QUANTITY_COLORS, by xlabel) unless given.
     """
+    color = color or QUANTITY_COLORS.get(xlabel, PALETTE[0])
     peak = max((float(np.max(np.abs(v))) for v in values.values() if v.size), default=0.0)
     exponent = _power_of_ten(peak)
     scale = 10.0**exponent
@@ -139,6 +147,9 @@ def plot_heatmaps(matrices: dict[str, np.ndarray], title: str, xlabel: str, ylab
 # Loss surfaces and optimizer trajectories (notebooks 07-08)
 # ---------------------------------------------------------------------------------------------------
 # Light greys for the heat map, darker = lower loss: the coloured trajectories stay the loudest thing.
+# Paths that are not an optimizer (a variant of one) take the first of these its figure does not use yet:
+# far from orange and blue, and legible on the grey map.
+TRAJECTORY_EXTRA_COLORS = [PALETTE[i] for i in (4, 9, 5, 6)]
 SURFACE_BACKGROUND = ListedColormap(plt.cm.Greys(np.linspace(0.75, 0.03, 256)))
 
 
@@ -170,7 +181,7 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     """Heat map of the loss with each optimizer's path (w1, w2 per step) drawn on top.
 
     paths: name -> array [steps, 3] of (w1, w2, loss) as returned by train_curve; names found in
-    OPTIMIZER_COLORS keep the course's colours. The start is a black circle, each end a large cross.
+    OPTIMIZER_COLORS keep the course's colour and marker. The start is a black circle, each end a large cross.
     The first path is drawn on top (SGD's short steps would vanish under the others' longer ones).
     The view stays on the grid: a path that leaves it says where it ended in the legend.
     """
@@ -180,15 +191,19 @@ def plot_trajectories(grid, paths: dict[str, np.ndarray], title: str = "", ax=No
     ax.contour(w1, w2, z, levels=12, colors="0.45", linewidths=0.8)
     fig.colorbar(mesh, ax=ax, label="loss", pad=0.02)
     outline = [patheffects.Stroke(linewidth=5, foreground="white"), patheffects.Normal()]
+    used = {OPTIMIZER_COLORS[name] for name in paths if name in OPTIMIZER_COLORS}
+    extras = iter([c for c in TRAJECTORY_EXTRA_COLORS if c not in used] * len(paths))
     for i, (name, path) in enumerate(paths.items()):
-        color = OPTIMIZER_COLORS.get(name, f"C{i + 3}")
+        color = OPTIMIZER_COLORS[name] if name in OPTIMIZER_COLORS else next(extras)
+        marker = OPTIMIZER_STYLES[name]["marker"] if name in OPTIMIZER_STYLES else "hpd8"[i % 4]
         on_top = 3 + (len(paths) - i) / 100  # first path highest, all below the end markers (zorder 4)
         ax.plot(
             path[:, 0],
             path[:, 1],
-            "-o",
+            "-",
+            marker=marker,  # each optimizer's own marker: colour is never the only cue
             color=color,
-            markersize=5,
+            markersize=6,
             linewidth=2.5,
             path_effects=outline,
             label=_trajectory_label(name, path),

@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -102,7 +102,7 @@ from torchvision import transforms
 from utils import set_seed
 from utils.data import (CLASS_NAMES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_datasets,
                         fashion_mnist_tensors)
-from utils.plotting import set_course_style
+from utils.plotting import PALETTE, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -234,7 +234,7 @@ assert object_mean > 0.5 > all_train_pixels.mean(), "without the background the 
 # bar holds exactly four of the 256 grey levels, so no bar gets more levels than its neighbours.)
 
 # %% alt="Log-scale histograms of pixel values, raw in [0, 1] and after normalizing with mean 0.2861 and std 0.3530: the same shape, a huge spike at the background value and a broad spread, only shifted and rescaled to mean 0 and std 1."
-def plot_pixel_histograms(batches, colors=("C0", "C1")):
+def plot_pixel_histograms(batches, colors=PALETTE[:2]):
     """Side-by-side pixel histograms (log counts) of named batches, with mean and std in the titles.
     `batches` maps a name to (batch, (shift, scale)), the affine map from raw [0, 1] values: the bin
     edges lie halfway between grey levels (4 levels per bin), so the bins do not alias the 256 levels."""

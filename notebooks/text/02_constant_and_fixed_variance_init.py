@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -101,13 +101,14 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from utils import set_seed
 from utils.data import fashion_mnist_tensors
-from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
 from utils.exercises.init import check_bias_floor, check_width_schedule_stds
 from utils.init import linear_layers
 from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
                            variances, weights_by_layer)
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, plot_heatmaps, set_course_style
+from utils.sliders import int_slider, live_figure, log_slider
+from utils.variance_depth import plot_variance_vs_depth, variance_by_depth
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -167,7 +168,7 @@ set_seed(42)
 const_model = BaseNetwork("identity")
 const_init(const_model, fill=0.005)
 const_grads = gradients_by_layer(const_model, imgs, labels)
-plot_distributions(const_grads, "Weight gradients, constant init 0.005", color="C0", xlabel="gradient")
+plot_distributions(const_grads, "Weight gradients, constant init 0.005", xlabel="gradient")
 plt.show()
 print_variances(const_grads, "Gradient")
 
@@ -309,12 +310,12 @@ def var_init(model, std=0.01):
 set_seed(42)
 small_model = BaseNetwork("identity")
 var_init(small_model, std=0.01)
-plot_distributions(weights_by_layer(small_model), "Weights, std 0.01", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(small_model), "Weights, std 0.01", xlabel="weight")
 plt.show()
 
 # %% alt="Histograms of the activations per layer with weights of std 0.01: the spread collapses from layer to layer, the variance falling from about 0.08 to below 0.0001 by the output."
 small_acts = activations_by_layer(small_model, imgs)
-plot_distributions(small_acts, "Activations, std 0.01", color="C1", xlabel="activation")
+plot_distributions(small_acts, "Activations, std 0.01", xlabel="activation")
 plt.show()
 print_variances(small_acts, "Activation")
 
@@ -386,7 +387,7 @@ set_seed(42)
 large_model = BaseNetwork("identity")
 var_init(large_model, std=0.1)
 large_acts = activations_by_layer(large_model, imgs)
-plot_distributions(large_acts, "Activations, std 0.1", color="C3", xlabel="activation")
+plot_distributions(large_acts, "Activations, std 0.1", xlabel="activation")
 plt.show()
 print_variances(large_acts, "Activation")
 large_grads = variances(gradients_by_layer(large_model, imgs, labels))

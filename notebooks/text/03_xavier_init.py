@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -99,13 +99,13 @@ from torch import nn
 
 from utils import set_seed, torch_generator
 from utils.data import FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_tensors
-from utils.depth import plot_variance_vs_depth
 from utils.exercises.init import check_backward_ratio, check_conv_fans
 from utils.init import linear_layers
 from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
                            variances, weights_by_layer)
 from utils.models import BaseNetwork
-from utils.plotting import plot_distributions, set_course_style
+from utils.plotting import PALETTE, plot_distributions, set_course_style
+from utils.variance_depth import plot_variance_vs_depth
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -183,10 +183,10 @@ def equal_var_init(model):
 set_seed(42)
 equal_model = BaseNetwork("identity")
 equal_var_init(equal_model)
-plot_distributions(weights_by_layer(equal_model), "Weights, equal variance 1/d_x", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(equal_model), "Weights, equal variance 1/d_x", xlabel="weight")
 plt.show()
 equal_acts = activations_by_layer(equal_model, imgs)
-plot_distributions(equal_acts, "Activations, equal variance 1/d_x", color="C1", xlabel="activation")
+plot_distributions(equal_acts, "Activations, equal variance 1/d_x", xlabel="activation")
 plt.show()
 print_variances(equal_acts, "Activation")
 
@@ -274,7 +274,7 @@ def xavier_init(model):
 set_seed(42)
 xavier_model = BaseNetwork("identity")
 xavier_init(xavier_model)
-plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", xlabel="weight")
 plt.show()
 
 # %% [markdown]
@@ -297,7 +297,7 @@ plt.show()
 
 # %% alt="Histograms of the activations per layer with Xavier init and the identity activation: the spread grows a little from layer to layer, the variance rising from about 1.3 to about 3.6."
 xavier_acts = activations_by_layer(xavier_model, imgs)
-plot_distributions(xavier_acts, "Activations, Xavier, identity activation", color="C1", xlabel="activation")
+plot_distributions(xavier_acts, "Activations, Xavier, identity activation", xlabel="activation")
 plt.show()
 print_variances(xavier_acts, "Activation")
 
@@ -349,7 +349,7 @@ set_seed(42)
 tanh_model = BaseNetwork("tanh")
 xavier_init(tanh_model)
 tanh_acts = activations_by_layer(tanh_model, imgs)
-plot_distributions(tanh_acts, "Linear-layer outputs (before tanh), Xavier", color="C1", xlabel="linear-layer output")
+plot_distributions(tanh_acts, "Linear-layer outputs (before tanh), Xavier", xlabel="linear-layer output")
 plt.show()
 print_variances(tanh_acts, "Activation")
 
@@ -401,7 +401,7 @@ bins = np.linspace(-bound, bound, 41)
 ax.hist(ours.weight.detach().flatten().numpy(), bins=bins, density=True, alpha=0.6, label="hand-written xavier_init")
 ax.hist(reference.flatten().numpy(), bins=bins, density=True, histtype="step", linewidth=2.5, color="black",
         label="nn.init.xavier_uniform_")
-ax.axhline(1 / (2 * bound), color="C3", linestyle="--", linewidth=2, label="density of U(-a, a)")
+ax.axhline(1 / (2 * bound), color=PALETTE[3], linestyle="--", linewidth=2, label="density of U(-a, a)")
 ax.set_xlabel("weight of a 784 → 512 layer")
 ax.set_ylabel("density")
 ax.set_ylim(0, 1.4 / (2 * bound))

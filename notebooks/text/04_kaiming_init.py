@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -98,12 +98,13 @@ from torch import nn
 
 from utils import course_seed, set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
-from utils.depth import int_slider, live_figure, log_slider, plot_variance_vs_depth, variance_by_depth
 from utils.exercises.init import check_empirical_gain, check_gelu_init, gelu_network
 from utils.init import equal_var_init, linear_layers, var_init, xavier_init
 from utils.measure import activations_by_layer, output_gradients_by_layer, print_variances, variances, weights_by_layer
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, set_course_style
+from utils.sliders import int_slider, live_figure, log_slider
+from utils.variance_depth import plot_variance_vs_depth, variance_by_depth
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -189,12 +190,12 @@ def kaiming_init(model):
 set_seed(42)
 kaiming_model = BaseNetwork("relu")
 kaiming_init(kaiming_model)
-plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", color="C2", xlabel="weight")
+plot_distributions(weights_by_layer(kaiming_model), "Weights, Kaiming", xlabel="weight")
 plt.show()
 
 # %% alt="Histograms of the activations before each ReLU with Kaiming init: about the same bell curve in every hidden layer, the variance staying near 1."
 kaiming_acts = activations_by_layer(kaiming_model, imgs)
-plot_distributions(kaiming_acts, "Activations (before ReLU), Kaiming", color="C1", xlabel="activation")
+plot_distributions(kaiming_acts, "Activations (before ReLU), Kaiming", xlabel="activation")
 plt.show()
 print_variances(kaiming_acts, "Activation")
 

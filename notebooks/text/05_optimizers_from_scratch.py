@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -102,7 +102,7 @@ from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.exercises.optimizers import check_adagrad, check_nesterov
 from utils.models import BaseNetwork
-from utils.plotting import OPTIMIZER_COLORS, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, PALETTE, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -721,10 +721,10 @@ assert damped[-10:].max() < damped.max() / 10, "dampening=β: then the offset fa
 # %% alt="Momentum variants on a noisy quadratic bowl: left, their weight paths; right, each gap to this course's rule, log scale: the velocity form and torch at lr 0.01 match to round-off, dampened torch drifts then fades, torch at lr 0.1 swings wide."
 styles = {
     "this course (lr 0.1)": dict(color="black", lw=5, alpha=0.35),
-    "velocity, lr_v = (1-β)·lr = 0.01": dict(color="C0", lw=2.5, ls="--"),
-    "torch, dampening=0, lr = 0.01": dict(color="C1", lw=2.5, ls=":"),
-    "torch, dampening=β, lr = 0.1": dict(color="C2", lw=2.5),
-    "torch, dampening=0, lr = 0.1": dict(color="C3", lw=2.5),
+    "velocity, lr_v = (1-β)·lr = 0.01": dict(color=PALETTE[0], lw=2.5, ls="--"),
+    "torch, dampening=0, lr = 0.01": dict(color=PALETTE[1], lw=2.5, ls=":"),
+    "torch, dampening=β, lr = 0.1": dict(color=PALETTE[2], lw=2.5),
+    "torch, dampening=0, lr = 0.1": dict(color=PALETTE[3], lw=2.5, ls="-."),
 }
 steps = np.arange(1, T + 1)
 fig, (left, right) = plt.subplots(1, 2, figsize=(16, 6))
@@ -737,7 +737,7 @@ left.legend(fontsize=12, loc="upper right")
 right.axhline(1e-15, color="gray", lw=1, ls=":")
 right.text(T, 2e-15, "float64 round-off", ha="right", fontsize=13, color="gray")
 right.text(T / 2, 1e-11, "velocity and torch (dampening=0, lr·(1-β)):\n0 at step 1, round-off after", ha="center",
-           va="bottom", fontsize=13, color="C0")
+           va="bottom", fontsize=13, color=PALETTE[0])
 right.set(xlabel="step", ylabel=r"$|w - w_{\mathrm{this\ course}}|$ (exact 0 drawn at $10^{-17}$)",
           title="Gap to this course's momentum", ylim=(1e-17, 1e2))
 right.legend(fontsize=11, loc="center right")

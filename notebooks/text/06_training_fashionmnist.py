@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -108,7 +108,7 @@ from utils.exercises.training import check_accuracy, check_early_stopping
 from utils.init import kaiming_init, var_init
 from utils.models import BaseNetwork
 from utils.optimizers import SGD, Adam, SGDMomentum
-from utils.plotting import OPTIMIZER_COLORS, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, optimizer_style, set_course_style
 from utils.training import retrained_dir, train_model
 
 set_course_style()
@@ -340,8 +340,8 @@ assert max(settled.values()) <= 15, "validation should come within a point of it
 # %% alt="Validation accuracy and training loss per epoch for SGD, SGD with momentum and Adam: momentum and Adam rise smoothly, while SGD's accuracy jumps by several points between epochs and its loss shoots up around epoch 31 before recovering."
 fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(16, 6))
 for name, r in results.items():
-    ax_acc.plot(epochs, 100 * np.array(r["val_acc"]), color=OPTIMIZER_COLORS[name], lw=3, label=name)
-    ax_loss.plot(epochs, r["train_loss"], color=OPTIMIZER_COLORS[name], lw=3, label=name)
+    ax_acc.plot(epochs, 100 * np.array(r["val_acc"]), lw=3, **optimizer_style(name))
+    ax_loss.plot(epochs, r["train_loss"], lw=3, **optimizer_style(name))
 ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(80, 91), title="Validation accuracy")
 ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Training loss")
 fig.legend(*ax_acc.get_legend_handles_labels(), loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.08), frameon=False)
@@ -508,8 +508,8 @@ poor = json.loads((STUDY_DIR / "poor_init.json").read_text())
 
 fig, ax = plt.subplots(figsize=(10, 6))
 for name, r in poor.items():
-    ax.plot(np.arange(1, POOR_EPOCHS + 1), 100 * np.array(r["val_acc"]), "o-", color=OPTIMIZER_COLORS[name],
-            lw=3, ms=9, label=f"{name} (test {100 * r['test_acc']:.1f} %)")
+    ax.plot(np.arange(1, POOR_EPOCHS + 1), 100 * np.array(r["val_acc"]), lw=3, ms=9,
+            **optimizer_style(name, markevery=1, label=f"{name} (test {100 * r['test_acc']:.1f} %)"))
 ax.axhline(10, color="grey", ls=":", lw=2)
 ax.text(POOR_EPOCHS, 12, "chance", ha="right", color="grey")
 ax.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(0, 100), xticks=range(1, POOR_EPOCHS + 1),
@@ -581,8 +581,7 @@ for name in OPTIMIZERS:
     curves = 100 * np.array([runs[s][name]["val_acc"] for s in runs])
     mean, std = curves.mean(axis=0), curves.std(axis=0, ddof=1)
     x = np.arange(1, SEED_EPOCHS + 1)
-    ax.plot(x, mean, color=OPTIMIZER_COLORS[name], lw=3,
-            label=f"{name}: test {seed_table.loc['mean', name]:.2f} ± {seed_table.loc['std', name]:.2f} %")
+    ax.plot(x, mean, lw=3, **optimizer_style(name, label=f"{name}: test {seed_table.loc['mean', name]:.2f} ± {seed_table.loc['std', name]:.2f} %"))
     ax.fill_between(x, mean - std, mean + std, color=OPTIMIZER_COLORS[name], alpha=0.25)
 ax.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(76, 91), title=f"Validation accuracy, mean ± std over {len(runs)} seeds")
 ax.legend(loc="lower center", ncol=3, fontsize=14)

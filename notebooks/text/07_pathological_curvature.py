@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -94,7 +94,6 @@ if not course_utils_importable():
 # %%
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -103,7 +102,8 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from utils import set_seed
 from utils.exercises.surfaces import check_first_adam_step, check_ravine_settles
 from utils.optimizers import SGD, Adam, OptimizerTemplate, SGDMomentum
-from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, PALETTE, plot_surface_3d, plot_trajectories, set_course_style
+from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import NUM_STEPS, RAVINE_START, gradient, surface_grid, train_curve
 
 set_matplotlib_formats("png")
@@ -254,11 +254,11 @@ def show_ravine(**settings):
     paths = ravine_paths(**settings)
     # plot_trajectories draws the first path on top: SGD, then Adam above momentum, whose path covers Adam's
     paths = {name: paths[name] for name in ("SGD", "Adam", "SGDMomentum")}
-    plot_trajectories(ravine_map, paths, title=f"The ravine: {settings['steps']} steps from "
+    return plot_trajectories(ravine_map, paths, title=f"The ravine: {settings['steps']} steps from "
                       f"({settings['w1_start']:g}, {settings['w2_start']:g})")
 
 
-show_ravine()
+show_ravine();
 
 
 # %% [markdown]
@@ -388,8 +388,8 @@ fig, ax = plt.subplots(figsize=(12, 5.5))
 steps = np.arange(1, last + 1)
 ax.semilogy(steps, adam_w2_steps, color=OPTIMIZER_COLORS["Adam"], linewidth=3, label="Adam's step along $w_2$")
 ax.semilogy(steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $|\partial\mathcal{L}/\partial w_2|$")
-ax.semilogy(steps, average, color="C1", linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
-ax.semilogy(steps, rms, color="C3", linewidth=2, linestyle="--", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
+ax.semilogy(steps, average, color=PALETTE[1], linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
+ax.semilogy(steps, rms, color=PALETTE[4], linewidth=2, linestyle="-.", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
 ax.axhline(1.0, color=OPTIMIZER_COLORS["Adam"], linestyle=":", label=r"$\eta = 1$")
 ax.set(title=r"Adam along the ravine: $\hat m$ decays, $\sqrt{\hat v}$ remembers, the step shrinks", xlabel="step", ylabel="size")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=13)
@@ -500,21 +500,19 @@ assert not both.any(), f"no constant SGD learning rate should solve the ravine i
 # at their initial values.)
 
 # %%
-# Redraw on release only (a redraw takes about a second: no queue of redraws while dragging); wide tracks.
-slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=widgets.Layout(width="60%"))
-ravine_sliders = widgets.interactive(
+d = RAVINE_DEFAULTS
+live_figure(
     show_ravine,
-    sgd_lr=widgets.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.05, description="SGD lr", **slider),
-    momentum_lr=widgets.FloatLogSlider(value=10, base=10, min=-1, max=1.5, step=0.05, description="Momentum lr", **slider),
-    momentum=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="momentum β", **slider),
-    adam_lr=widgets.FloatLogSlider(value=1, base=10, min=-2, max=1, step=0.05, description="Adam lr", **slider),
-    beta1=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="Adam β1", **slider),
-    beta2=widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="Adam β2", **slider),
-    w1_start=widgets.FloatSlider(value=5, min=-6, max=6, step=0.5, description="start w1", **slider),
-    w2_start=widgets.FloatSlider(value=5, min=-5, max=6, step=0.5, description="start w2", **slider),
-    steps=widgets.IntSlider(value=NUM_STEPS, min=1, max=300, step=1, description="steps", **slider),
+    sgd_lr=log_slider("SGD lr", d["sgd_lr"], -1, 1.5),
+    momentum_lr=log_slider("Momentum lr", d["momentum_lr"], -1, 1.5),
+    momentum=float_slider("momentum β", d["momentum"], 0, 0.99, 0.01),
+    adam_lr=log_slider("Adam lr", d["adam_lr"], -2, 1),
+    beta1=float_slider("Adam β1", d["beta1"], 0, 0.99, 0.01),
+    beta2=float_slider("Adam β2", d["beta2"], 0.5, 0.999, 0.001, readout_format=".3f"),
+    w1_start=float_slider("start w1", d["w1_start"], -6, 6, 0.5, readout_format=".1f"),
+    w2_start=float_slider("start w2", d["w2_start"], -5, 6, 0.5, readout_format=".1f"),
+    steps=int_slider("steps", d["steps"], 1, 300),
 )
-ravine_sliders
 
 # %% [markdown]
 # ## Exercises

@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -91,7 +91,6 @@ if not course_utils_importable():
 # %%
 import math
 
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -100,7 +99,8 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from utils import set_seed
 from utils.exercises.surfaces import ADAM_STARTS, check_adam_predictions, check_reaches_optimum
 from utils.optimizers import SGD, Adam, SGDMomentum
-from utils.plotting import OPTIMIZER_COLORS, plot_surface_3d, plot_trajectories, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, PALETTE, plot_surface_3d, plot_trajectories, set_course_style
+from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import ADAM_LR, NUM_STEPS, OPTIMA, STEEP_START, accepts_numpy, surface_grid, train_curve
 
 set_matplotlib_formats("png")
@@ -207,12 +207,12 @@ def steep_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, 
 def show_steep(**settings):
     """Draw the three paths for the given settings (defaults: the race) on the precomputed map."""
     settings = {**STEEP_DEFAULTS, **settings}
-    plot_trajectories(steep_map, steep_paths(**settings), title=f"Steep optima: {settings['steps']} steps "
+    return plot_trajectories(steep_map, steep_paths(**settings), title=f"Steep optima: {settings['steps']} steps "
                       f"from ({settings['w1_start']:g}, {settings['w2_start']:g})")
 
 
 paths = steep_paths(**STEEP_DEFAULTS)
-show_steep()
+show_steep();
 
 
 # %% [markdown]
@@ -401,21 +401,19 @@ assert late_distance["Adam (beta1 0.9, beta2 0.999)"] < 0.01 and late_distance["
 # optimizer finds. (On GitHub or nbviewer the sliders do not run; the figure above is their initial view.)
 
 # %%
-# Redraw on release only (a redraw takes about a second: no queue of redraws while dragging); wide tracks.
-slider = dict(continuous_update=False, style={"description_width": "110px"}, layout=widgets.Layout(width="60%"))
-steep_sliders = widgets.interactive(
+d = STEEP_DEFAULTS
+live_figure(
     show_steep,
-    sgd_lr=widgets.FloatLogSlider(value=0.5, base=10, min=-2, max=1, step=0.05, description="SGD lr", **slider),
-    momentum_lr=widgets.FloatLogSlider(value=1, base=10, min=-2, max=1, step=0.05, description="Momentum lr", **slider),
-    momentum=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="momentum β", **slider),
-    adam_lr=widgets.FloatLogSlider(value=0.2, base=10, min=-2, max=0.5, step=0.05, description="Adam lr", **slider),
-    beta1=widgets.FloatSlider(value=0.9, min=0, max=0.99, step=0.01, description="Adam β1", **slider),
-    beta2=widgets.FloatSlider(value=0.999, min=0.5, max=0.999, step=0.001, readout_format=".3f", description="Adam β2", **slider),
-    w1_start=widgets.FloatSlider(value=0, min=-2, max=2, step=0.1, description="start w1", **slider),
-    w2_start=widgets.FloatSlider(value=0, min=-2, max=2, step=0.1, description="start w2", **slider),
-    steps=widgets.IntSlider(value=NUM_STEPS, min=1, max=300, step=1, description="steps", **slider),
+    sgd_lr=log_slider("SGD lr", d["sgd_lr"], -2, 1),
+    momentum_lr=log_slider("Momentum lr", d["momentum_lr"], -2, 1),
+    momentum=float_slider("momentum β", d["momentum"], 0, 0.99, 0.01),
+    adam_lr=log_slider("Adam lr", d["adam_lr"], -2, 0.5),
+    beta1=float_slider("Adam β1", d["beta1"], 0, 0.99, 0.01),
+    beta2=float_slider("Adam β2", d["beta2"], 0.5, 0.999, 0.001, readout_format=".3f"),
+    w1_start=float_slider("start w1", d["w1_start"], -2, 2, 0.1, readout_format=".1f"),
+    w2_start=float_slider("start w2", d["w2_start"], -2, 2, 0.1, readout_format=".1f"),
+    steps=int_slider("steps", d["steps"], 1, 300),
 )
-steep_sliders
 
 
 # %% [markdown]
@@ -457,11 +455,11 @@ w = np.linspace(-5, 4, 1000)
 shift = 0.3
 fig, ax = plt.subplots(figsize=(12, 5.5))
 ax.plot(w, one_d_loss(w), color="black", linewidth=3, label="training loss")
-ax.plot(w, one_d_loss(w, shift), color="C3", linewidth=3, linestyle="--", label=f"test loss (shifted by {shift})")
+ax.plot(w, one_d_loss(w, shift), color=PALETTE[3], linewidth=3, linestyle="--", label=f"test loss (shifted by {shift})")
 for minimum, name, text_x in [(-2.0, "flat", -4.9), (2.0, "sharp", 2.6)]:
     train, test = one_d_loss(minimum), one_d_loss(minimum, shift)
     ax.annotate("", xy=(minimum, test), xytext=(minimum, train),
-                arrowprops=dict(arrowstyle="<->", color="C3", linewidth=2.5))
+                arrowprops=dict(arrowstyle="<->", color=PALETTE[3], linewidth=2.5))
     ax.text(text_x, 0.3, f"{name} minimum:\ntest - train = {test - train:.2f}", fontsize=15, va="center",
             bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
     print(f"{name:>5} minimum at w = {minimum:+.0f}: training loss {abs(train):.3f}, test loss {test:.3f}")

@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -101,7 +101,7 @@ from torch import nn
 from utils import optimizers as course
 from utils import set_seed, torch_generator
 from utils.compare import max_weight_diff
-from utils.plotting import set_course_style
+from utils.plotting import LINESTYLES, PALETTE, set_course_style
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -224,13 +224,13 @@ def plot_sweep(ax, lrs, losses, label, color, marker="o", **style):
 
 
 fig, ax = plt.subplots(figsize=(11, 5.5))
-ax.axvspan(LRS[0] / 1.5, LRS[good[0]] / 10**0.125, color="tab:blue", alpha=0.08)
-ax.axvspan(LRS[good[0]] / 10**0.125, LRS[good[-1]] * 10**0.125, color="tab:green", alpha=0.12)
-ax.axvspan(LRS[good[-1]] * 10**0.125, LRS[-1] * 1.5, color="tab:red", alpha=0.08)
+ax.axvspan(LRS[0] / 1.5, LRS[good[0]] / 10**0.125, color=PALETTE[0], alpha=0.08)
+ax.axvspan(LRS[good[0]] / 10**0.125, LRS[good[-1]] * 10**0.125, color=PALETTE[2], alpha=0.12)
+ax.axvspan(LRS[good[-1]] * 10**0.125, LRS[-1] * 1.5, color=PALETTE[3], alpha=0.08)
 for x_text, text in [(3e-4, "too small"), (math.sqrt(LRS[good[0]] * LRS[good[-1]]), "good"), (2.0, "too large")]:
     ax.text(x_text, 4.5e-3, text, ha="center", fontsize=15, weight="bold")
 plot_sweep(ax, LRS, final_loss, f"final loss ({len(SEEDS)} seeds)", "k")
-ax.axhline(MEAN_LOSS, color="tab:red", ls="--", lw=1.5, label=r"Var$(y)$: predict the mean")
+ax.axhline(MEAN_LOSS, color=PALETTE[3], ls="--", lw=1.5, label=r"Var$(y)$: predict the mean")
 ax.text(1.3e-4, 3.3, "× = NaN (diverged)", fontsize=13)
 ax.set(xscale="log", yscale="log", ylim=(3e-3, 6), xlim=(LRS[0] / 1.5, LRS[-1] * 1.5),
        xlabel="learning rate", ylabel=f"loss after {STEPS} updates", title="Learning-rate sweep, full-batch GD")
@@ -402,7 +402,7 @@ assert math.isclose(clipped_norm, 0.1, rel_tol=1e-4), "after clipping the joint 
 
 # %%
 LR_BIG, C_LOW, C_HIGH = 0.5, 0.1, 5.0
-COLORS = {None: "k", C_LOW: "tab:orange", C_HIGH: "tab:purple"}  # one colour per threshold, in both panels
+COLORS = {None: "k", C_LOW: PALETTE[1], C_HIGH: PALETTE[4]}  # one colour per threshold, in both panels
 NAMES = {None: "no clipping", C_LOW: f"clip at c={C_LOW}", C_HIGH: f"clip at c={C_HIGH:g}"}
 
 start_norms = [torch.cat([p.grad.flatten() for p in gradients_of(make_mlp(s)).parameters()]).norm().item()
@@ -434,7 +434,7 @@ fig, (ax_sweep, ax_fit) = plt.subplots(1, 2, figsize=(16, 6))
 # c=5 first, dashed and wider, so that the unclipped curve it mostly coincides with stays visible on top
 for c, marker, style in [(C_HIGH, "^", {"ls": "--", "lw": 5, "markersize": 11}), (C_LOW, "s", {}), (None, "o", {})]:
     plot_sweep(ax_sweep, LRS, sweeps[c], NAMES[c], COLORS[c], marker=marker, **style)
-ax_sweep.axhline(MEAN_LOSS, color="tab:red", ls="--", lw=1.5, label=r"Var$(y)$")
+ax_sweep.axhline(MEAN_LOSS, color=PALETTE[3], ls="--", lw=1.5, label=r"Var$(y)$")
 ax_sweep.axvline(LR_BIG, color="grey", lw=1)
 ax_sweep.text(LR_BIG * 0.9, 4e-3, f"lr={LR_BIG}", ha="right", fontsize=13)
 ax_sweep.text(1.3e-4, 3.3, "× = NaN", fontsize=13)
@@ -446,7 +446,7 @@ grid = torch.linspace(-2, 2, 200).unsqueeze(1)
 ax_fit.scatter(x, y, s=10, alpha=0.4, color="grey", label="data")
 good_net = train(LR_GOOD, 0)[1]
 with torch.no_grad():
-    ax_fit.plot(grid, good_net(grid), color="tab:green", lw=3, label=f"lr={LR_GOOD}, no clipping")
+    ax_fit.plot(grid, good_net(grid), color=PALETTE[2], lw=3, label=f"lr={LR_GOOD}, no clipping")
     for c, style in [(None, {"lw": 7, "alpha": 0.5}), (C_HIGH, {"lw": 3, "ls": "--"}), (C_LOW, {"lw": 3})]:
         loss, net, _ = big[c]
         label = f"lr={LR_BIG}, {NAMES[c]}"
@@ -514,9 +514,9 @@ print(f"lr = {LR_MB}; the good range of the sweep: {LRS[good[0]]:.3g} .. {LRS[go
 assert LRS[good[0]] < LR_MB < LRS[good[-1]], f"lr = {LR_MB} should lie inside the good range of the sweep"
 runs = {"full batch (256)": run_epochs(len(x)), "minibatch (16)": run_epochs(16)}
 fig, axes = plt.subplots(1, 3, figsize=(16, 5), sharey=True)
-for (name, (losses, updates, seconds)), color in zip(runs.items(), ["tab:blue", "tab:orange"]):
+for (name, (losses, updates, seconds)), color, ls in zip(runs.items(), PALETTE[:2], LINESTYLES):
     for ax, axis in zip(axes, [np.arange(1, len(losses) + 1), updates, seconds]):
-        ax.plot(axis, losses, color=color, lw=2.5, label=name)
+        ax.plot(axis, losses, color=color, ls=ls, lw=2.5, label=name)
 for ax, xlabel in zip(axes, ["epoch", "updates", "seconds of training"]):
     ax.set(xlabel=xlabel, yscale="log")
 axes[1].set_xscale("log")

@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -97,7 +97,6 @@ if not course_utils_importable():
         )
 
 # %%
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -107,14 +106,15 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from utils import numpy_rng, set_seed
 from utils.exercises.quadratic import check_best_heavy_ball, check_rmsprop
 from utils.optimizers import SGD, Adagrad, Adam, OptimizerTemplate, RMSprop, SGDMomentum, SGDNesterov, _check_range
-from utils.plotting import OPTIMIZER_COLORS, set_course_style
+from utils.plotting import OPTIMIZER_COLORS, OPTIMIZER_STYLES, PALETTE, set_course_style
 from utils.quadratic import curvatures, error_norms, measured_rate, momentum_rate, run_on_quadratic
+from utils.sliders import float_slider, int_slider, live_figure, log_slider
 from utils.surfaces import pathological_curve_loss, train_curve
 
 set_matplotlib_formats("png")
 set_course_style()
 set_seed(42)
-COLORS = {**OPTIMIZER_COLORS, "SGDNesterov": "#d62728", "Adagrad": "#9467bd", "RMSprop": "#8c564b"}
+COLORS = OPTIMIZER_COLORS  # one colour per optimizer, the same in every notebook
 
 # %% [markdown]
 # ## 1 · Gradient descent in the eigenbasis
@@ -193,12 +193,12 @@ dot_etas = np.linspace(0.1, 2.1, 21)
 measured = [measured_rate(run_on_quadratic(lambda p: SGD(p, lr=e), lam10, start, 600)) for e in dot_etas]
 
 fig, ax = plt.subplots(figsize=(12, 6.5))
-ax.plot(etas, np.abs(1 - etas * mu), "--", color="tab:green", lw=2.5, label="$|1-\\eta\\mu|$ (flattest)")
-ax.plot(etas, np.abs(1 - etas * L), "--", color="tab:purple", lw=2.5, label="$|1-\\eta L|$ (steepest)")
+ax.plot(etas, np.abs(1 - etas * mu), "--", color=PALETTE[2], lw=2.5, label="$|1-\\eta\\mu|$ (flattest)")
+ax.plot(etas, np.abs(1 - etas * L), "-.", color=PALETTE[4], lw=2.5, label="$|1-\\eta L|$ (steepest)")
 ax.plot(etas, momentum_rate(etas, 0.0, lam10), color="black", lw=3.5, label="rate = the larger one")
 ax.plot(dot_etas, measured, "o", color=COLORS["SGD"], ms=10, label="measured (SGD, 600 steps)")
-ax.axvline(2 / L, color="tab:red", lw=2)
-ax.text(2 / L - 0.03, 1.45, "$2/L$: unstable beyond", color="tab:red", ha="right")
+ax.axvline(2 / L, color=PALETTE[3], lw=2)
+ax.text(2 / L - 0.03, 1.45, "$2/L$: unstable beyond", color=PALETTE[3], ha="right")
 ax.annotate(f"$\\eta^\\star = 2/(\\mu+L)$\nrate $(\\kappa-1)/(\\kappa+1)$ = {(kappa - 1) / (kappa + 1):.3f}",
             xy=(2 / (mu + L), (kappa - 1) / (kappa + 1)), xytext=(0.75, 0.3),
             arrowprops=dict(arrowstyle="->", lw=2, color="black"))
@@ -339,7 +339,7 @@ for name, rates, label in [("SGD", gd_rates, "GD, $\\eta = 2/(\\mu+L)$"),
                            ("SGDNesterov", nag_rates, "Nesterov, $\\alpha = 1/L$"),
                            ("SGDMomentum", hb_rates, "heavy ball, $(\\eta^\\star, \\beta^\\star)$")]:
     steps_needed = np.log(1e6) / -np.log([rates[k] for k in kappas])
-    ax.loglog(kappas, steps_needed, "o-", color=COLORS[name], lw=3, ms=11, label=label)
+    ax.loglog(kappas, steps_needed, "-", marker=OPTIMIZER_STYLES[name]["marker"], color=COLORS[name], lw=3, ms=11, label=label)
     for k, s in zip(kappas, steps_needed):
         ax.annotate(f"{s:.0f}", (k, s), textcoords="offset points", xytext=(8, -18), fontsize=13, color=COLORS[name])
 ax.set(xlabel="condition number $\\kappa = L/\\mu$", ylabel="steps to shrink the error $10^6$-fold",
@@ -382,7 +382,7 @@ def show_momentum(log10_kappa=2.0, eta=ETA_STAR, beta=BETA_STAR, steps=150):
     fig.colorbar(image, ax=ax_map, label="steps per 10x shrink")
     eta_best, beta_best = best_heavy_ball_setting(lam.min(), lam.max())
     ax_map.plot(eta_best, beta_best, "x", color="black", ms=16, mew=4)
-    ax_map.plot(eta, beta, "o", mfc="none", mec="red", ms=16, mew=3.5)
+    ax_map.plot(eta, beta, "o", mfc="none", mec=PALETTE[3], ms=16, mew=3.5)
     ax_map.set(xscale="log", xlabel="learning rate $\\eta$ (course convention, $L = 1$)", ylabel="momentum $\\beta$",
                title=f"Heavy ball, $\\kappa$ = {kappa:.3g}: best rate {np.sqrt(beta_best):.3f}")
     runs = {"SGD": lambda p: SGD(p, lr=eta), "SGDMomentum": lambda p: SGDMomentum(p, lr=eta, momentum=beta),
@@ -394,15 +394,16 @@ def show_momentum(log10_kappa=2.0, eta=ETA_STAR, beta=BETA_STAR, steps=150):
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging run overflows: drawn up to 1e4
             dist = np.linalg.norm(run_on_quadratic(make, lam, SLIDER_START, steps), axis=1) / np.linalg.norm(SLIDER_START)
             predicted = float(theory[name]) ** t
-        ax_run.semilogy(t, np.where(dist < 1e4, dist, np.nan), color=COLORS[name], lw=3,
+        ax_run.semilogy(t, np.where(dist < 1e4, dist, np.nan), color=COLORS[name], lw=3, marker=OPTIMIZER_STYLES[name]["marker"],
+                        markevery=max(steps // 8, 1),
                         label=f"{name}: rate {float(theory[name]):.3f}")
         ax_run.semilogy(t, np.where(predicted < 1e4, predicted, np.nan), ":", color=COLORS[name], lw=2)
     ax_run.set(ylim=(1e-12, 1e3), xlabel="step", ylabel="distance to the minimum (relative)",
                title=f"$\\eta$ = {eta:.3g}, $\\beta$ = {beta:.4f}")
     ax_run.legend(loc="lower left", fontsize=13)
     fig.tight_layout()
-    plt.show()
     print(f"eta = {eta:.4g}, beta = {beta:.4f}: rate " + ", ".join(f"{n} {float(r):.4f}" for n, r in theory.items()))
+    return fig
 
 
 show_momentum()
@@ -434,13 +435,12 @@ for beta in (0.0, 0.5, 0.9, 0.99):
 # show at their initial values).
 
 # %%
-slider = dict(continuous_update=False, style={"description_width": "120px"}, layout=widgets.Layout(width="600px"))
-widgets.interactive(
+live_figure(
     show_momentum,
-    log10_kappa=widgets.FloatSlider(value=2, min=0, max=4, step=0.1, description="log10 κ", **slider),
-    eta=widgets.FloatLogSlider(value=ETA_STAR, base=10, min=-1, max=2.4, step=0.02, description="learning rate η", **slider),
-    beta=widgets.FloatSlider(value=BETA_STAR, min=0, max=0.99, step=0.0001, readout_format=".4f", description="momentum β", **slider),
-    steps=widgets.IntSlider(value=150, min=10, max=1000, step=10, description="steps", **slider),
+    log10_kappa=float_slider("log10 κ", 2, 0, 4, 0.1, readout_format=".1f"),
+    eta=log_slider("learning rate η", ETA_STAR, -1, 2.4, 0.02),
+    beta=float_slider("momentum β", BETA_STAR, 0, 0.99, 0.01, readout_format=".4f"),
+    steps=int_slider("steps", 150, 10, 1000, 10),
 )
 
 # %% [markdown]

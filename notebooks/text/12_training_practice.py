@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -109,7 +109,7 @@ from utils.exercises.practice import check_adamw, check_rescale
 from utils.init import kaiming_init
 from utils.models import BaseNetwork
 from utils.optimizers import Adam
-from utils.plotting import set_course_style
+from utils.plotting import LINESTYLES, OPTIMIZER_COLORS, PALETTE, set_course_style
 from utils.sharpness import loss_along
 from utils.registry import published_file
 from utils.training import retrained_dir, test_model
@@ -321,10 +321,10 @@ MAKE_SCHEDULER = {
     "one-cycle": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=total + 1),
 }
 traces = {name: lr_trace(make) for name, make in MAKE_SCHEDULER.items()}
-SCHEDULE_COLORS = {"constant": "#1f77b4", "warm-up + cosine": "#ff7f0e", "one-cycle": "#2ca02c"}
+SCHEDULE_COLORS = {"constant": PALETTE[0], "warm-up + cosine": PALETTE[1], "one-cycle": PALETTE[2]}
 fig, ax = plt.subplots(figsize=(11, 5))
 for name, trace in traces.items():
-    ax.plot(np.arange(total) / steps_per_epoch, trace / peak, color=SCHEDULE_COLORS[name], lw=3.5, label=name)
+    ax.plot(np.arange(total) / steps_per_epoch, trace / peak, color=SCHEDULE_COLORS[name], ls=LINESTYLES[list(traces).index(name)], lw=3.5, label=name)
 ax.set(xlabel="epoch", ylabel="learning rate / peak", title="Three schedules with the same peak")
 ax.legend(loc="center right")
 plt.show()
@@ -621,7 +621,7 @@ SHARP = ["SGD constant", "SGD warm-up + cosine", "SGD one-cycle", "SGD constant"
          "SGD warm-up + cosine" + HIGH, "SGD one-cycle" + HIGH, "Adam", "Adam + L2", "AdamW 0.0005", "AdamW 0.1"]
 eig = {name: mean_std(name, "top_eigenvalue") for name in SHARP}
 fig, ax = plt.subplots(figsize=(15, 6.5))
-colors = ["#1f77b4"] * 3 + ["#08306b"] * 3 + ["#2ca02c"] * 4
+colors = [PALETTE[0]] * 3 + [PALETTE[9]] * 3 + [OPTIMIZER_COLORS["Adam"]] * 4
 ax.bar(range(len(SHARP)), [m for m, _ in eig.values()], yerr=[s for _, s in eig.values()], color=colors, capsize=8)
 labels = [n.replace("SGD ", "").replace(HIGH, f"\n(lr {10 * peak:g})").replace("warm-up + cosine", "cosine")
           .replace("Adam + L2", "Adam\n+ L2").replace("AdamW ", "AdamW\n") for n in SHARP]
@@ -712,18 +712,18 @@ def filter_normalized_direction(net: nn.Module, generator) -> list[torch.Tensor]
 # %% alt="Rise of the training loss along filter-normalized random directions around each trained network, with bands over seeds and directions, plus one live Adam direction: all are bowls, SGD at the large rate and Adam with L2 among the flattest."
 alphas = np.array(recipe["alphas"])
 CENTER = int(np.argmin(np.abs(alphas)))  # alpha = 0, the trained weights
-CURVES = {"SGD constant": "#1f77b4", "SGD constant" + HIGH: "#08306b", "SGD one-cycle" + HIGH: "#9467bd",
-          "Adam": "#2ca02c", "Adam + L2": "#ff7f0e", "AdamW 0.1": "#d62728"}
+CURVES = {"SGD constant": PALETTE[0], "SGD constant" + HIGH: PALETTE[9], "SGD one-cycle" + HIGH: PALETTE[4],
+          "Adam": OPTIMIZER_COLORS["Adam"], "Adam + L2": PALETTE[1], "AdamW 0.1": OPTIMIZER_COLORS["AdamW"]}
 fig, ax = plt.subplots(figsize=(12, 6.5))
 for name, color in CURVES.items():
     curves = np.array([c for r in runs[name].values() for c in r["direction_losses"]])  # 3 seeds x 2 directions
     label = name.replace(HIGH, f" (lr {10 * peak:g})") if HIGH in name else name + (f" (lr {peak:g})" if "SGD" in name else "")
     rise = curves - curves[:, [CENTER]]  # L(alpha) - L(0): the networks start from different losses
-    ax.plot(alphas, rise.mean(axis=0), color=color, lw=3.5, label=label)
+    ax.plot(alphas, rise.mean(axis=0), color=color, ls=LINESTYLES[list(CURVES).index(name)], lw=3.5, label=label)
     ax.fill_between(alphas, rise.min(axis=0), rise.max(axis=0), color=color, alpha=0.15)
 live_curve = np.array(loss_along(nets["Adam"], filter_normalized_direction(nets["Adam"], torch_generator(12)),
                                  alphas, x_probe, y_probe))
-ax.plot(alphas, live_curve - live_curve[CENTER], "k:", lw=2.5, label="Adam, a live direction")
+ax.plot(alphas, live_curve - live_curve[CENTER], "k:", marker="o", ms=5, markevery=4, lw=2.5, label="Adam, a live direction")
 ax.set(xlabel="step along a filter-normalized random direction $\\alpha$",
        ylabel="rise of the training loss $L(\\alpha) - L(0)$",
        title="The loss around each trained network (band: 3 seeds x 2 directions)")

@@ -7,7 +7,7 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -107,10 +107,10 @@ from utils import set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.deep import DeepMLP, stream_variances
 from utils.deep_study import RECIPE, build_variant, load_study, run_study
-from utils.depth import plot_curves_vs_depth
 from utils.exercises.deep import check_branch_scale, check_lsuv
 from utils.init import kaiming_init, linear_layers
-from utils.plotting import set_course_style
+from utils.plotting import LINESTYLES, PALETTE, set_course_style
+from utils.variance_depth import plot_curves_vs_depth
 
 set_matplotlib_formats("png")
 set_course_style()
@@ -306,7 +306,7 @@ ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
 ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
 ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
 for i, (name, (s, _)) in enumerate(spectra.items()):
-    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=f"C{i}", label=name)
+    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=PALETTE[i], ls=LINESTYLES[i % len(LINESTYLES)], label=name)
 ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
        title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=14)  # outside: the curves fill the axes
@@ -678,7 +678,7 @@ table.round(1)
 fig, ax = plt.subplots(figsize=(12, 7))
 names = list(table.index)[::-1]
 ax.barh(names, table.loc[names, "test acc mean (%)"], xerr=table.loc[names, "std"], capsize=6,
-        color=[f"C{list(table.index).index(n)}" for n in names], alpha=0.85)
+        color=[PALETTE[list(table.index).index(n)] for n in names], alpha=0.85)
 for y, name in enumerate(names):
     mean, std = table.loc[name, ["test acc mean (%)", "std"]]
     diverged = table.loc[name, "diverged runs"]

@@ -25,8 +25,8 @@
 # 1. run a **coordinate check**: train networks of width 64 to 2048 a few Adam steps and watch the size of
 #    their outputs: it grows with the width in the standard parametrization and stays flat under muP;
 # 2. find the **mechanism**: an Adam step has entries of size lr whatever the width, and it is aligned
-#    with the input it multiplies, so its effect grows like the width (an ablation that shuffles the
-#    step removes the alignment and the growth with it);
+#    with the input it multiplies, so its effect grows like the width (an ablation that flips the step's
+#    signs at random, keeping their size, removes the alignment and halves the growth exponent);
 # 3. derive muP's rules from one condition on **spectral norms** (Yang, Simon & Bernstein 2023), the same
 #    condition that gives notebooks 03/04's $\mathrm{Var}(w) = 1/d_{\text{in}}$, and write muP by hand as
 #    Adam parameter groups (the tests check it against Microsoft's `mup` package);
@@ -342,8 +342,8 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 #   gives $\sigma^2 \sim 1/n = 1/d_{\text{in}}$, notebook 03's rule. Input ($n \times 784$): $\sigma\sqrt n \sim \sqrt n$ gives
 #   $\sigma$ constant, again $1/d_{\text{in}}$. Readout ($10 \times n$): $\sigma \sqrt n \sim 1/\sqrt n$ gives
 #   $\sigma \sim 1/n$, **smaller** than $1/\sqrt{d_{\text{in}}}$: the one init that changes.
-# * **Adam's update.** One step has entries $\pm\,\mathrm{lr}$ and (from a batch) low rank; a rank-one
-#   matrix of $\pm\,\mathrm{lr}$ entries has $\|\Delta W\|_* = \mathrm{lr}\sqrt{d_{\text{out}} d_{\text{in}}}$. Setting
+# * **Adam's update.** One step has entries $\pm\,\mathrm{lr}$ and (from a batch) is dominated by a few
+#   directions (a small stable rank, though its exact rank is full); a rank-one matrix of $\pm\,\mathrm{lr}$ entries has $\|\Delta W\|_* = \mathrm{lr}\sqrt{d_{\text{out}} d_{\text{in}}}$. Setting
 #   this $\sim \sqrt{d_{\text{out}}/d_{\text{in}}}$ gives $\mathrm{lr} \sim 1/d_{\text{in}}$: constant for the input
 #   layer, $1/n$ for the hidden layer and the readout, which is muP's $\mathrm{lr}/m$.
 #

@@ -1,5 +1,5 @@
-"""Activation variance against depth: the one figure that summarises notebooks 02-04, and the sliders
-that redraw it.
+"""Activation variance against depth: the one figure that summarises notebooks 02-04 (utils.sliders
+redraws it live).
 
 Five layers hide what an initialization does; thirty or fifty make it unmistakable, because a scheme
 that multiplies the variance by a factor q per layer gives q**depth, a straight line on a log axis
@@ -7,14 +7,9 @@ that multiplies the variance by a factor q per layer gives q**depth, a straight 
 inputs, so a slider can redraw it live.
 """
 
-import asyncio
-import io
-
-import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import Image, display
 
 from utils import course_seed
 from utils.measure import activations_by_layer, variances
@@ -136,77 +131,3 @@ def plot_curves_vs_depth(
         fig.suptitle(title, fontsize=20)
     fig.tight_layout(rect=(0, 0.06 + 0.05 * rows, 1, 1))
     return fig
-
-
-# ---------------------------------------------------------------------------------------------------
-# Sliders
-# ---------------------------------------------------------------------------------------------------
-DEBOUNCE_S = 0.3  # a burst of slider changes (arrow keys held down) gives one redraw, after the last
-
-
-def _slider_options(description: str) -> dict:
-    """Redraw on release only, a track wide enough to aim with, the whole label visible."""
-    return {
-        "description": description,
-        "continuous_update": False,
-        "layout": widgets.Layout(width="60%"),
-        "style": {"description_width": "initial"},
-    }
-
-
-def log_slider(description: str, value: float, min_exp: float, max_exp: float, step: float = 0.05):
-    """A slider over 10**min_exp .. 10**max_exp, even steps in the exponent."""
-    return widgets.FloatLogSlider(
-        value=value,
-        base=10,
-        min=min_exp,
-        max=max_exp,
-        step=step,
-        readout_format=".3g",
-        **_slider_options(description),
-    )
-
-
-def int_slider(description: str, value: int, low: int, high: int, step: int = 1):
-    return widgets.IntSlider(value=value, min=low, max=high, step=step, **_slider_options(description))
-
-
-def _png(fig: plt.Figure) -> Image:
-    """The figure as a PNG at its inline size (the figure is closed: nothing else displays it)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi)
-    plt.close(fig)
-    return Image(buffer.getvalue())
-
-
-def live_figure(make_figure, **sliders) -> None:
-    """Show make_figure(**slider values) as an ordinary figure output, then the sliders below it.
-
-    The figure is a plain PNG output (it is what GitHub, nbviewer and the book show: the default view)
-    that a slider change replaces in place. Changes are debounced: each one only restarts a short
-    timer on the kernel's event loop, so a burst of changes queues no redraws and the figure follows
-    the last value. Outside a running event loop (a plain script) a change redraws at once.
-    """
-
-    def current():
-        return make_figure(**{name: slider.value for name, slider in sliders.items()})
-
-    handle = display(_png(current()), display_id=True)
-    pending = None
-
-    def redraw():
-        handle.update(_png(current()))
-
-    def on_change(_change):
-        nonlocal pending
-        if pending is not None:
-            pending.cancel()
-        try:
-            pending = asyncio.get_running_loop().call_later(DEBOUNCE_S, redraw)
-        except RuntimeError:  # no event loop: nothing to debounce against
-            pending = None
-            redraw()
-
-    for slider in sliders.values():
-        slider.observe(on_change, names="value")
-    display(widgets.VBox(list(sliders.values())))
