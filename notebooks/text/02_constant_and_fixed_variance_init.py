@@ -269,7 +269,7 @@ plt.show()
 # so each row of the heat map (one image, 64 units) is a single colour. And since nothing controls the
 # scale, the activation variance drifts from layer to layer (printed below the figure).
 
-# %% alt="Heat maps of layer 0 and layer 2 activations, 32 images by 64 units, after a constant init: each image's row is a single colour, so every unit of a layer outputs the same value."
+# %% alt="Heat maps of layer 0 and layer 2 activations, 32 images by 64 units, after a constant init: each image's row is uniform, so every unit of a layer outputs the same value."
 const_init(const_model, fill=0.005)  # undo the 10 training steps
 const_acts = activations_by_layer(const_model, imgs)
 plot_heatmaps({f"Layer {i}": const_acts[f"Layer {i}"].reshape(len(imgs), -1)[:32, :64] for i in (0, 2)},

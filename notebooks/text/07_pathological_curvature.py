@@ -499,7 +499,7 @@ assert not both.any(), f"no constant SGD learning rate should solve the ravine i
 # from somewhere else. (On GitHub or nbviewer the sliders do not run: the figure above is what they show
 # at their initial values.)
 
-# %%
+# %% alt="Slider version of the ravine race, by default the same 100-step paths of SGD, momentum and Adam from (5, 5) as above, SGD bouncing between the walls; sliders change each optimizer's settings, the start and the number of steps."
 d = RAVINE_DEFAULTS
 live_figure(
     show_ravine,

@@ -400,7 +400,7 @@ assert late_distance["Adam (beta1 0.9, beta2 0.999)"] < 0.01 and late_distance["
 # until it, too, starts to overshoot the hole, or start from another point and see which hole each
 # optimizer finds. (On GitHub or nbviewer the sliders do not run; the figure above is their initial view.)
 
-# %%
+# %% alt="Slider version of the race on three holes, by default the same 100-step paths from (0, 0) as above, Adam staying in its hole while SGD and momentum are thrown out; sliders change learning rates, betas, start and steps."
 d = STEEP_DEFAULTS
 live_figure(
     show_steep,
