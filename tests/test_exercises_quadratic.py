@@ -98,3 +98,26 @@ def test_rmsprop(capsys):
                 },
             )
         )
+
+
+class RMSpropDividesByZero(RMSprop):
+    """A NaN answer (0/0 on the first step): NaN compares False with any tolerance, so it must be named."""
+
+    def update_param(self, p):
+        v = self.param_avg[p].mul_(self.alpha).addcmul_(p.grad, p.grad, value=1 - self.alpha)
+        p.addcdiv_(p.grad * 0, v.sqrt() * 0, value=-self.lr)
+
+
+def test_rmsprop_rejects_nan_weights():
+    with pytest.raises(ExerciseError, match="is nan"):
+        check_rmsprop(RMSpropDividesByZero)
+
+
+@pytest.mark.parametrize("cls", [Adagrad, RMSprop])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0, 0.0])
+def test_adaptive_optimizers_reject_bad_eps_and_lr(cls, bad):
+    w = [torch.zeros(2, requires_grad=True)]
+    with pytest.raises(ValueError, match="eps must be a positive finite number"):
+        cls(w, lr=0.1, eps=bad)
+    with pytest.raises(ValueError, match="lr must be a positive finite number"):
+        cls(w, lr=bad)

@@ -8,28 +8,30 @@ from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
 from utils.torch_optimizers import TorchAdam, TorchSGDMomentum
 
 
-def make_rmsprop(eps_inside_sqrt=False, ignore_groups=False):
+def make_rmsprop(eps_inside_sqrt=False, ignore_groups=False, alpha_from_defaults=False, ignore_closure=False):
     class RMSprop(torch.optim.Optimizer):
         def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
             super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
 
         @torch.no_grad()
         def step(self, closure=None):
+            loss = None
+            if closure is not None and not ignore_closure:
+                with torch.enable_grad():
+                    loss = closure()
             for group in self.param_groups:
                 lr = self.defaults["lr"] if ignore_groups else group["lr"]
+                alpha = self.defaults["alpha"] if alpha_from_defaults else group["alpha"]
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     state = self.state[p]
                     if not state:
                         state["square_avg"] = torch.zeros_like(p)
-                    v = (
-                        state["square_avg"]
-                        .mul_(group["alpha"])
-                        .addcmul_(p.grad, p.grad, value=1 - group["alpha"])
-                    )
+                    v = state["square_avg"].mul_(alpha).addcmul_(p.grad, p.grad, value=1 - alpha)
                     denom = (v + group["eps"]).sqrt() if eps_inside_sqrt else v.sqrt() + group["eps"]
                     p.addcdiv_(p.grad, denom, value=-lr)
+            return loss
 
     return RMSprop
 
@@ -57,19 +59,37 @@ def test_rmsprop_accepts_the_right_answer(capsys):
 
 def test_rmsprop_rejects_eps_inside_the_square_root():
     with pytest.raises(ExerciseError, match=r"Step 1 differs from torch.optim.RMSprop.*eps outside"):
-        check_rmsprop(make_rmsprop(eps_inside_sqrt=True), eps=1e-3)
+        check_rmsprop(make_rmsprop(eps_inside_sqrt=True))
 
 
-def test_rmsprop_rejects_ignoring_param_groups():
-    with pytest.raises(ExerciseError, match=r"Only the head .* group\['lr'\]"):
-        check_rmsprop(make_rmsprop(ignore_groups=True))
+@pytest.mark.parametrize("wrong", [{"ignore_groups": True}, {"alpha_from_defaults": True}])
+def test_rmsprop_rejects_reading_the_defaults(wrong):
+    with pytest.raises(ExerciseError, match=r"differs from torch.optim.RMSprop.*, not self.defaults\['"):
+        check_rmsprop(make_rmsprop(**wrong))
+
+
+def test_rmsprop_rejects_an_ignored_closure():
+    with pytest.raises(ExerciseError, match=r"step\(closure\) called the closure 0 time"):
+        check_rmsprop(make_rmsprop(ignore_closure=True))
+
+
+def test_rmsprop_names_the_wrong_kind_of_answer():
+    with pytest.raises(ExerciseError, match="the class, not an instance"):
+        check_rmsprop(make_rmsprop()([torch.zeros(1, requires_grad=True)]))
+
+    class Stub(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+            raise NotImplementedError
+
+    with pytest.raises(ExerciseError, match="__init__ is not implemented yet"):
+        check_rmsprop(Stub)
 
 
 def test_rmsprop_rejects_a_plain_class():
     class NotAnOptimizer:
         pass
 
-    with pytest.raises(ExerciseError, match="must subclass torch.optim.Optimizer"):
+    with pytest.raises(ExerciseError, match="a subclass of torch.optim.Optimizer"):
         check_rmsprop(NotAnOptimizer)
 
 
@@ -77,7 +97,53 @@ def test_rmsprop_rejects_a_plain_class():
     "cls, kwargs", [(TorchSGDMomentum, {"lr": 0.1, "momentum": 0.9}), (TorchAdam, {"lr": 0.01})]
 )
 def test_resume_accepts_the_course_optimizers(cls, kwargs):
-    check_resumes_exactly(cls, **kwargs)
+    check_resumes_exactly(cls, reference=cls, **kwargs)
+    check_resumes_exactly(make_rmsprop(), reference=torch.optim.RMSprop, lr=0.01)
+
+
+def make_momentum(rule):
+    """Buffers in self.state (so resuming works), with a given update rule."""
+
+    class Momentum(torch.optim.Optimizer):
+        def __init__(self, params, lr=0.1, momentum=0.9):
+            super().__init__(params, {"lr": lr, "momentum": momentum})
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    state = self.state[p]
+                    if not state:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    rule(state["momentum_buffer"], p, group)
+
+    return Momentum
+
+
+def stateless(m, p, group):  # "fixed" by dropping the momentum: plain SGD resumes trivially
+    p.add_(p.grad, alpha=-group["lr"])
+
+
+def summed(m, p, group):  # torch's undamped sum instead of the course's average
+    m.mul_(group["momentum"]).add_(p.grad)
+    p.add_(m, alpha=-group["lr"])
+
+
+@pytest.mark.parametrize("rule", [stateless, summed])
+def test_resume_rejects_a_changed_update_rule(rule):
+    with pytest.raises(ExerciseError, match="no longer takes TorchSGDMomentum's steps"):
+        check_resumes_exactly(make_momentum(rule), reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
+
+
+def test_resume_rejects_an_ignored_closure_and_an_instance():
+    def averaged(m, p, group):
+        m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
+        p.add_(m, alpha=-group["lr"])
+
+    with pytest.raises(ExerciseError, match=r"called the closure 0 time"):
+        check_resumes_exactly(make_momentum(averaged), reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
+    with pytest.raises(ExerciseError, match="the class, not an instance"):
+        check_resumes_exactly(TorchSGDMomentum([torch.zeros(1, requires_grad=True)]), lr=0.1)
 
 
 def test_resume_rejects_state_kept_outside_self_state():

@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from utils.optimizers import SGD, Adagrad, RMSprop, SGDMomentum, SGDNesterov
-from utils.quadratic import curvatures, error_norms, measured_rate, momentum_rate, run_on_quadratic
+from utils.optimizers import SGD, Adagrad, Adam, RMSprop, SGDMomentum, SGDNesterov
+from utils.quadratic import (
+    curvatures,
+    distances_on_grid,
+    error_norms,
+    measured_rate,
+    momentum_rate,
+    run_on_quadratic,
+)
 
 
 def test_curvatures_span_kappa():
@@ -116,3 +123,29 @@ def test_appended_optimizers_match_torch(ours, reference):
 def test_rmsprop_rejects_bad_alpha():
     with pytest.raises(ValueError, match="alpha"):
         RMSprop([torch.zeros(1, requires_grad=True)], lr=0.1, alpha=1.0)
+
+
+@pytest.mark.parametrize("rule", ["SGD", "Adagrad", "RMSprop", "Adam"])
+def test_distances_on_grid_match_the_optimizers(rule):
+    """One numpy row per rate gives the same run as the optimizer itself (course's, or torch's RMSprop).
+
+    100 steps: RMSprop at lr 0.3 on this problem amplifies round-off, and after ~150 steps two runs that
+    differ in the last bit part ways."""
+    turn = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
+    hessian, start = turn @ np.diag([1.0, 0.01]) @ turn.T, np.array([0.3, -1.2])
+    makers = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": torch.optim.RMSprop, "Adam": Adam}
+    lrs = [0.03, 0.3]
+    grid = distances_on_grid(rule, hessian, start, lrs, 100)
+    for lr, got in zip(lrs, grid, strict=True):
+        path = run_on_quadratic(lambda p, lr=lr: makers[rule](p, lr=lr), hessian, start, 100)
+        assert got == pytest.approx(np.linalg.norm(path[-1]) / np.linalg.norm(start), rel=1e-9, abs=1e-15)
+
+
+def test_distances_on_grid_beta1_and_divergence():
+    lam = np.diag([1.0, 0.01])
+    no_momentum = distances_on_grid("Adam", lam, [1.0, 1.0], [0.1], 50, beta1=0.0)[0]
+    path = run_on_quadratic(lambda p: Adam(p, lr=0.1, beta1=0.0), lam, [1.0, 1.0], 50)
+    assert no_momentum == pytest.approx(np.linalg.norm(path[-1]) / np.sqrt(2), rel=1e-9, abs=1e-15)
+    assert distances_on_grid("SGD", lam, [1.0, 1.0], [2.5], 2000)[0] == np.inf
+    with pytest.raises(ValueError, match="rule must be one of"):
+        distances_on_grid("Lion", lam, [1.0, 1.0], [0.1], 5)

@@ -80,3 +80,38 @@ def momentum_rate(alpha, beta, lambdas, nesterov: bool = False):
     root = np.sqrt(trace**2 - 4 * det + 0j)
     radius = np.maximum(np.abs(trace + root), np.abs(trace - root)) / 2
     return radius.max(axis=-1)
+
+
+ADAPTIVE_RULES = ("SGD", "Adagrad", "RMSprop", "Adam")
+
+
+def distances_on_grid(rule: str, hessian, start, lrs, steps: int, beta1: float = 0.9) -> np.ndarray:
+    """|w_steps| / |w_0| of `rule` on f(w) = 1/2 w^T A w, for every learning rate in `lrs` at once.
+
+    The same updates as the course's SGD, Adagrad and Adam and torch.optim.RMSprop (default alpha and eps;
+    tests/test_quadratic.py compares them), run in numpy with one row per learning rate: a grid of rates
+    costs one run instead of one run per rate. A run that overflows counts as infinitely far.
+    """
+    if rule not in ADAPTIVE_RULES:
+        raise ValueError(f"rule must be one of {ADAPTIVE_RULES}, got {rule!r}")
+    hessian, start = np.asarray(hessian, dtype=np.float64), np.asarray(start, dtype=np.float64)
+    lr = np.asarray(lrs, dtype=np.float64)[:, None]
+    w = np.tile(start, (len(lr), 1))
+    m, v = np.zeros_like(w), np.zeros_like(w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            g = w @ hessian  # A is symmetric: row i holds A w_i
+            if rule == "SGD":
+                w = w - lr * g
+            elif rule == "Adagrad":
+                v = v + g * g
+                w = w - lr * g / (np.sqrt(v) + 1e-10)
+            elif rule == "RMSprop":
+                v = 0.99 * v + (1 - 0.99) * g * g
+                w = w - lr * g / (np.sqrt(v) + 1e-8)
+            else:
+                m = beta1 * m + (1 - beta1) * g
+                v = 0.999 * v + (1 - 0.999) * g * g
+                w = w - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        distance = np.linalg.norm(w, axis=1) / np.linalg.norm(start)
+    return np.where(np.isfinite(distance), distance, np.inf)

@@ -100,8 +100,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from torchvision import transforms
 
 from utils import set_seed
-from utils.data import (CLASS_NAMES, FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_datasets,
-                        fashion_mnist_tensors)
+from utils.data import (
+    CLASS_NAMES,
+    FASHION_MNIST_MEAN,
+    FASHION_MNIST_STD,
+    fashion_mnist_datasets,
+    fashion_mnist_tensors,
+)
 from utils.plotting import PALETTE, set_course_style
 
 set_matplotlib_formats("png")
@@ -126,8 +131,10 @@ set_seed(42)
 raw_train, raw_val, raw_test = fashion_mnist_datasets(transform=transforms.ToTensor())
 print(f"train {len(raw_train):,} | validation {len(raw_val):,} | test {len(raw_test):,} images")
 image, label = raw_train[0]
-print(f"one image: shape {tuple(image.shape)}, dtype {image.dtype}, values in [{image.min():.1f}, {image.max():.1f}], "
-      f"class {label} = {CLASS_NAMES[label]!r}")
+print(
+    f"one image: shape {tuple(image.shape)}, dtype {image.dtype}, values in [{image.min():.1f}, {image.max():.1f}], "
+    f"class {label} = {CLASS_NAMES[label]!r}"
+)
 
 
 # %% alt="A grid of 24 Fashion-MNIST training images, each titled with its class, such as ankle boot, pullover, sandal, trouser and bag: dark clothing items on a large plain background."
@@ -142,7 +149,7 @@ def show_examples(dataset, rows=3, cols=8):
     return fig
 
 
-show_examples(raw_train);
+fig = show_examples(raw_train)
 
 # %% [markdown]
 # Note the large background around every object. In the files it is black (value 0); the reversed grey
@@ -163,25 +170,31 @@ show_examples(raw_train);
 
 # %%
 # NBVAL_CHECK_OUTPUT
-all_train_pixels = raw_train.dataset.data.float() / 255      # [60000, 28, 28], values in [0, 1]
-split_pixels = all_train_pixels[raw_train.indices]           # our 50,000-image training split
+all_train_pixels = raw_train.dataset.data.float() / 255  # [60000, 28, 28], values in [0, 1]
+split_pixels = all_train_pixels[raw_train.indices]  # our 50,000-image training split
 print(f"all training images:  mean {all_train_pixels.mean():.5f}, std {all_train_pixels.std():.5f}")
 print(f"50k training split:   mean {split_pixels.mean():.5f}, std {split_pixels.std():.5f}")
 print(f"constants in utils:   mean {FASHION_MNIST_MEAN}, std {FASHION_MNIST_STD}")
 
 # %%
-assert abs(all_train_pixels.mean() - FASHION_MNIST_MEAN) < 1e-4, "the mean in utils.data does not match the data"
+assert abs(all_train_pixels.mean() - FASHION_MNIST_MEAN) < 1e-4, (
+    "the mean in utils.data does not match the data"
+)
 assert abs(all_train_pixels.std() - FASHION_MNIST_STD) < 1e-4, "the std in utils.data does not match the data"
 # "Same to three decimals": the split's mean and std lie within half a unit of the third decimal.
 for stat in (torch.mean, torch.std):
-    assert abs(stat(split_pixels) - stat(all_train_pixels)) < 5e-4, f"the split changes the {stat.__name__} beyond 3 decimals"
+    assert abs(stat(split_pixels) - stat(all_train_pixels)) < 5e-4, (
+        f"the split changes the {stat.__name__} beyond 3 decimals"
+    )
 
 # %% [markdown]
 # From these two numbers we build the transform that every later notebook uses: `ToTensor()` scales to
 # $[0, 1]$, then `Normalize(mean, std)` computes $(x - 0.2861) / 0.3530$ for every pixel.
 
 # %%
-normalize = transforms.Compose([transforms.ToTensor(), transforms.Normalize((FASHION_MNIST_MEAN,), (FASHION_MNIST_STD,))])
+normalize = transforms.Compose(
+    [transforms.ToTensor(), transforms.Normalize((FASHION_MNIST_MEAN,), (FASHION_MNIST_STD,))]
+)
 train_set, val_set, test_set = fashion_mnist_datasets(transform=normalize)
 normalize
 
@@ -192,6 +205,7 @@ normalize
 # We take a batch of 1,024 training images (the same batch size the diagnostics of notebooks 02–04
 # use) and look at its statistics.
 
+
 # %%
 # NBVAL_CHECK_OUTPUT
 def batch_of(dataset, size=1024):
@@ -201,7 +215,9 @@ def batch_of(dataset, size=1024):
 
 raw_batch, norm_batch = batch_of(raw_train), batch_of(train_set)
 for name, batch in [("raw [0, 1]", raw_batch), ("normalized", norm_batch)]:
-    print(f"{name:>11}: mean {batch.mean():+.3f}  std {batch.std():.3f}  min {batch.min():+.3f}  max {batch.max():+.3f}")
+    print(
+        f"{name:>11}: mean {batch.mean():+.3f}  std {batch.std():.3f}  min {batch.min():+.3f}  max {batch.max():+.3f}"
+    )
 
 # %% [markdown]
 # The batch now has mean ≈ 0 and standard deviation ≈ 1 (not exactly: it is one batch, not the whole
@@ -220,11 +236,17 @@ expected_max = (1 - FASHION_MNIST_MEAN) / FASHION_MNIST_STD
 print(f"black pixel -> {expected_min:.3f}, white pixel -> {expected_max:.3f}")
 background = all_train_pixels == 0
 object_mean = all_train_pixels[~background].mean().item()
-print(f"background (exactly 0): {background.float().mean():.1%} of the training pixels; "
-      f"mean of the other pixels {object_mean:.3f}, of all pixels {all_train_pixels.mean():.3f}")
-assert abs(norm_batch.mean()) < 0.05 and abs(norm_batch.std() - 1) < 0.05, "a normalized batch should have mean ~0, std ~1"
+print(
+    f"background (exactly 0): {background.float().mean():.1%} of the training pixels; "
+    f"mean of the other pixels {object_mean:.3f}, of all pixels {all_train_pixels.mean():.3f}"
+)
+assert abs(norm_batch.mean()) < 0.05 and abs(norm_batch.std() - 1) < 0.05, (
+    "a normalized batch should have mean ~0, std ~1"
+)
 assert 0.45 < background.float().mean() < 0.55, "about half the pixels should be background"
-assert object_mean > 0.5 > all_train_pixels.mean(), "without the background the mean should move above the middle"
+assert object_mean > 0.5 > all_train_pixels.mean(), (
+    "without the background the mean should move above the middle"
+)
 
 
 # %% [markdown]
@@ -232,6 +254,7 @@ assert object_mean > 0.5 > all_train_pixels.mean(), "without the background the 
 # over the rest of the range. Normalization only **shifts and rescales** the axis; the shape of the
 # distribution stays the same. (The y axis is logarithmic, otherwise the spike hides everything else. Each
 # bar holds exactly four of the 256 grey levels, so no bar gets more levels than its neighbours.)
+
 
 # %% alt="Log-scale histograms of pixel values, raw in [0, 1] and after normalizing with mean 0.2861 and std 0.3530: the same shape, a huge spike at the background value and a broad spread, only shifted and rescaled to mean 0 and std 1."
 def plot_pixel_histograms(batches, colors=PALETTE[:2]):
@@ -250,8 +273,12 @@ def plot_pixel_histograms(batches, colors=PALETTE[:2]):
     return fig
 
 
-plot_pixel_histograms({"raw pixels in [0, 1]": (raw_batch, (0, 1)),
-                       "after Normalize(0.2861, 0.3530)": (norm_batch, (FASHION_MNIST_MEAN, FASHION_MNIST_STD))});
+fig = plot_pixel_histograms(
+    {
+        "raw pixels in [0, 1]": (raw_batch, (0, 1)),
+        "after Normalize(0.2861, 0.3530)": (norm_batch, (FASHION_MNIST_MEAN, FASHION_MNIST_STD)),
+    }
+)
 
 # %% [markdown]
 # ## 4. Why the next notebooks need this
@@ -272,7 +299,9 @@ plot_pixel_histograms({"raw pixels in [0, 1]": (raw_batch, (0, 1)),
 # 784 → 512 units.
 
 # %%
-print(f"raw pixels, from the constants: E[x^2] = mean^2 + std^2 = {FASHION_MNIST_MEAN**2 + FASHION_MNIST_STD**2:.2f}")
+print(
+    f"raw pixels, from the constants: E[x^2] = mean^2 + std^2 = {FASHION_MNIST_MEAN**2 + FASHION_MNIST_STD**2:.2f}"
+)
 layer = torch.nn.Linear(784, 512, bias=False)
 torch.nn.init.normal_(layer.weight, std=1 / np.sqrt(784))
 raw_rms = raw_batch.pow(2).mean().sqrt()
@@ -282,7 +311,9 @@ with torch.no_grad():
     for name, batch in inputs.items():
         x = batch.flatten(start_dim=1)
         out_var[name] = layer(x).var().item()
-        print(f"{name:>11}: mean {x.mean():+.3f}, E[x^2] = {x.pow(2).mean():.3f}  ->  output variance {out_var[name]:.3f}")
+        print(
+            f"{name:>11}: mean {x.mean():+.3f}, E[x^2] = {x.pow(2).mean():.3f}  ->  output variance {out_var[name]:.3f}"
+        )
 
 # %%
 assert out_var["raw [0, 1]"] < 0.35, "raw inputs should shrink the output variance well below 1"
@@ -303,8 +334,10 @@ assert 0.8 < out_var["raw / rms"] < 1.25, "a mean square of 1 should be enough, 
 # %%
 # NBVAL_CHECK_OUTPUT
 pixel_means = ((all_train_pixels - FASHION_MNIST_MEAN) / FASHION_MNIST_STD).mean(dim=0)
-print(f"per-pixel means after Normalize: from {pixel_means.min():+.2f} to {pixel_means.max():+.2f} "
-      f"(pooled mean {pixel_means.mean():+.4f})")
+print(
+    f"per-pixel means after Normalize: from {pixel_means.min():+.2f} to {pixel_means.max():+.2f} "
+    f"(pooled mean {pixel_means.mean():+.4f})"
+)
 assert pixel_means.min() < -0.5 and pixel_means.max() > 0.5, "single pixels should keep means far from 0"
 
 # %% [markdown]
@@ -318,8 +351,10 @@ assert pixel_means.min() < -0.5 and pixel_means.max() > 0.5, "single pixels shou
 # %%
 # NBVAL_CHECK_OUTPUT
 to_pm1 = (raw_batch - 0.5) / 0.5
-print(f"scaled to [-1, 1]: mean {to_pm1.mean():+.3f}  std {to_pm1.std():.3f}  min {to_pm1.min():+.3f}  max {to_pm1.max():+.3f}"
-      f"  E[x^2] {to_pm1.pow(2).mean():.2f}")
+print(
+    f"scaled to [-1, 1]: mean {to_pm1.mean():+.3f}  std {to_pm1.std():.3f}  min {to_pm1.min():+.3f}  max {to_pm1.max():+.3f}"
+    f"  E[x^2] {to_pm1.pow(2).mean():.2f}"
+)
 
 # %% [markdown]
 # With mean $-0.422$ and standard deviation $0.712$, $\mathbb{E}[x^2] = \text{mean}^2 + \text{std}^2$ is
@@ -349,10 +384,13 @@ per_image_s = time.perf_counter() - start
 start = time.perf_counter()
 x_train[:1024].clone()
 tensor_s = time.perf_counter() - start
-print(f"one batch of 1,024: {per_image_s * 1e3:.0f} ms through the transform, {tensor_s * 1e3:.2f} ms as a tensor slice")
+print(
+    f"one batch of 1,024: {per_image_s * 1e3:.0f} ms through the transform, {tensor_s * 1e3:.2f} ms as a tensor slice"
+)
 assert per_image_s > 10 * tensor_s, "the per-image transform should cost far more than slicing a tensor"
-assert max_diff < 1e-5 and torch.equal(y_train[:5], torch.tensor([train_set[i][1] for i in range(5)])), \
+assert max_diff < 1e-5 and torch.equal(y_train[:5], torch.tensor([train_set[i][1] for i in range(5)])), (
     "the tensor path must reproduce the transform and the split"
+)
 
 # %% [markdown]
 # ## Summary

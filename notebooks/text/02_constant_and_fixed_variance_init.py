@@ -90,9 +90,8 @@ if not course_utils_importable():
 # per-layer measurements (`utils.measure`) and their plots (`utils.plotting`).
 
 # %%
-import math
-
 import functools
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -103,8 +102,14 @@ from utils import set_seed
 from utils.data import fashion_mnist_tensors
 from utils.exercises.init import check_bias_floor, check_width_schedule_stds
 from utils.init import linear_layers
-from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
-                           variances, weights_by_layer)
+from utils.measure import (
+    activations_by_layer,
+    gradients_by_layer,
+    output_gradients_by_layer,
+    print_variances,
+    variances,
+    weights_by_layer,
+)
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, plot_heatmaps, set_course_style
 from utils.sliders import int_slider, live_figure, log_slider
@@ -146,6 +151,7 @@ print(BaseNetwork("identity"))
 # ## Constant initialization
 # The simplest idea: give every weight and every bias the same small value. `linear_layers(model)` (from
 # `utils.init`) lists a model's `nn.Linear` layers in order, and refuses a model that has none.
+
 
 # %%
 def const_init(model, fill=0.0):
@@ -195,7 +201,9 @@ print_variances(const_grads, "Gradient")
 # %%
 for name in ["Layer 2", "Layer 4", "Layer 6"]:
     g = const_grads[name]
-    assert np.ptp(g) <= 1e-6 * np.abs(g).max(), f"{name}: gradients spread over {np.ptp(g):.3g}, expected one value"
+    assert np.ptp(g) <= 1e-6 * np.abs(g).max(), (
+        f"{name}: gradients spread over {np.ptp(g):.3g}, expected one value"
+    )
 rows = const_grads["Layer 0"].reshape(const_model.layers[0].weight.shape)  # one row per unit
 assert (rows == rows[:1]).all(), "Layer 0: the 512 units should receive identical gradient rows"
 print("Layers 2, 4, 6: one gradient value each; layer 0: 512 identical gradient rows.")
@@ -215,9 +223,13 @@ torch.nn.functional.mse_loss(mse_model(imgs), one_hot).backward()
 for i in (2, 4, 6):
     ce_size = np.abs(const_grads[f"Layer {i}"]).max()
     mse_grad = mse_model.layers[i].weight.grad
-    print(f"Layer {i}: largest |gradient| {ce_size:.1e} with cross-entropy, {mse_grad.abs().max():.1e} with "
-          f"squared error ({mse_grad.unique().numel()} distinct value(s))")
-    assert mse_grad.abs().max() > 1e3 * ce_size, f"Layer {i}: the squared error should give a non-zero gradient"
+    print(
+        f"Layer {i}: largest |gradient| {ce_size:.1e} with cross-entropy, {mse_grad.abs().max():.1e} with "
+        f"squared error ({mse_grad.unique().numel()} distinct value(s))"
+    )
+    assert mse_grad.abs().max() > 1e3 * ce_size, (
+        f"Layer {i}: the squared error should give a non-zero gradient"
+    )
 
 # %% [markdown]
 # Identical gradients mean identical updates, so the symmetry is **never broken**: after any number of
@@ -227,7 +239,7 @@ for i in (2, 4, 6):
 
 # %%
 optimizer = torch.optim.SGD(const_model.parameters(), lr=0.01)
-for step in range(10):
+for _ in range(10):
     optimizer.zero_grad()
     torch.nn.functional.cross_entropy(const_model(imgs[:256]), labels[:256]).backward()
     optimizer.step()
@@ -236,8 +248,10 @@ for i in (0, 2, 4, 6):
     weight = const_model.layers[i].weight.detach()
     moved = (weight - 0.005).abs().max().item()
     spread = (weight - weight[:1]).abs().max().item() / weight.abs().max().item()
-    print(f"Layer {i}: weights moved by up to {moved:.1e}; its {weight.shape[0]} weight rows (units) differ "
-          f"by at most {spread:.1e} of the largest weight")
+    print(
+        f"Layer {i}: weights moved by up to {moved:.1e}; its {weight.shape[0]} weight rows (units) differ "
+        f"by at most {spread:.1e} of the largest weight"
+    )
     assert moved > 1e-5, f"Layer {i}: the weights should have been updated"
     assert spread < 1e-4, f"Layer {i}: the units should still be clones, rows differ by {spread:.2g}"
 
@@ -250,14 +264,20 @@ for i in (0, 2, 4, 6):
 set_seed(42)
 random_model = BaseNetwork("identity")  # PyTorch's default init: random weights
 optimizer = torch.optim.SGD(random_model.parameters(), lr=0.01)
-for step in range(10):
+for _ in range(10):
     optimizer.zero_grad()
     torch.nn.functional.cross_entropy(random_model(imgs[:256]), labels[:256]).backward()
     optimizer.step()
 
-plot_heatmaps({"constant init 0.005": const_model.layers[0].weight.detach()[:32],
-               "random init": random_model.layers[0].weight.detach()[:32]},
-              "Layer 0 weights after 10 SGD steps", xlabel="input pixel", ylabel="unit")
+plot_heatmaps(
+    {
+        "constant init 0.005": const_model.layers[0].weight.detach()[:32],
+        "random init": random_model.layers[0].weight.detach()[:32],
+    },
+    "Layer 0 weights after 10 SGD steps",
+    xlabel="input pixel",
+    ylabel="unit",
+)
 plt.show()
 
 # %% [markdown]
@@ -272,15 +292,21 @@ plt.show()
 # %% alt="Heat maps of layer 0 and layer 2 activations, 32 images by 64 units, after a constant init: each image's row is uniform, so every unit of a layer outputs the same value."
 const_init(const_model, fill=0.005)  # undo the 10 training steps
 const_acts = activations_by_layer(const_model, imgs)
-plot_heatmaps({f"Layer {i}": const_acts[f"Layer {i}"].reshape(len(imgs), -1)[:32, :64] for i in (0, 2)},
-              "Activations, constant init 0.005", xlabel="unit", ylabel="image")
+plot_heatmaps(
+    {f"Layer {i}": const_acts[f"Layer {i}"].reshape(len(imgs), -1)[:32, :64] for i in (0, 2)},
+    "Activations, constant init 0.005",
+    xlabel="unit",
+    ylabel="image",
+)
 plt.show()
 print_variances(const_acts, "Activation")
 
 # %%
 for i in (0, 2, 4, 6):
     per_unit = const_acts[f"Layer {i}"].reshape(len(imgs), -1)  # [image, unit]
-    assert np.allclose(per_unit, per_unit[:, :1]), f"Layer {i}: the units should output the same value per image"
+    assert np.allclose(per_unit, per_unit[:, :1]), (
+        f"Layer {i}: the units should output the same value per image"
+    )
 print("In every hidden layer all units output the same value for a given image.")
 
 
@@ -290,6 +316,7 @@ print("In every hidden layer all units output the same value for a given image."
 #
 # ## One fixed standard deviation for every layer
 # Draw every weight and bias from $\mathcal{N}(0, \sigma^2)$ with the same $\sigma$ everywhere.
+
 
 # %%
 def var_init(model, std=0.01):
@@ -337,13 +364,21 @@ std, predicted_var = 0.01, imgs.var().item()
 for (name, measured), layer in zip(variances(small_acts).items(), linear_layers(small_model), strict=True):
     factor = layer.in_features * std**2
     predicted_var = factor * predicted_var + std**2
-    print(f"{name}: factor d_x std^2 = {factor:.2g}, predicted {predicted_var:9.3g}   measured {measured:9.3g}")
+    print(
+        f"{name}: factor d_x std^2 = {factor:.2g}, predicted {predicted_var:9.3g}   measured {measured:9.3g}"
+    )
 
 # %%
 small_var = variances(small_acts)
-assert small_var["Layer 8"] < 1e-2 * small_var["Layer 0"], "std 0.01: the last layer's variance should be orders of magnitude below the first's"
-assert small_var["Layer 2"] < 0.1 * small_var["Layer 0"], "std 0.01: the variance should already shrink >10x by layer 2"
-print(f"std 0.01: variance falls {small_var['Layer 0'] / small_var['Layer 8']:.0f}-fold from layer 0 to layer 8.")
+assert small_var["Layer 8"] < 1e-2 * small_var["Layer 0"], (
+    "std 0.01: the last layer's variance should be orders of magnitude below the first's"
+)
+assert small_var["Layer 2"] < 0.1 * small_var["Layer 0"], (
+    "std 0.01: the variance should already shrink >10x by layer 2"
+)
+print(
+    f"std 0.01: variance falls {small_var['Layer 0'] / small_var['Layer 8']:.0f}-fold from layer 0 to layer 8."
+)
 
 # %% [markdown]
 # The gradients are tiny too, and they shrink from the last layer towards the first. Not because of the
@@ -392,15 +427,23 @@ plt.show()
 print_variances(large_acts, "Activation")
 large_grads = variances(gradients_by_layer(large_model, imgs, labels))
 for name, var in large_grads.items():
-    print(f"Weight gradient variance, {name}: {var:.3g} ({var / variances(small_grads)[name]:.2g} x std 0.01's)")
+    print(
+        f"Weight gradient variance, {name}: {var:.3g} ({var / variances(small_grads)[name]:.2g} x std 0.01's)"
+    )
 
 # %%
 large_var = list(variances(large_acts).values())
 hidden_var = large_var[:4]  # layers 0-6; the 10-unit output layer 8 scatters too much to compare
-assert all(b > a for a, b in zip(hidden_var, hidden_var[1:])), f"std 0.1: the variance should grow in every hidden layer, got {large_var}"
+assert all(b > a for a, b in zip(hidden_var, hidden_var[1:])), (
+    f"std 0.1: the variance should grow in every hidden layer, got {large_var}"
+)
 assert large_var[-1] > 10 * large_var[0], "std 0.1: the last layer's variance should be >10x the first's"
-assert max(large_grads, key=large_grads.get) == "Layer 8", "std 0.1: the last layer's gradients should be largest"
-assert all(3e7 < large_grads[k] / v < 3e9 for k, v in variances(small_grads).items()), "gradients ~1e8-1e9 x std 0.01's"
+assert max(large_grads, key=large_grads.get) == "Layer 8", (
+    "std 0.1: the last layer's gradients should be largest"
+)
+assert all(3e7 < large_grads[k] / v < 3e9 for k, v in variances(small_grads).items()), (
+    "gradients ~1e8-1e9 x std 0.01's"
+)
 print(f"std 0.1: variance grows {large_var[-1] / large_var[0]:.0f}-fold from layer 0 to layer 8.")
 
 # %% [markdown]
@@ -409,6 +452,7 @@ print(f"std 0.1: variance grows {large_var[-1] / large_var[0]:.0f}-fold from lay
 # times the layer's input. If that is what sets its size, the gradient variance divided by
 # $\mathbb{E}[\delta^2]\,\mathbb{E}[x^2]$ should be about the same in every layer, although the gradient
 # variances themselves span hundreds. The cell divides out both factors, for both networks:
+
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -419,16 +463,22 @@ def gradient_over_signal_times_input(model):
     acts = activations_by_layer(model, imgs)
     names = list(grads)
     inputs = [imgs.pow(2).mean().item()] + [float(np.mean(acts[n] ** 2)) for n in names[:-1]]
-    return {n: (grads[n], grads[n] / (np.mean(deltas[n] ** 2) * x2)) for n, x2 in zip(names, inputs, strict=True)}
+    return {
+        n: (grads[n], grads[n] / (np.mean(deltas[n] ** 2) * x2)) for n, x2 in zip(names, inputs, strict=True)
+    }
 
 
 for model, label, ratio_limit in [(large_model, "std 0.1", 2), (small_model, "std 0.01", 50)]:
     per_layer = gradient_over_signal_times_input(model)
     grad_spread = max(g for g, _ in per_layer.values()) / min(g for g, _ in per_layer.values())
     ratio_spread = max(r for _, r in per_layer.values()) / min(r for _, r in per_layer.values())
-    print(f"{label}: gradient variances span {grad_spread:.0f}x over the layers; divided by "
-          f"E[delta^2] E[x^2] they span {ratio_spread:.1f}x")
-    assert ratio_spread < ratio_limit and grad_spread > 8 * ratio_spread, f"{label}: delta and x should set the gradient"
+    print(
+        f"{label}: gradient variances span {grad_spread:.0f}x over the layers; divided by "
+        f"E[delta^2] E[x^2] they span {ratio_spread:.1f}x"
+    )
+    assert ratio_spread < ratio_limit and grad_spread > 8 * ratio_spread, (
+        f"{label}: delta and x should set the gradient"
+    )
 
 # %% [markdown]
 # At $\sigma = 0.1$ the two factors account for the gradients to within a factor of 2 in every layer
@@ -462,13 +512,16 @@ def std_curve(std, depth=30, width=256):
 curves = {f"std {std:.3g}": std_curve(std) for std in (0.01, 1 / 16, 0.1)}
 for std in (0.01, 1 / 16, 0.1):
     var, q = curves[f"std {std:.3g}"], 256 * std**2
-    print(f"std {std:.3g}: q = 256 std^2 = {q:.3g}, q^28 = {q**28:.2g}; variance at hidden layer 2 {var[1]:.2g}, "
-          f"at hidden layer 30 {var[-2]:.2g}")
+    print(
+        f"std {std:.3g}: q = 256 std^2 = {q:.3g}, q^28 = {q**28:.2g}; variance at hidden layer 2 {var[1]:.2g}, "
+        f"at hidden layer 30 {var[-2]:.2g}"
+    )
 
 # %% [markdown]
 # Move the sliders: the std (log scale) and the number of hidden layers; the figure redraws when you
 # release a slider. Where the widgets do not run (GitHub, nbviewer), the figure is the default view:
 # $\sigma = 1/16$, 30 layers, with the two failing stds for reference.
+
 
 # %% alt="Default slider view: activation variance per layer, 30 layers of width 256, weight stds 0.01, 1/16 and 0.1: 0.01 collapses to a floor, 0.1 explodes past 10^12, 1/16 stays flat about 3 times above 1; sliders change std and depth."
 def std_figure(std, depth):
@@ -477,7 +530,9 @@ def std_figure(std, depth):
     return plot_variance_vs_depth({f"width 256, {depth} hidden layers": shown})
 
 
-live_figure(std_figure, std=log_slider("std σ", 1 / 16, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5))
+live_figure(
+    std_figure, std=log_slider("std σ", 1 / 16, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5)
+)
 
 # %% [markdown]
 # * $\sigma = 0.1$: $q = 2.56$, the variance grows like $q^{L}$. Count the layers: `depth=30` builds 31
@@ -497,19 +552,29 @@ live_figure(std_figure, std=log_slider("std σ", 1 / 16, -2.5, -0.5), depth=int_
 # %%
 hidden = slice(1, -1)  # skip the first layer (784 inputs) and the last (10 outputs)
 q = 2.56
-log_excess = np.log([  # ln(growth / q^28) for eight networks (seeds 0-7), hidden layer 2 -> 30
-    (lambda var: var[-2] / var[1] / q**28)(variance_by_depth(lambda m: var_init(m, 0.1), "identity", depth_imgs, seed=s))
-    for s in range(8)
-])
+log_excess = np.log(
+    [  # ln(growth / q^28) for eight networks (seeds 0-7), hidden layer 2 -> 30
+        (lambda var: var[-2] / var[1] / q**28)(
+            variance_by_depth(lambda m: var_init(m, 0.1), "identity", depth_imgs, seed=s)
+        )
+        for s in range(8)
+    ]
+)
 tolerance = 5 * log_excess.std(ddof=1) / np.sqrt(len(log_excess))  # 5 standard errors of the mean
-print(f"growth / q^28: geometric mean {np.exp(log_excess.mean()):.2f} over 8 networks "
-      f"(5 standard errors: x/ {np.exp(tolerance):.2f}); growth / q^29: {np.exp(log_excess.mean() - np.log(q)):.2f}")
+print(
+    f"growth / q^28: geometric mean {np.exp(log_excess.mean()):.2f} over 8 networks "
+    f"(5 standard errors: x/ {np.exp(tolerance):.2f}); growth / q^29: {np.exp(log_excess.mean() - np.log(q)):.2f}"
+)
 assert abs(log_excess.mean()) < tolerance, "std 0.1 should grow by q^28 from hidden layer 2 to 30"
 assert abs(log_excess.mean() - np.log(q)) > tolerance, "the measurement should tell q^28 from q^29"
 assert curves["std 0.01"][-2] < 1e-2 * curves["std 0.01"][0], "std 0.01 should vanish onto the bias floor"
 flat = curves["std 0.0625"][hidden]
-assert flat.max() / flat.min() < 10, f"std 1/sqrt(256) should keep the hidden variance flat, spread {flat.max() / flat.min():.1f}x"
-assert 2 < curves["std 0.0625"][0] < 4.5, "std 1/16: the first layer (784 inputs) should triple the input's variance"
+assert flat.max() / flat.min() < 10, (
+    f"std 1/sqrt(256) should keep the hidden variance flat, spread {flat.max() / flat.min():.1f}x"
+)
+assert 2 < curves["std 0.0625"][0] < 4.5, (
+    "std 1/16: the first layer (784 inputs) should triple the input's variance"
+)
 print("Explodes at std 0.1, vanishes at std 0.01, flat at std 1/sqrt(width).")
 
 
@@ -528,6 +593,7 @@ print("Explodes at std 0.1, vanishes at std 0.01, flat at std 1/sqrt(width).")
 # $q\,v + \sigma^2$ with $q = d\sigma^2$. Write `bias_floor(std, width)`: the variance a very deep network
 # settles at. What happens when $q \ge 1$? (Return `math.inf` there.)
 
+
 # %%
 def bias_floor(std, width):
     """The variance that layer after layer of var_init(std) at this width settles at (math.inf if none)."""
@@ -539,6 +605,7 @@ def bias_floor(std, width):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def bias_floor(std, width):
     """The fixed point of v -> q v + std^2: v = std^2 / (1 - q); for q >= 1 every layer adds, no floor."""
@@ -548,7 +615,9 @@ def bias_floor(std, width):
 
 check_bias_floor(bias_floor)
 floor, reached = bias_floor(0.01, 256), curves["std 0.01"][hidden][-10:]
-print(f"std 0.01, width 256: floor {floor:.3g}; the depth curve's last 10 hidden layers: {reached.min():.3g} to {reached.max():.3g}")
+print(
+    f"std 0.01, width 256: floor {floor:.3g}; the depth curve's last 10 hidden layers: {reached.min():.3g} to {reached.max():.3g}"
+)
 assert 0.5 < reached.mean() / floor < 2, "the depth curve should settle on the predicted floor"
 
 
@@ -558,6 +627,7 @@ assert 0.5 < reached.mean() / floor < 2, "the depth curve should settle on the p
 # `nn.init.normal_` per layer but choose its std: write `stds_for_widths(widths)`, one std per linear layer
 # (layer $l$ maps `widths[l]` inputs to `widths[l + 1]` outputs), so that every layer keeps the variance of
 # its input (identity activation, biases 0). Then check it on that network.
+
 
 # %%
 def stds_for_widths(widths):
@@ -569,6 +639,7 @@ def stds_for_widths(widths):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def stds_for_widths(widths):
@@ -587,4 +658,6 @@ with torch.no_grad():
 schedule_acts = activations_by_layer(schedule_model, imgs)
 print_variances(schedule_acts, "Activation")
 schedule_var = variances(schedule_acts)
-assert all(0.5 < v < 2 for v in list(schedule_var.values())[:-1]), "every hidden layer should stay near variance 1"
+assert all(0.5 < v < 2 for v in list(schedule_var.values())[:-1]), (
+    "every hidden layer should stay near variance 1"
+)

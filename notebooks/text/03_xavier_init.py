@@ -101,8 +101,14 @@ from utils import set_seed, torch_generator
 from utils.data import FASHION_MNIST_MEAN, FASHION_MNIST_STD, fashion_mnist_tensors
 from utils.exercises.init import check_backward_ratio, check_conv_fans
 from utils.init import linear_layers
-from utils.measure import (activations_by_layer, gradients_by_layer, output_gradients_by_layer, print_variances,
-                           variances, weights_by_layer)
+from utils.measure import (
+    activations_by_layer,
+    gradients_by_layer,
+    output_gradients_by_layer,
+    print_variances,
+    variances,
+    weights_by_layer,
+)
 from utils.models import BaseNetwork
 from utils.plotting import PALETTE, plot_distributions, set_course_style
 from utils.variance_depth import plot_variance_vs_depth
@@ -157,8 +163,10 @@ normal_w = torch.randn(512, 784, generator=generator) / math.sqrt(784)
 uniform_w = (torch.rand(512, 784, generator=generator) * 2 - 1) * math.sqrt(3 / 784)  # Var = a^2/3 = 1/784
 mean_square, variance = raw_pixels.pow(2).mean().item(), raw_pixels.var().item()
 out_normal, out_uniform = (raw_pixels @ normal_w.T).var().item(), (raw_pixels @ uniform_w.T).var().item()
-print(f"raw pixels: E[x^2] = {mean_square:.3f}, Var(x) = {variance:.3f}; output variance with N(0, 1/784) "
-      f"weights {out_normal:.3f}, with uniform weights of the same variance {out_uniform:.3f}")
+print(
+    f"raw pixels: E[x^2] = {mean_square:.3f}, Var(x) = {variance:.3f}; output variance with N(0, 1/784) "
+    f"weights {out_normal:.3f}, with uniform weights of the same variance {out_uniform:.3f}"
+)
 assert abs(out_normal / mean_square - 1) < 0.25, "the output variance should be d_x Var(w) E[x^2]"
 assert out_normal / variance > 1.3, "the zero-mean rule d_x Var(w) Var(x) should miss the mean term"
 assert abs(out_uniform / out_normal - 1) < 0.25, "only the weights' variance should matter, not their shape"
@@ -167,6 +175,7 @@ assert abs(out_uniform / out_normal - 1) < 0.25, "only the weights' variance sho
 # %% [markdown]
 # Now the initialization itself: weights $\mathcal{N}(0, 1/d_x)$, biases 0. Each layer gets its own std,
 # $1/\sqrt{d_x}$.
+
 
 # %%
 def equal_var_init(model):
@@ -198,7 +207,9 @@ print_variances(equal_acts, "Activation")
 
 # %%
 equal_var = variances(equal_acts)
-assert all(0.5 < v < 2 for v in equal_var.values()), f"equal variance should keep every layer near 1, got {equal_var}"
+assert all(0.5 < v < 2 for v in equal_var.values()), (
+    f"equal variance should keep every layer near 1, got {equal_var}"
+)
 print("Equal-variance init: every layer's activation variance stays between 0.5 and 2.")
 
 # %% [markdown]
@@ -228,16 +239,22 @@ def backward_report(model, scheme):
     for k in range(len(names) - 1, 0, -1):
         factor = layers[k].out_features * layers[k].weight.var().item()
         predicted_total *= factor
-        print(f"{scheme}, {names[k]} -> {names[k - 1]}: x{signal[names[k - 1]] / signal[names[k]]:.3f} "
-              f"(d_y Var(w) = {factor:.3f})")
+        print(
+            f"{scheme}, {names[k]} -> {names[k - 1]}: x{signal[names[k - 1]] / signal[names[k]]:.3f} "
+            f"(d_y Var(w) = {factor:.3f})"
+        )
     measured_total = signal[names[0]] / signal[names[-1]]
-    print(f"{scheme}: layer 0 / layer 8 = {measured_total:.4f} (1/{1 / measured_total:.0f}); the product of "
-          f"the d_y Var(w) factors predicts {predicted_total:.4f}")
+    print(
+        f"{scheme}: layer 0 / layer 8 = {measured_total:.4f} (1/{1 / measured_total:.0f}); the product of "
+        f"the d_y Var(w) factors predicts {predicted_total:.4f}"
+    )
     return signal, measured_total, predicted_total
 
 
 equal_signal, equal_total, equal_predicted = backward_report(equal_model, "equal variance")
-assert 0.7 < equal_total / equal_predicted < 1.45, "equal variance: the backward signal should follow the d_y/d_x rule"
+assert 0.7 < equal_total / equal_predicted < 1.45, (
+    "equal variance: the backward signal should follow the d_y/d_x rule"
+)
 
 # %% [markdown]
 # The factors telescope: $\frac{10}{128}\cdot\frac{128}{256}\cdot\frac{256}{256}\cdot\frac{256}{512} = \frac{10}{512}$,
@@ -255,6 +272,7 @@ assert 0.7 < equal_total / equal_predicted < 1.45, "equal variance: the backward
 # $\frac{1}{2a}\int_{-a}^{a} w^2\,dw = a^2/3$, so the bound that gives the Glorot variance is
 #
 # $$a = \sqrt{3 \cdot \frac{2}{d_x + d_y}} = \frac{\sqrt{6}}{\sqrt{d_x + d_y}}.$$
+
 
 # %%
 def xavier_init(model):
@@ -283,11 +301,20 @@ plt.show()
 
 # %% alt="Backward-signal variance per linear layer, log scale, flowing from the loss on the right to the input on the left, equal variance against Xavier: Xavier loses less of the signal on the way back, keeping about 1/15 instead of 1/50."
 xavier_signal, xavier_total, xavier_predicted = backward_report(xavier_model, "Xavier")
-assert 0.7 < xavier_total / xavier_predicted < 1.45, "Xavier: the backward signal should follow the d_y Var(w) rule"
+assert 0.7 < xavier_total / xavier_predicted < 1.45, (
+    "Xavier: the backward signal should follow the d_y Var(w) rule"
+)
 assert xavier_total > 2 * equal_total, "Xavier should lose less of the backward signal than equal variance"
-plot_variance_vs_depth({"identity activation": {"equal variance": np.array(list(equal_signal.values())),
-                                                "Xavier": np.array(list(xavier_signal.values()))}},
-                       ylabel="backward-signal variance\n(flows right to left)", goal=None)
+plot_variance_vs_depth(
+    {
+        "identity activation": {
+            "equal variance": np.array(list(equal_signal.values())),
+            "Xavier": np.array(list(xavier_signal.values())),
+        }
+    },
+    ylabel="backward-signal variance\n(flows right to left)",
+    goal=None,
+)
 plt.show()
 
 # %% [markdown]
@@ -313,10 +340,14 @@ for (name, measured), layer in zip(variances(xavier_acts).items(), linear_layers
     d_x, d_y = layer.in_features, layer.out_features
     factor = d_x * 2 / (d_x + d_y)
     predicted *= factor
-    print(f"{name} ({d_x:3d} -> {d_y:3d}): factor {factor:.2f}, predicted variance {predicted:.2f}, measured {measured:.2f}")
+    print(
+        f"{name} ({d_x:3d} -> {d_y:3d}): factor {factor:.2f}, predicted variance {predicted:.2f}, measured {measured:.2f}"
+    )
     # the 10-unit output layer scatters most (0.76 to 1.64 times the prediction over 21 seeds; hidden: 0.82-1.27)
     low, high = (0.4, 2.5) if d_y == 10 else (0.67, 1.5)
-    assert low < measured / predicted < high, f"{name}: measured {measured:.2f} is far from the predicted {predicted:.2f}"
+    assert low < measured / predicted < high, (
+        f"{name}: measured {measured:.2f} is far from the predicted {predicted:.2f}"
+    )
 
 # %% [markdown]
 # What about the weight gradients themselves? A weight's gradient multiplies the backward signal at its
@@ -329,10 +360,16 @@ for (name, measured), layer in zip(variances(xavier_acts).items(), linear_layers
 for scheme, model in [("equal variance", equal_model), ("Xavier", xavier_model)]:
     grad_var = variances(gradients_by_layer(model, imgs, labels))
     spread = max(grad_var.values()) / min(grad_var.values())
-    print(f"{scheme}: weight-gradient variances {min(grad_var.values()):.2g} ... {max(grad_var.values()):.2g}, "
-          f"spread {spread:.0f}x, largest in {max(grad_var, key=grad_var.get)}")
-    assert 10 < spread < 100, f"{scheme}: the weight-gradient variances should spread over a few tens, got {spread:.0f}x"
-    assert max(grad_var, key=grad_var.get) == "Layer 8", f"{scheme}: the last layer's gradients should be largest"
+    print(
+        f"{scheme}: weight-gradient variances {min(grad_var.values()):.2g} ... {max(grad_var.values()):.2g}, "
+        f"spread {spread:.0f}x, largest in {max(grad_var, key=grad_var.get)}"
+    )
+    assert 10 < spread < 100, (
+        f"{scheme}: the weight-gradient variances should spread over a few tens, got {spread:.0f}x"
+    )
+    assert max(grad_var, key=grad_var.get) == "Layer 8", (
+        f"{scheme}: the last layer's gradients should be largest"
+    )
 
 # %% [markdown]
 # ## Xavier with tanh
@@ -365,10 +402,14 @@ print_variances(tanh_acts, "Activation")
 # %%
 tanh_var = list(variances(tanh_acts).values())
 assert tanh_var[0] > 2 * tanh_var[2], f"tanh + Xavier: the variance should first decay, got {tanh_var}"
-assert all(0.1 < v < 0.6 for v in tanh_var[2:]), f"tanh + Xavier: later layers should settle near 0.25, got {tanh_var}"
+assert all(0.1 < v < 0.6 for v in tanh_var[2:]), (
+    f"tanh + Xavier: later layers should settle near 0.25, got {tanh_var}"
+)
 print("tanh + Xavier: decays, then settles in tanh's linear range.")
 tanh_signal, tanh_total, _ = backward_report(tanh_model, "Xavier + tanh")
-assert 1e-3 < tanh_total < xavier_total, "tanh: the backward signal should shrink more than without tanh, not vanish"
+assert 1e-3 < tanh_total < xavier_total, (
+    "tanh: the backward signal should shrink more than without tanh, not vanish"
+)
 
 # %% [markdown]
 # ## Hand-written Xavier against `torch.nn.init.xavier_uniform_`
@@ -387,20 +428,41 @@ nn.init.xavier_uniform_(reference)
 
 bound, target = math.sqrt(6 / (784 + 512)), 2 / (784 + 512)
 for name, weight in [("hand-written", ours.weight.detach()), ("torch.nn.init", reference)]:
-    print(f"{name:>13}: Var(w) = {weight.var():.3e} (2/(d_x+d_y) = {target:.3e}), "
-          f"max |w| = {weight.abs().max():.4f} (bound {bound:.4f})")
+    print(
+        f"{name:>13}: Var(w) = {weight.var():.3e} (2/(d_x+d_y) = {target:.3e}), "
+        f"max |w| = {weight.abs().max():.4f} (bound {bound:.4f})"
+    )
 hand_written = ours.weight.detach()
-print(f"relative standard error of the sample variance: sqrt(0.8 / {hand_written.numel():,}) = "
-      f"{math.sqrt(0.8 / hand_written.numel()):.2%}")
-assert abs(hand_written.var() / target - 1) < 0.02, "hand-written: variance off the Glorot value by more than 2 %"
-assert bound * 0.99 < hand_written.abs().max() <= bound, "hand-written: the weights should fill U(-a, a) up to a"
+print(
+    f"relative standard error of the sample variance: sqrt(0.8 / {hand_written.numel():,}) = "
+    f"{math.sqrt(0.8 / hand_written.numel()):.2%}"
+)
+assert abs(hand_written.var() / target - 1) < 0.02, (
+    "hand-written: variance off the Glorot value by more than 2 %"
+)
+assert bound * 0.99 < hand_written.abs().max() <= bound, (
+    "hand-written: the weights should fill U(-a, a) up to a"
+)
 
 # %% alt="Density histogram of the weights of a 784 to 512 layer from the hand-written xavier_init and from torch's xavier_uniform_, with the uniform density drawn as a line: the two histograms coincide and both are flat at that density."
 fig, ax = plt.subplots(figsize=(9, 4.5))
 bins = np.linspace(-bound, bound, 41)
-ax.hist(ours.weight.detach().flatten().numpy(), bins=bins, density=True, alpha=0.6, label="hand-written xavier_init")
-ax.hist(reference.flatten().numpy(), bins=bins, density=True, histtype="step", linewidth=2.5, color="black",
-        label="nn.init.xavier_uniform_")
+ax.hist(
+    ours.weight.detach().flatten().numpy(),
+    bins=bins,
+    density=True,
+    alpha=0.6,
+    label="hand-written xavier_init",
+)
+ax.hist(
+    reference.flatten().numpy(),
+    bins=bins,
+    density=True,
+    histtype="step",
+    linewidth=2.5,
+    color="black",
+    label="nn.init.xavier_uniform_",
+)
 ax.axhline(1 / (2 * bound), color=PALETTE[3], linestyle="--", linewidth=2, label="density of U(-a, a)")
 ax.set_xlabel("weight of a 784 → 512 layer")
 ax.set_ylabel("density")
@@ -435,6 +497,7 @@ plt.show()
 # variance and check that its output keeps the input's variance (with fan-in ≠ fan-out it would not:
 # Xavier's variance is then not $1/d_x$). (Don't call `nn.init`; `conv.weight` has shape `[out, in, kh, kw]`.)
 
+
 # %%
 def conv_fans(conv):
     """(fan_in, fan_out) of an nn.Conv2d: the d_x and d_y of the Xavier formula."""
@@ -445,6 +508,7 @@ def conv_fans(conv):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def conv_fans(conv):
@@ -461,7 +525,9 @@ with torch.no_grad():
     conv.weight.uniform_(-math.sqrt(6 / (fan_in + fan_out)), math.sqrt(6 / (fan_in + fan_out)))
     feature_maps = torch.randn(64, 16, 28, 28, generator=torch_generator(1))
     out_var = conv(feature_maps).var().item()
-print(f"fan_in = fan_out = {fan_in}; Var(output) = {out_var:.3f} for inputs of variance {feature_maps.var():.3f}")
+print(
+    f"fan_in = fan_out = {fan_in}; Var(output) = {out_var:.3f} for inputs of variance {feature_maps.var():.3f}"
+)
 assert 0.8 < out_var < 1.25, "with the conv's fans, Xavier should keep the variance near 1"
 
 
@@ -471,6 +537,7 @@ assert 0.8 < out_var < 1.25, "with the conv's fans, Xavier should keep the varia
 # backward signal $\partial L/\partial y$ at the first linear layer's output divided by that at the last
 # one's, for layers mapping `widths[l]` to `widths[l + 1]`. Then measure it (`output_gradients_by_layer`)
 # on a network that first narrows (784 → 64), then widens (64 → 256 → 1024) and narrows again (1024 → 10).
+
 
 # %%
 def backward_ratio(widths):
@@ -482,6 +549,7 @@ def backward_ratio(widths):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def backward_ratio(widths):
@@ -497,4 +565,6 @@ xavier_init(widening)
 signal = variances(output_gradients_by_layer(widening, imgs, labels))
 measured = signal["Layer 0"] / signal[f"Layer {2 * (len(widths) - 2)}"]
 print(f"widths {widths}: predicted {backward_ratio(widths):.4f}, measured {measured:.4f}")
-assert 0.7 < measured / backward_ratio(widths) < 1.45, "the measured backward signal should follow the prediction"
+assert 0.7 < measured / backward_ratio(widths) < 1.45, (
+    "the measured backward signal should follow the prediction"
+)

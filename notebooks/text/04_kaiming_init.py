@@ -100,7 +100,13 @@ from utils import course_seed, set_seed, torch_generator
 from utils.data import fashion_mnist_tensors
 from utils.exercises.init import check_empirical_gain, check_gelu_init, gelu_network
 from utils.init import equal_var_init, linear_layers, var_init, xavier_init
-from utils.measure import activations_by_layer, output_gradients_by_layer, print_variances, variances, weights_by_layer
+from utils.measure import (
+    activations_by_layer,
+    output_gradients_by_layer,
+    print_variances,
+    variances,
+    weights_by_layer,
+)
 from utils.models import BaseNetwork
 from utils.plotting import plot_distributions, set_course_style
 from utils.sliders import int_slider, live_figure, log_slider
@@ -148,9 +154,13 @@ x = torch.relu(y_tilde)
 per_unit_x2, per_unit_half = x.pow(2).mean(dim=0), y_tilde.pow(2).mean(dim=0) / 2
 ratio = per_unit_x2.mean() / per_unit_half.mean()
 standard_error = (per_unit_x2 - ratio * per_unit_half).std() / math.sqrt(512) / per_unit_half.mean()
-print(f"E[y~^2] = {y_tilde.pow(2).mean():.3f}   E[x^2] = {x.pow(2).mean():.3f}   Var(x) = {x.var():.3f}   "
-      f"E[x^2] / (E[y~^2] / 2) = {ratio:.3f} (standard error {standard_error:.3f})")
-assert abs(ratio - 1) < 5 * standard_error < 0.5, "E[relu(y~)^2] should be E[y~^2]/2, and tell it from E[y~^2]"
+print(
+    f"E[y~^2] = {y_tilde.pow(2).mean():.3f}   E[x^2] = {x.pow(2).mean():.3f}   Var(x) = {x.var():.3f}   "
+    f"E[x^2] / (E[y~^2] / 2) = {ratio:.3f} (standard error {standard_error:.3f})"
+)
+assert abs(ratio - 1) < 5 * standard_error < 0.5, (
+    "E[relu(y~)^2] should be E[y~^2]/2, and tell it from E[y~^2]"
+)
 
 
 # %% [markdown]
@@ -169,6 +179,7 @@ assert abs(ratio - 1) < 5 * standard_error < 0.5, "E[relu(y~)^2] should be E[y~^
 # enough: with the forward one, the gradient variance changes by $d_y/d_x$ per layer, and over the whole
 # network these factors telescope to the last layer's width over the first hidden layer's (10/512 for the
 # course network, measured below): a constant, not an exponential in depth.
+
 
 # %%
 def kaiming_init(model):
@@ -206,7 +217,9 @@ print_variances(kaiming_acts, "Activation")
 # %%
 kaiming_var = variances(kaiming_acts)
 hidden_var = [kaiming_var[f"Layer {i}"] for i in (0, 2, 4, 6)]
-assert all(0.6 < v < 1.6 for v in hidden_var), f"Kaiming + ReLU: hidden-layer variances should stay near 1, got {hidden_var}"
+assert all(0.6 < v < 1.6 for v in hidden_var), (
+    f"Kaiming + ReLU: hidden-layer variances should stay near 1, got {hidden_var}"
+)
 print("Kaiming + ReLU: every hidden layer keeps its activation variance near 1.")
 
 # %% [markdown]
@@ -239,15 +252,24 @@ for scheme, model in [("Kaiming", kaiming_model), ("Xavier", xavier_relu)]:
     layers = linear_layers(model)
     predicted = math.prod(layer.out_features * layer.weight.var().item() / 2 for layer in layers[1:])
     measured = signal[0] / signal[-1]
-    print(f"{scheme}: backward signal at layer 0 / at layer 8 = {measured:.4f} (1/{1 / measured:.0f}), "
-          f"predicted {predicted:.4f}")
-    assert 0.7 < measured / predicted < 1.45, f"{scheme}: the backward signal should follow d_y Var(w) / 2 per layer"
+    print(
+        f"{scheme}: backward signal at layer 0 / at layer 8 = {measured:.4f} (1/{1 / measured:.0f}), "
+        f"predicted {predicted:.4f}"
+    )
+    assert 0.7 < measured / predicted < 1.45, (
+        f"{scheme}: the backward signal should follow d_y Var(w) / 2 per layer"
+    )
     if scheme == "Kaiming":
         kaiming_signal = measured
 extra = [(layer.in_features + layer.out_features) / layer.in_features for layer in layers[1:]]
-print("Xavier's extra loss per layer, (d_x + d_y) / d_x: " + ", ".join(f"{x:.2f}" for x in extra)
-      + f"; product {math.prod(extra):.1f}, measured {kaiming_signal / measured:.1f}")
-assert kaiming_signal > 2.5 * measured, "Kaiming should keep several times more of the backward signal than Xavier"
+print(
+    "Xavier's extra loss per layer, (d_x + d_y) / d_x: "
+    + ", ".join(f"{x:.2f}" for x in extra)
+    + f"; product {math.prod(extra):.1f}, measured {kaiming_signal / measured:.1f}"
+)
+assert kaiming_signal > 2.5 * measured, (
+    "Kaiming should keep several times more of the backward signal than Xavier"
+)
 
 # %% [markdown]
 # In a deep network the factor $\frac12$ of the square layers compounds: here 30
@@ -255,8 +277,10 @@ assert kaiming_signal > 2.5 * measured, "Kaiming should keep several times more 
 
 # %% alt="Activation variance per layer of a ReLU network with 30 hidden layers, log scale, Xavier against Kaiming: Xavier's variance halves layer after layer down to about 10^-9, Kaiming's stays near 1."
 depth_imgs = imgs[:256]
-relu_curves = {name: variance_by_depth(init, "relu", depth_imgs, depth=30)
-               for name, init in [("Xavier", xavier_init), ("Kaiming", kaiming_init)]}
+relu_curves = {
+    name: variance_by_depth(init, "relu", depth_imgs, depth=30)
+    for name, init in [("Xavier", xavier_init), ("Kaiming", kaiming_init)]
+}
 plot_variance_vs_depth({"ReLU, 30 hidden layers": relu_curves})
 plt.show()
 
@@ -270,8 +294,12 @@ def ratio_per_layer(var):
 
 for name, var in relu_curves.items():
     print(f"{name}: variance x{ratio_per_layer(var):.2f} per layer, last hidden layer {var[-2]:.2g}")
-assert 0.45 < ratio_per_layer(relu_curves["Xavier"]) < 0.55, "Xavier + ReLU should shrink the variance about x0.5 per layer"
-assert 0.9 < ratio_per_layer(relu_curves["Kaiming"]) < 1.1, "Kaiming + ReLU should keep the variance per layer near x1"
+assert 0.45 < ratio_per_layer(relu_curves["Xavier"]) < 0.55, (
+    "Xavier + ReLU should shrink the variance about x0.5 per layer"
+)
+assert 0.9 < ratio_per_layer(relu_curves["Kaiming"]) < 1.1, (
+    "Kaiming + ReLU should keep the variance per layer near x1"
+)
 
 # %% [markdown]
 # Xavier halves the variance at every layer: from about 1.5 at the first layer (784 inputs) it halves 29
@@ -295,8 +323,10 @@ torch_first, torch_hidden = torch.empty(1024, 784), torch.empty(1024, 1024)
 nn.init.kaiming_normal_(torch_first, mode="fan_in", nonlinearity="linear")
 nn.init.kaiming_normal_(torch_hidden, mode="fan_in", nonlinearity="relu")
 
-for name, ours, theirs, target in [("first layer", pair[0].weight, torch_first, 1 / 784),
-                                   ("hidden layer", pair[2].weight, torch_hidden, 2 / 1024)]:
+for name, ours, theirs, target in [
+    ("first layer", pair[0].weight, torch_first, 1 / 784),
+    ("hidden layer", pair[2].weight, torch_hidden, 2 / 1024),
+]:
     ours = ours.detach()
     print(f"{name:>12}: ours {ours.var():.3e}, torch {theirs.var():.3e}, formula {target:.3e}")
     assert abs(ours.var() / target - 1) < 0.02, f"{name}: our variance is off the formula"
@@ -313,8 +343,15 @@ for name, ours, theirs, target in [("first layer", pair[0].weight, torch_first, 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{'activation':>18}  {'gain':>6}  {'gain^2':>7}")
-for nonlinearity, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-                            ("leaky_relu", 0.01), ("leaky_relu", 0.2), ("selu", None)]:
+for nonlinearity, param in [
+    ("linear", None),
+    ("sigmoid", None),
+    ("tanh", None),
+    ("relu", None),
+    ("leaky_relu", 0.01),
+    ("leaky_relu", 0.2),
+    ("selu", None),
+]:
     gain = nn.init.calculate_gain(nonlinearity, param)
     label = nonlinearity + (f"({param})" if param is not None else "")
     print(f"{label:>18}  {gain:6.3f}  {gain**2:7.3f}")
@@ -324,8 +361,10 @@ for nonlinearity, param in [("linear", None), ("sigmoid", None), ("tanh", None),
 for a in (0.01, 0.2, 0.5):
     leaky = nn.functional.leaky_relu(y_tilde, a).pow(2).mean()
     measured_gain = (y_tilde.pow(2).mean() / leaky).sqrt().item()  # the gain that restores E[y~^2]
-    print(f"LeakyReLU({a}): measured gain {measured_gain:.3f}, sqrt(2/(1+a^2)) = {math.sqrt(2 / (1 + a**2)):.3f}, "
-          f"calculate_gain {nn.init.calculate_gain('leaky_relu', a):.3f}")
+    print(
+        f"LeakyReLU({a}): measured gain {measured_gain:.3f}, sqrt(2/(1+a^2)) = {math.sqrt(2 / (1 + a**2)):.3f}, "
+        f"calculate_gain {nn.init.calculate_gain('leaky_relu', a):.3f}"
+    )
     assert abs(measured_gain / nn.init.calculate_gain("leaky_relu", a) - 1) < 0.1, f"LeakyReLU({a}): gain off"
 
 # %% [markdown]
@@ -350,8 +389,12 @@ print(f"PyTorch default: Var(w) * 3 * d_x = {default.weight.var().item() * 3 * 1
 # default view: std 0.1, 30 hidden layers.
 
 # %% alt="Default slider view, std 0.1 and 30 hidden layers: activation variance per layer for five init schemes under identity, tanh and ReLU: no scheme stays near 1 for all three, Kaiming alone does for ReLU; sliders change std and depth."
-SCHEMES = {"equal variance": equal_var_init, "Xavier": xavier_init, "Kaiming": kaiming_init,
-           "PyTorch default": lambda model: None}  # PyTorch's own init, left untouched
+SCHEMES = {
+    "equal variance": equal_var_init,
+    "Xavier": xavier_init,
+    "Kaiming": kaiming_init,
+    "PyTorch default": lambda model: None,
+}  # PyTorch's own init, left untouched
 
 
 @functools.lru_cache
@@ -367,17 +410,25 @@ def fixed_std_curve(act, std, depth):
 
 def summary_panels(std=0.1, depth=30):
     """One panel per activation, one curve per scheme: moving the std slider recomputes three networks."""
-    return {act: {f"fixed std {std:.2g}": fixed_std_curve(act, std, depth)}
-            | {scheme: scheme_curve(act, scheme, depth) for scheme in SCHEMES}
-            for act in ("identity", "tanh", "relu")}
+    return {
+        act: {f"fixed std {std:.2g}": fixed_std_curve(act, std, depth)}
+        | {scheme: scheme_curve(act, scheme, depth) for scheme in SCHEMES}
+        for act in ("identity", "tanh", "relu")
+    }
 
 
 def summary_figure(std, depth):
-    return plot_variance_vs_depth(summary_panels(std, depth), f"Activation variance, {depth} hidden layers of width 256")
+    return plot_variance_vs_depth(
+        summary_panels(std, depth), f"Activation variance, {depth} hidden layers of width 256"
+    )
 
 
 summary = summary_panels()
-live_figure(summary_figure, std=log_slider("fixed std σ", 0.1, -2.5, -0.5), depth=int_slider("hidden layers", 30, 5, 50, 5))
+live_figure(
+    summary_figure,
+    std=log_slider("fixed std σ", 0.1, -2.5, -0.5),
+    depth=int_slider("hidden layers", 30, 5, 50, 5),
+)
 
 
 # %% [markdown]
@@ -400,23 +451,37 @@ live_figure(summary_figure, std=log_slider("fixed std σ", 0.1, -2.5, -0.5), dep
 #
 # No single scheme is right for every activation: **the initialization must match the activation**.
 
+
 # %%
 def hidden(act, scheme):
     return summary[act][scheme][1:-1]
 
 
-assert hidden("identity", "Xavier").max() / hidden("identity", "Xavier").min() < 10, "identity + Xavier should stay flat"
-assert hidden("identity", "Kaiming")[-1] > 1e6 * hidden("identity", "Kaiming")[0], "identity + Kaiming should explode (x2 per layer)"
-assert hidden("relu", "Kaiming").max() / hidden("relu", "Kaiming").min() < 10, "ReLU + Kaiming should stay flat"
-assert hidden("relu", "Xavier")[-1] < 1e-6 * hidden("relu", "Xavier")[0], "ReLU + Xavier should vanish (x0.5 per layer)"
-assert hidden("relu", "PyTorch default")[-1] < 1e-2, "ReLU + PyTorch default should collapse onto its bias floor (~1e-3)"
+assert hidden("identity", "Xavier").max() / hidden("identity", "Xavier").min() < 10, (
+    "identity + Xavier should stay flat"
+)
+assert hidden("identity", "Kaiming")[-1] > 1e6 * hidden("identity", "Kaiming")[0], (
+    "identity + Kaiming should explode (x2 per layer)"
+)
+assert hidden("relu", "Kaiming").max() / hidden("relu", "Kaiming").min() < 10, (
+    "ReLU + Kaiming should stay flat"
+)
+assert hidden("relu", "Xavier")[-1] < 1e-6 * hidden("relu", "Xavier")[0], (
+    "ReLU + Xavier should vanish (x0.5 per layer)"
+)
+assert hidden("relu", "PyTorch default")[-1] < 1e-2, (
+    "ReLU + PyTorch default should collapse onto its bias floor (~1e-3)"
+)
 assert hidden("tanh", "Xavier")[-1] < 0.5 * hidden("tanh", "Xavier")[0], "tanh + Xavier should shrink"
 
 
 def tanh_fixed_point(factor):
     """The v > 0 with factor * E[tanh(y)^2] = v for y ~ N(0, v) (Gauss-Hermite quadrature, bisection)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(100)
-    excess = lambda v: factor * np.sum(weights * np.tanh(np.sqrt(v) * nodes) ** 2) / math.sqrt(2 * math.pi) - v
+
+    def excess(v):
+        return factor * np.sum(weights * np.tanh(np.sqrt(v) * nodes) ** 2) / math.sqrt(2 * math.pi) - v
+
     low, high = 1e-6, 10.0
     for _ in range(60):
         low, high = ((low + high) / 2, high) if excess((low + high) / 2) > 0 else (low, (low + high) / 2)
@@ -425,13 +490,20 @@ def tanh_fixed_point(factor):
 
 for scheme, factor in [("Kaiming", 2.0), ("fixed std 0.1", 2.56)]:
     level, fixed_point = hidden("tanh", scheme)[-10:].mean(), tanh_fixed_point(factor)
-    print(f"tanh + {scheme}: last 10 hidden layers average {level:.3f}, fixed point of x{factor} E[tanh^2]: {fixed_point:.3f}")
+    print(
+        f"tanh + {scheme}: last 10 hidden layers average {level:.3f}, fixed point of x{factor} E[tanh^2]: {fixed_point:.3f}"
+    )
     assert abs(level / fixed_point - 1) < 0.15, f"tanh + {scheme}: the level should be the fixed point"
-for act, scheme, low, high in [("tanh", "Kaiming", 0.4, 0.85), ("tanh", "fixed std 0.1", 0.7, 1.4),
-                               ("relu", "PyTorch default", 1e-3, 2.5e-3)]:
+for act, scheme, low, high in [
+    ("tanh", "Kaiming", 0.4, 0.85),
+    ("tanh", "fixed std 0.1", 0.7, 1.4),
+    ("relu", "PyTorch default", 1e-3, 2.5e-3),
+]:
     last = hidden(act, scheme)[-10:]
     print(f"{act} + {scheme}: last 10 hidden layers between {last.min():.2g} and {last.max():.2g}")
-    assert low < last.min() and last.max() < high, f"{act} + {scheme}: should level off between {low} and {high}"
+    assert low < last.min() and last.max() < high, (
+        f"{act} + {scheme}: should level off between {low} and {high}"
+    )
 print("Flat only where the scheme matches the activation.")
 
 
@@ -453,6 +525,7 @@ print("Flat only where the scheme matches the activation.")
 # Estimate it by Monte Carlo for any `act_fn` (a module such as `nn.GELU()`). Which values do you get for
 # GELU and SiLU, which `nn.init.calculate_gain` does not know? And for tanh, against PyTorch's 5/3?
 
+
 # %%
 def empirical_gain(act_fn):
     """1 / sqrt(E[act_fn(y)^2]) for y ~ N(0, 1), estimated from samples."""
@@ -463,6 +536,7 @@ def empirical_gain(act_fn):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def empirical_gain(act_fn):
@@ -475,7 +549,9 @@ def empirical_gain(act_fn):
 check_empirical_gain(empirical_gain)
 for name, act_fn in [("GELU", nn.GELU()), ("SiLU", nn.SiLU()), ("tanh", nn.Tanh()), ("ReLU", nn.ReLU())]:
     print(f"{name:>5}: empirical gain {empirical_gain(act_fn):.3f}")
-print(f"PyTorch's calculate_gain: tanh {nn.init.calculate_gain('tanh'):.3f}, relu {nn.init.calculate_gain('relu'):.3f}")
+print(
+    f"PyTorch's calculate_gain: tanh {nn.init.calculate_gain('tanh'):.3f}, relu {nn.init.calculate_gain('relu'):.3f}"
+)
 
 
 # %% [markdown]
@@ -484,6 +560,7 @@ print(f"PyTorch's calculate_gain: tanh {nn.init.calculate_gain('tanh'):.3f}, rel
 # (weights $\mathcal{N}(0, \text{gain}^2/d_x)$, biases 0, and, as for ReLU, gain 1 in the first layer, which
 # sees the standardized pixels). Then compare, over 20 hidden GELU layers of width 256, with the ReLU gain
 # $\sqrt 2$ that is easy to reuse by mistake.
+
 
 # %%
 def gelu_init(model):
@@ -496,14 +573,17 @@ def gelu_init(model):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"] alt="Activation variance per layer of a GELU network with 20 hidden layers, GELU's own gain against ReLU's gain root 2: GELU's gain keeps the variance within a decade of 1, ReLU's gain shrinks it by about four decades."
 def gain_init(gain):
     """Weights N(0, gain^2 / d_x) (first layer: gain 1), biases 0."""
+
     def init(model):
         with torch.no_grad():
             for i, layer in enumerate(linear_layers(model)):
                 layer.weight.normal_(0.0, (1.0 if i == 0 else gain) / math.sqrt(layer.in_features))
                 layer.bias.zero_()
+
     return init
 
 
@@ -515,15 +595,25 @@ for label, init in [("GELU gain", gelu_init), ("ReLU gain √2", gain_init(math.
     set_seed(42)
     deep_gelu = gelu_network((784,) + (256,) * 20 + (10,))
     init(deep_gelu)
-    gelu_curves[label] = np.array(list(variances(activations_by_layer(deep_gelu, depth_imgs.flatten(start_dim=1))).values()))
+    gelu_curves[label] = np.array(
+        list(variances(activations_by_layer(deep_gelu, depth_imgs.flatten(start_dim=1))).values())
+    )
 plot_variance_vs_depth({"GELU, 20 hidden layers": gelu_curves})
 plt.show()
-print(f"last hidden layer: GELU gain {gelu_curves['GELU gain'][-2]:.2g}, ReLU gain {gelu_curves['ReLU gain √2'][-2]:.2g}")
-print(f"at variance 1, ReLU's gain keeps 2 E[gelu(y)^2] = {2 / empirical_gain(nn.GELU()) ** 2:.2f} of the variance "
-      f"per layer; 0.85^19 = {0.85**19:.2g}")
-assert 0.05 < gelu_curves["GELU gain"][-2] < 20, "GELU's own gain should keep the variance within about a decade of 1"
+print(
+    f"last hidden layer: GELU gain {gelu_curves['GELU gain'][-2]:.2g}, ReLU gain {gelu_curves['ReLU gain √2'][-2]:.2g}"
+)
+print(
+    f"at variance 1, ReLU's gain keeps 2 E[gelu(y)^2] = {2 / empirical_gain(nn.GELU()) ** 2:.2f} of the variance "
+    f"per layer; 0.85^19 = {0.85**19:.2g}"
+)
+assert 0.05 < gelu_curves["GELU gain"][-2] < 20, (
+    "GELU's own gain should keep the variance within about a decade of 1"
+)
 assert gelu_curves["ReLU gain √2"][-2] < 0.2, "ReLU's gain should shrink a GELU network's variance by decades"
-assert gelu_curves["GELU gain"][-2] > 100 * gelu_curves["ReLU gain √2"][-2], "the two gains should end decades apart"
+assert gelu_curves["GELU gain"][-2] > 100 * gelu_curves["ReLU gain √2"][-2], (
+    "the two gains should end decades apart"
+)
 
 # %% [markdown]
 # With ReLU's gain the variance at the last hidden layer ends one to five decades below 1 (2.7e-5 to 0.043
@@ -545,7 +635,12 @@ nodes, node_weights = np.polynomial.hermite_e.hermegauss(200)
 def gelu_factor(v, gain_squared=2.0):
     """gain^2 E[gelu(y)^2] / v for y ~ N(0, v): the factor a layer applies to the variance v."""
     y = torch.tensor(math.sqrt(v) * nodes)
-    return gain_squared * float(np.sum(node_weights * nn.functional.gelu(y).pow(2).numpy())) / math.sqrt(2 * math.pi) / v
+    return (
+        gain_squared
+        * float(np.sum(node_weights * nn.functional.gelu(y).pow(2).numpy()))
+        / math.sqrt(2 * math.pi)
+        / v
+    )
 
 
 print("f(v) at v = 1, 0.5, 0.1, 0.001: " + ", ".join(f"{gelu_factor(v):.3f}" for v in (1, 0.5, 0.1, 0.001)))
@@ -560,14 +655,22 @@ for seed in range(8):
 inputs, log_factors = np.array(inputs), np.log(factors)
 groups = {"v > 0.7": inputs > 0.7, "v < 0.3": inputs < 0.3}
 for name, mask in groups.items():
-    print(f"{name}: {mask.sum():3d} layers, measured factor {np.exp(log_factors[mask].mean()):.3f} (geometric mean), "
-          f"f(v) {np.exp(np.mean(np.log([gelu_factor(v) for v in inputs[mask]]))):.3f}, constant 0.85")
+    print(
+        f"{name}: {mask.sum():3d} layers, measured factor {np.exp(log_factors[mask].mean()):.3f} (geometric mean), "
+        f"f(v) {np.exp(np.mean(np.log([gelu_factor(v) for v in inputs[mask]]))):.3f}, constant 0.85"
+    )
 high, low = groups.values()
 drop = log_factors[high].mean() - log_factors[low].mean()
-predicted_drop = np.mean(np.log([gelu_factor(v) for v in inputs[high]])) - np.mean(np.log([gelu_factor(v) for v in inputs[low]]))
-standard_error = math.sqrt(log_factors[high].var(ddof=1) / high.sum() + log_factors[low].var(ddof=1) / low.sum())
-print(f"ln(factor) drops by {drop:.3f} from the first group to the second; f(v) predicts {predicted_drop:.3f}, "
-      f"a constant factor 0 (standard error {standard_error:.3f})")
+predicted_drop = np.mean(np.log([gelu_factor(v) for v in inputs[high]])) - np.mean(
+    np.log([gelu_factor(v) for v in inputs[low]])
+)
+standard_error = math.sqrt(
+    log_factors[high].var(ddof=1) / high.sum() + log_factors[low].var(ddof=1) / low.sum()
+)
+print(
+    f"ln(factor) drops by {drop:.3f} from the first group to the second; f(v) predicts {predicted_drop:.3f}, "
+    f"a constant factor 0 (standard error {standard_error:.3f})"
+)
 assert drop > 5 * standard_error, "the factor per layer should fall with the variance, not stay constant"
 assert 0.4 < drop / predicted_drop < 1.2, "f(v) should predict most of how much the factor falls"
 
@@ -584,5 +687,9 @@ assert 0.4 < drop / predicted_drop < 1.2, "f(v) should predict most of how much 
 # %%
 # NBVAL_CHECK_OUTPUT
 gelu_gain_squared = empirical_gain(nn.GELU()) ** 2
-print(f"GELU's gain: factor {gelu_factor(2, gelu_gain_squared):.3f} at v = 2, {gelu_factor(0.5, gelu_gain_squared):.3f} at v = 0.5")
-assert gelu_factor(2, gelu_gain_squared) > 1.02 and gelu_factor(0.5, gelu_gain_squared) < 0.98, "1 should be unstable"
+print(
+    f"GELU's gain: factor {gelu_factor(2, gelu_gain_squared):.3f} at v = 2, {gelu_factor(0.5, gelu_gain_squared):.3f} at v = 0.5"
+)
+assert gelu_factor(2, gelu_gain_squared) > 1.02 and gelu_factor(0.5, gelu_gain_squared) < 0.98, (
+    "1 should be unstable"
+)

@@ -145,6 +145,7 @@ set_seed(42)
 # `_check_range` and `_check_positive` are tiny helpers that reject hyperparameters outside their allowed
 # range (`inf` and `nan` included: `nan` fails every comparison) or that are not numbers (`lr="0.1"`).
 
+
 # %%
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     """Reject a hyperparameter outside [low, high), or not a number, saying what is allowed."""
@@ -237,13 +238,19 @@ def moved_in_step_2(make_optimizer, set_to_none):
     return b.item() - before
 
 
-unused = {"ours, zero_grad (zeros in place)": moved_in_step_2(lambda p: CourseAdam(p, lr=0.1), False),
-          "ours, gradients set to None": moved_in_step_2(lambda p: CourseAdam(p, lr=0.1), True),
-          "torch.optim.Adam, zero_grad()": moved_in_step_2(lambda p: torch.optim.Adam(p, lr=0.1), False)}
+unused = {
+    "ours, zero_grad (zeros in place)": moved_in_step_2(lambda p: CourseAdam(p, lr=0.1), False),
+    "ours, gradients set to None": moved_in_step_2(lambda p: CourseAdam(p, lr=0.1), True),
+    "torch.optim.Adam, zero_grad()": moved_in_step_2(lambda p: torch.optim.Adam(p, lr=0.1), False),
+}
 for name, moved in unused.items():
     print(f"{name:>33}: b moved by {moved:+.4f} in step 2")
-assert abs(unused["ours, zero_grad (zeros in place)"]) > 0.01, "a zero gradient still lets Adam's average move b"
-assert unused["ours, gradients set to None"] == 0 and unused["torch.optim.Adam, zero_grad()"] == 0, "None: skipped"
+assert abs(unused["ours, zero_grad (zeros in place)"]) > 0.01, (
+    "a zero gradient still lets Adam's average move b"
+)
+assert unused["ours, gradients set to None"] == 0 and unused["torch.optim.Adam, zero_grad()"] == 0, (
+    "None: skipped"
+)
 
 
 # %% [markdown]
@@ -256,6 +263,7 @@ assert unused["ours, gradients set to None"] == 0 and unused["torch.optim.Adam, 
 # ("Stochastic" because $g_t$ is computed on a random batch, not on the whole training set.) The update
 # is done **in place** (`p.add_`): the optimizer changes the tensor that the model holds, it does not
 # make a new one.
+
 
 # %%
 class SGD(OptimizerTemplate):
@@ -296,6 +304,7 @@ for lr in (0.1, 0.5):
 # which is the subject of the last section.
 #
 # The state, one $m$ per parameter, lives in a dictionary keyed by the parameter tensor.
+
 
 # %%
 class SGDMomentum(OptimizerTemplate):
@@ -360,6 +369,7 @@ for t in range(1, 31):
 # $\epsilon$ (default $10^{-8}$) keeps the division finite when $\hat v_t = 0$, and it sets a scale: a
 # gradient far below $\epsilon$ gives a step far below $\eta$ (notebook 08's first exercise). Defaults:
 # $\beta_1 = 0.9$, $\beta_2 = 0.999$.
+
 
 # %%
 class Adam(OptimizerTemplate):
@@ -493,8 +503,9 @@ def side_by_side(make_ours, make_torch, share_gradients=False, nudge=False):
             backward_on(torch_model, idx)
         ours.step()
         theirs.step()
-        differences.append(max((p - q).abs().max().item()
-                               for p, q in zip(ours_model.parameters(), torch_model.parameters())))
+        differences.append(
+            max((p - q).abs().max().item() for p, q in zip(ours_model.parameters(), torch_model.parameters()))
+        )
     return np.array(differences), (ours_model, torch_model)
 
 
@@ -517,14 +528,19 @@ assert sgd_diff.max() == 0.0, "SGD must be bit-identical to torch.optim.SGD"
 # few float32 rounding steps of each other:
 
 # %%
-adam_shared, _ = side_by_side(lambda p: Adam(p, lr=1e-3), lambda p: torch.optim.Adam(p, lr=1e-3),
-                              share_gradients=True)
+adam_shared, _ = side_by_side(
+    lambda p: Adam(p, lr=1e-3), lambda p: torch.optim.Adam(p, lr=1e-3), share_gradients=True
+)
 largest_weight = max(p.abs().max().item() for p in BaseNetwork("relu").parameters())
 round_off = torch.finfo(torch.float32).eps * largest_weight  # one rounding step of the largest weight
-print(f"Adam, same gradients: step 1 {adam_shared[0]:.1e}, step 10 {adam_shared[9]:.1e}, "
-      f"step 100 {adam_shared[99]:.1e}, step 200 {adam_shared[-1]:.1e}")
+print(
+    f"Adam, same gradients: step 1 {adam_shared[0]:.1e}, step 10 {adam_shared[9]:.1e}, "
+    f"step 100 {adam_shared[99]:.1e}, step 200 {adam_shared[-1]:.1e}"
+)
 print(f"one float32 rounding step of the largest weight: {round_off:.1e}")
-assert 0 < adam_shared.max() < 10 * round_off, "same gradients: Adam must differ from torch, by round-off only"
+assert 0 < adam_shared.max() < 10 * round_off, (
+    "same gradients: Adam must differ from torch, by round-off only"
+)
 
 # %% [markdown]
 # **Why Adam differs in the last bit.** torch evaluates the same formula in a different order, to save
@@ -536,6 +552,7 @@ assert 0 < adam_shared.max() < 10 * round_off, "same gradients: Adam must differ
 # as torch does must make the two bit-identical. The cell below does exactly that (`TorchOrderAdam`,
 # same formula, torch's operations) and runs ours, the reordered one and torch's on the same 200
 # gradients for 1,000 weights:
+
 
 # %%
 class TorchOrderAdam(Adam):
@@ -568,7 +585,9 @@ def largest_gap_to_torch(adam_class, steps=200):
 
 order_gaps = {cls.__name__: largest_gap_to_torch(cls) for cls in (Adam, TorchOrderAdam)}
 print("largest |w - w_torch| over 200 steps: " + ", ".join(f"{n} {g:.1e}" for n, g in order_gaps.items()))
-assert order_gaps["Adam"] > 0 and order_gaps["TorchOrderAdam"] == 0, "torch's order of operations is the whole difference"
+assert order_gaps["Adam"] > 0 and order_gaps["TorchOrderAdam"] == 0, (
+    "torch's order of operations is the whole difference"
+)
 
 # %% [markdown]
 # ### How far can one rounding step go?
@@ -588,22 +607,34 @@ set_seed(42)
 w0 = BaseNetwork("relu").get_parameter(name)[index]
 nudge = (torch.nextafter(w0, torch.tensor(math.inf)) - w0).item()
 for step in (1, 10, 50, 100, 150, 200):
-    print(f"step {step:3d}: max |w - w_nudged| = {nudge_gap[step - 1]:.1e} with Adam, "
-          f"{sgd_nudge_gap[step - 1]:.1e} with SGD")
+    print(
+        f"step {step:3d}: max |w - w_nudged| = {nudge_gap[step - 1]:.1e} with Adam, "
+        f"{sgd_nudge_gap[step - 1]:.1e} with SGD"
+    )
 accuracies = [val_accuracy(model) for model in nudge_models]
-print(f"the nudge: {nudge:.1e}; Adam's validation accuracy after {STEPS} steps: {100 * accuracies[0]:.1f} % and "
-      f"{100 * accuracies[1]:.1f} %")
+print(
+    f"the nudge: {nudge:.1e}; Adam's validation accuracy after {STEPS} steps: {100 * accuracies[0]:.1f} % and "
+    f"{100 * accuracies[1]:.1f} %"
+)
 for gaps_of_run in (nudge_gap, sgd_nudge_gap):
     # over 20 seeds: a gap that survives grows 70-fold to 10^7-fold; on some seeds rounding erases it (0)
-    assert gaps_of_run[-1] == 0 or gaps_of_run[-1] > 10 * gaps_of_run[0], "the gap must not stay at its step-1 size"
+    assert gaps_of_run[-1] == 0 or gaps_of_run[-1] > 10 * gaps_of_run[0], (
+        "the gap must not stay at its step-1 size"
+    )
 assert abs(accuracies[0] - accuracies[1]) < 0.01, "the two runs drift apart but train equally well"
 
 # %% alt="Largest weight gap per step, log scale, between two runs one rounding step apart, with Adam and with SGD: both gaps grow in bursts by orders of magnitude, while ours versus torch's Adam on shared gradients stays near the nudge."
 fig, ax = plt.subplots(figsize=(11, 5.5))
 steps = np.arange(1, STEPS + 1)
-ax.semilogy(steps, nudge_gap, color=OPTIMIZER_COLORS["Adam"], lw=2.5, label="Adam, one weight nudged by one ulp")
-ax.semilogy(steps, sgd_nudge_gap, color=OPTIMIZER_COLORS["SGD"], lw=2.5, label="SGD, one weight nudged by one ulp")
-ax.semilogy(steps, adam_shared, color="black", lw=2, ls="--", label="ours vs torch.optim.Adam, same gradients")
+ax.semilogy(
+    steps, nudge_gap, color=OPTIMIZER_COLORS["Adam"], lw=2.5, label="Adam, one weight nudged by one ulp"
+)
+ax.semilogy(
+    steps, sgd_nudge_gap, color=OPTIMIZER_COLORS["SGD"], lw=2.5, label="SGD, one weight nudged by one ulp"
+)
+ax.semilogy(
+    steps, adam_shared, color="black", lw=2, ls="--", label="ours vs torch.optim.Adam, same gradients"
+)
 ax.axhline(nudge, color="gray", lw=1.5, ls=":")
 ax.text(STEPS, nudge * 1.5, "the nudge: one float32 step", ha="right", va="bottom", fontsize=13, color="gray")
 ax.set_ylim(nudge / 10, 1)
@@ -705,16 +736,24 @@ paths = {
 ours_path = paths["this course (lr 0.1)"]
 for name, path in paths.items():
     gap = np.abs(path - ours_path)
-    print(f"{name:34s} step 1: w = {path[0]:.6f}  |gap| step 1 {gap[0]:.1e}, step 2-{T} max {gap[1:].max():.1e}, "
-          f"step {T} {gap[-1]:.1e}")
+    print(
+        f"{name:34s} step 1: w = {path[0]:.6f}  |gap| step 1 {gap[0]:.1e}, step 2-{T} max {gap[1:].max():.1e}, "
+        f"step {T} {gap[-1]:.1e}"
+    )
 
 gaps = {name: np.abs(path - ours_path) for name, path in paths.items()}
 assert gaps["velocity, lr_v = (1-β)·lr = 0.01"].max() < 1e-12, "velocity with lr_v = (1-β) lr is ours"
-assert gaps["torch, dampening=0, lr = 0.01"].max() < 1e-12, "torch dampening=0 with lr (1-β) is ours, step 1 included"
+assert gaps["torch, dampening=0, lr = 0.01"].max() < 1e-12, (
+    "torch dampening=0 with lr (1-β) is ours, step 1 included"
+)
 damped = gaps["torch, dampening=β, lr = 0.1"]
-print(f"\ndampening=β: gap {damped[0]:.2f} at step 1, largest {damped.max():.2f} at step {damped.argmax() + 1}, "
-      f"{damped[-1]:.3f} at step {T}")
-assert abs(damped[0] - LR * BETA * (A * 5.0 + noise[0].item())) < 1e-12, "dampening=β: step 1 is off by lr·β·g_1"
+print(
+    f"\ndampening=β: gap {damped[0]:.2f} at step 1, largest {damped.max():.2f} at step {damped.argmax() + 1}, "
+    f"{damped[-1]:.3f} at step {T}"
+)
+assert abs(damped[0] - LR * BETA * (A * 5.0 + noise[0].item())) < 1e-12, (
+    "dampening=β: step 1 is off by lr·β·g_1"
+)
 assert damped[1:].max() > 3 * damped[0], "dampening=β: the extra momentum keeps pushing after step 1"
 assert damped[-10:].max() < damped.max() / 10, "dampening=β: then the offset fades"
 
@@ -736,10 +775,21 @@ left.set(xlabel="step", ylabel="w", title=r"Trajectories on $\frac{1}{2}w^2$ + n
 left.legend(fontsize=12, loc="upper right")
 right.axhline(1e-15, color="gray", lw=1, ls=":")
 right.text(T, 2e-15, "float64 round-off", ha="right", fontsize=13, color="gray")
-right.text(T / 2, 1e-11, "velocity and torch (dampening=0, lr·(1-β)):\n0 at step 1, round-off after", ha="center",
-           va="bottom", fontsize=13, color=PALETTE[0])
-right.set(xlabel="step", ylabel=r"$|w - w_{\mathrm{this\ course}}|$ (exact 0 drawn at $10^{-17}$)",
-          title="Gap to this course's momentum", ylim=(1e-17, 1e2))
+right.text(
+    T / 2,
+    1e-11,
+    "velocity and torch (dampening=0, lr·(1-β)):\n0 at step 1, round-off after",
+    ha="center",
+    va="bottom",
+    fontsize=13,
+    color=PALETTE[0],
+)
+right.set(
+    xlabel="step",
+    ylabel=r"$|w - w_{\mathrm{this\ course}}|$ (exact 0 drawn at $10^{-17}$)",
+    title="Gap to this course's momentum",
+    ylim=(1e-17, 1e2),
+)
 right.legend(fontsize=11, loc="center right")
 plt.tight_layout()
 plt.show()
@@ -775,6 +825,7 @@ plt.show()
 # Write `Adagrad(params, lr, eps=1e-10)` and check it with `check_adagrad(Adagrad)` (reference:
 # `torch.optim.Adagrad`).
 
+
 # %%
 class Adagrad(OptimizerTemplate):
     """Your turn: one running sum of squared gradients per parameter."""
@@ -793,6 +844,7 @@ class Adagrad(OptimizerTemplate):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class Adagrad(OptimizerTemplate):
     """s <- s + g^2;  w <- w - lr * g / (sqrt(s) + eps): each weight's steps shrink with its own history."""
@@ -808,7 +860,7 @@ class Adagrad(OptimizerTemplate):
         p.addcdiv_(p.grad, s.sqrt() + self.eps, value=-self.lr)
 
 
-check_adagrad(Adagrad);
+check_adagrad(Adagrad)
 
 
 # %% [markdown]
@@ -825,6 +877,7 @@ check_adagrad(Adagrad);
 # and check it with `check_nesterov(SGDNesterov)`. The reference is `torch.optim.SGD(nesterov=True)` with
 # `lr` multiplied by $(1-\beta)$: by the table above, that is the same convention.
 
+
 # %%
 class SGDNesterov(SGDMomentum):
     """Your turn: momentum with a look-ahead step."""
@@ -838,6 +891,7 @@ class SGDNesterov(SGDMomentum):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class SGDNesterov(SGDMomentum):
     """m <- beta m + (1 - beta) g;  w <- w - lr (beta m + (1 - beta) g)."""
@@ -848,7 +902,7 @@ class SGDNesterov(SGDMomentum):
         p.add_(self.momentum * m + (1 - self.momentum) * p.grad, alpha=-self.lr)
 
 
-check_nesterov(SGDNesterov);
+check_nesterov(SGDNesterov)
 
 # %% [markdown]
 # ## Summary

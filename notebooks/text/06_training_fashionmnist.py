@@ -142,7 +142,9 @@ RETRAIN_STUDIES = False  # True: also run the two studies of section 4 again (ab
 # %%
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = data = fashion_mnist_tensors(device)
 for split, (x, y) in zip(["train", "val", "test"], data):
-    print(f"{split:>5}: images {tuple(x.shape)}, labels {tuple(y.shape)}, {x.element_size() * x.nelement() / 1e6:.0f} MB")
+    print(
+        f"{split:>5}: images {tuple(x.shape)}, labels {tuple(y.shape)}, {x.element_size() * x.nelement() / 1e6:.0f} MB"
+    )
 print(f"training pixels after normalization: mean {x_train.mean():.3f}, std {x_train.std():.3f}")
 assert abs(x_train.mean()) < 0.01 and abs(x_train.std() - 1) < 0.01, "the stored split is not standardized"
 
@@ -158,6 +160,7 @@ assert abs(x_train.mean()) < 0.01 and abs(x_train.std() - 1) < 0.01, "the stored
 # The running loss and the number of correct predictions are summed *on the device*: calling `.item()`
 # in every batch would make the CPU wait for the GPU to finish, 196 times per epoch.
 
+
 # %%
 def train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, float]:
     """One pass over (x, y) in shuffled batches; returns the mean training loss and accuracy."""
@@ -166,7 +169,7 @@ def train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, flo
     loss_sum = torch.zeros((), device=x.device)  # summed on the device: no GPU->CPU wait per batch
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for start in range(0, len(x), batch_size):
-        idx = order[start:start + batch_size]
+        idx = order[start : start + batch_size]
         logits = net(x[idx])
         loss = nn.functional.cross_entropy(logits, y[idx])
         optimizer.zero_grad()
@@ -181,6 +184,7 @@ def train_epoch(net, optimizer, x, y, batch_size, generator) -> tuple[float, flo
 # Evaluation needs no gradients (`torch.no_grad()` saves the memory of the graph) and puts the network
 # in evaluation mode. Large batches are fine here: nothing is learned from them.
 
+
 # %%
 @torch.no_grad()
 def evaluate(net: nn.Module, data_split, batch_size: int = 1024) -> tuple[float, float]:
@@ -189,8 +193,8 @@ def evaluate(net: nn.Module, data_split, batch_size: int = 1024) -> tuple[float,
     net.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(x), batch_size):
-        logits = net(x[start:start + batch_size])
-        target = y[start:start + batch_size]
+        logits = net(x[start : start + batch_size])
+        target = y[start : start + batch_size]
         loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum")
         correct += (logits.argmax(dim=-1) == target).sum()
     return float(loss_sum) / len(x), int(correct) / len(x)
@@ -212,12 +216,17 @@ probe = BaseNetwork("relu").to(device)
 kaiming_init(probe)
 before = test_model(probe, (x_val, y_val))
 start = time.perf_counter()
-loss, acc = train_epoch(probe, SGD(probe.parameters(), lr=0.1), x_train[:5000], y_train[:5000], 256,
-                        torch_generator(0))
+loss, acc = train_epoch(
+    probe, SGD(probe.parameters(), lr=0.1), x_train[:5000], y_train[:5000], 256, torch_generator(0)
+)
 seconds = time.perf_counter() - start
 after = test_model(probe, (x_val, y_val))
-print(f"validation accuracy: {before:.1%} before, {after:.1%} after one epoch on 5,000 images (train loss {loss:.3f})")
-print(f"{seconds:.2f} s for 5,000 images: about {10 * seconds:.0f} s per epoch of 50,000 on this {device.type}")
+print(
+    f"validation accuracy: {before:.1%} before, {after:.1%} after one epoch on 5,000 images (train loss {loss:.3f})"
+)
+print(
+    f"{seconds:.2f} s for 5,000 images: about {10 * seconds:.0f} s per epoch of 50,000 on this {device.type}"
+)
 assert before < 0.2 and after > 0.6, "one epoch of SGD should lift the accuracy far above chance"
 
 # %% [markdown]
@@ -261,12 +270,21 @@ print(f"{sum(p.numel() for p in base_net.parameters()):,} parameters")
 nets, results = {}, {}
 for name, optim_func in OPTIMIZERS.items():
     nets[name] = copy.deepcopy(base_net)
-    results[name] = train_model(nets[name], f"FashionMNIST_{name}", optim_func, max_epochs=EPOCHS,
-                                batch_size=256, overwrite=RETRAIN, device=device)
+    results[name] = train_model(
+        nets[name],
+        f"FashionMNIST_{name}",
+        optim_func,
+        max_epochs=EPOCHS,
+        batch_size=256,
+        overwrite=RETRAIN,
+        device=device,
+    )
 for name, r in results.items():
     made_on = r["recipe"]["environment"]
-    print(f"{name} took {r['seconds_per_epoch']:.1f} s per epoch when it was trained "
-          f"({made_on['device']}: {made_on['cpu']}, {made_on['threads']} thread(s))")
+    print(
+        f"{name} took {r['seconds_per_epoch']:.1f} s per epoch when it was trained "
+        f"({made_on['device']}: {made_on['cpu']}, {made_on['threads']} thread(s))"
+    )
 
 # %% [markdown]
 # The times printed above depend on the machine and on what else it was running: the stored runs were
@@ -278,17 +296,28 @@ for name, r in results.items():
 # optimizer clears 88 %:
 
 # %%
-summary = pd.DataFrame({
-    name: {"test accuracy (%)": 100 * r["test_acc"], "best val. accuracy (%)": 100 * r["val_acc_best"],
-           "best epoch": r["best_epoch"] + 1, "final train accuracy (%)": 100 * r["train_acc"][-1]}
-    for name, r in results.items()
-}).T
+summary = pd.DataFrame(
+    {
+        name: {
+            "test accuracy (%)": 100 * r["test_acc"],
+            "best val. accuracy (%)": 100 * r["val_acc_best"],
+            "best epoch": r["best_epoch"] + 1,
+            "final train accuracy (%)": 100 * r["train_acc"][-1],
+        }
+        for name, r in results.items()
+    }
+).T
 for name, net in nets.items():
     measured = test_model(net, (x_test, y_test))
-    assert abs(measured - results[name]["test_acc"]) < 2e-3, f"{name}: checkpoint gives {measured}, results say {results[name]['test_acc']}"
-    assert results[name]["test_acc"] >= 0.88, \
+    assert abs(measured - results[name]["test_acc"]) < 2e-3, (
+        f"{name}: checkpoint gives {measured}, results say {results[name]['test_acc']}"
+    )
+    assert results[name]["test_acc"] >= 0.88, (
         f"{name} reaches only {results[name]['test_acc']:.1%} in {EPOCHS} epochs (the recipe: 40)"
-summary.round({"test accuracy (%)": 2, "best val. accuracy (%)": 2, "final train accuracy (%)": 2}).astype({"best epoch": int})
+    )
+summary.round({"test accuracy (%)": 2, "best val. accuracy (%)": 2, "final train accuracy (%)": 2}).astype(
+    {"best epoch": int}
+)
 
 # %% [markdown]
 # Accuracy per epoch, one panel per optimizer. The dot marks the epoch whose checkpoint was kept.
@@ -304,10 +333,16 @@ for ax, (name, r) in zip(axes, results.items()):
     ax.set(title=name, xlabel="epoch", ylim=(72, 100))
     ax.legend(loc="lower right", fontsize=13)
 axes[0].set_ylabel("accuracy (%)")
-settled = {name: int(np.argmax(np.array(r["val_acc"]) >= r["val_acc_best"] - 0.01)) + 1 for name, r in results.items()}
-fig.suptitle(f"Training accuracy ends at {min(100 * r['train_acc'][-1] for r in results.values()):.0f}-"
-             f"{max(100 * r['train_acc'][-1] for r in results.values()):.0f} %; "
-             f"validation first comes within a point of its best by epoch {max(settled.values())}", y=1.02)
+settled = {
+    name: int(np.argmax(np.array(r["val_acc"]) >= r["val_acc_best"] - 0.01)) + 1
+    for name, r in results.items()
+}
+fig.suptitle(
+    f"Training accuracy ends at {min(100 * r['train_acc'][-1] for r in results.values()):.0f}-"
+    f"{max(100 * r['train_acc'][-1] for r in results.values()):.0f} %; "
+    f"validation first comes within a point of its best by epoch {max(settled.values())}",
+    y=1.02,
+)
 fig.tight_layout()
 plt.show()
 
@@ -321,17 +356,30 @@ plt.show()
 
 # %%
 gaps = {name: r["train_acc"][-1] - r["val_acc"][-1] for name, r in results.items()}
-print(f"train - validation accuracy after {EPOCHS} epochs: " + ", ".join(f"{n} {100 * g:.1f} points" for n, g in gaps.items()))
-print("first epoch within one point of the best validation accuracy: " + ", ".join(f"{n} {e}" for n, e in settled.items()))
+print(
+    f"train - validation accuracy after {EPOCHS} epochs: "
+    + ", ".join(f"{n} {100 * g:.1f} points" for n, g in gaps.items())
+)
+print(
+    "first epoch within one point of the best validation accuracy: "
+    + ", ".join(f"{n} {e}" for n, e in settled.items())
+)
 sgd_train = 100 * np.array(results["SGD"]["train_acc"])
 worst = int(np.argmin(np.diff(sgd_train)))  # the largest one-epoch fall of SGD's training accuracy
-print(f"SGD's training accuracy falls from {sgd_train[worst]:.1f} % (epoch {worst + 1}) "
-      f"to {sgd_train[worst + 1]:.1f} % (epoch {worst + 2})")
+print(
+    f"SGD's training accuracy falls from {sgd_train[worst]:.1f} % (epoch {worst + 1}) "
+    f"to {sgd_train[worst + 1]:.1f} % (epoch {worst + 2})"
+)
 if not RETRAIN:  # claims about the stored runs, which the prose quotes
-    assert sgd_train[worst] - sgd_train[worst + 1] > 3, "in the stored run SGD's training accuracy drops sharply once"
-    assert results["Adam"]["best_epoch"] + 1 == EPOCHS, "in the stored run Adam's best validation epoch is the last"
-assert all(g > 0.03 for g in gaps.values()), \
+    assert sgd_train[worst] - sgd_train[worst + 1] > 3, (
+        "in the stored run SGD's training accuracy drops sharply once"
+    )
+    assert results["Adam"]["best_epoch"] + 1 == EPOCHS, (
+        "in the stored run Adam's best validation epoch is the last"
+    )
+assert all(g > 0.03 for g in gaps.values()), (
     f"after {EPOCHS} epochs (40 in the recipe) every optimizer should overfit by more than 3 points"
+)
 assert max(settled.values()) <= 15, "validation should come within a point of its best in the first 15 epochs"
 
 # %% [markdown]
@@ -344,7 +392,9 @@ for name, r in results.items():
     ax_loss.plot(epochs, r["train_loss"], lw=3, **optimizer_style(name))
 ax_acc.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(80, 91), title="Validation accuracy")
 ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="Training loss")
-fig.legend(*ax_acc.get_legend_handles_labels(), loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.08), frameon=False)
+fig.legend(
+    *ax_acc.get_legend_handles_labels(), loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.08), frameon=False
+)
 fig.tight_layout()
 plt.show()
 
@@ -355,6 +405,7 @@ plt.show()
 # move smoothly. These runs do not show which part of SGD's update causes the jumps (its rate, its batch
 # noise, or the lack of an average); the cell below only measures them.
 
+
 # %%
 def roughness(curve) -> float:
     """Mean absolute change from one epoch to the next, in accuracy points."""
@@ -363,10 +414,14 @@ def roughness(curve) -> float:
 
 for name, r in results.items():
     loss = np.array(r["train_loss"])
-    print(f"{name:>11}: validation accuracy moves {roughness(r['val_acc']):.2f} points per epoch on average; "
-          f"largest rise of the training loss in one epoch: x{(loss[1:] / loss[:-1]).max():.2f}")
+    print(
+        f"{name:>11}: validation accuracy moves {roughness(r['val_acc']):.2f} points per epoch on average; "
+        f"largest rise of the training loss in one epoch: x{(loss[1:] / loss[:-1]).max():.2f}"
+    )
 rough = {name: roughness(r["val_acc"]) for name, r in results.items()}
-assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), "SGD's validation curve should be the noisiest"
+assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), (
+    "SGD's validation curve should be the noisiest"
+)
 
 
 # %% [markdown]
@@ -379,25 +434,36 @@ assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), "SGD's valid
 
 # %%
 val_test_gap = {name: 100 * (r["val_acc_best"] - r["test_acc"]) for name, r in results.items()}
-print("best validation - test accuracy of the kept checkpoint: "
-      + ", ".join(f"{n} {g:.2f} points" for n, g in val_test_gap.items()))
+print(
+    "best validation - test accuracy of the kept checkpoint: "
+    + ", ".join(f"{n} {g:.2f} points" for n, g in val_test_gap.items())
+)
 if not RETRAIN:  # a claim about the stored runs, which the text quotes
-    assert all(g > 0 for g in val_test_gap.values()), "in the stored runs validation overestimates test for all three"
+    assert all(g > 0 for g in val_test_gap.values()), (
+        "in the stored runs validation overestimates test for all three"
+    )
+
 
 # %%
 def unselected_gap(seed: int) -> float:
     """val - test accuracy (points) of a softmax regression trained one epoch with Adam: never selected."""
     set_seed(seed)
     classifier = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10)).to(device)
-    train_epoch(classifier, Adam(classifier.parameters(), lr=1e-3), x_train, y_train, 256, torch_generator(seed))
+    train_epoch(
+        classifier, Adam(classifier.parameters(), lr=1e-3), x_train, y_train, 256, torch_generator(seed)
+    )
     return 100 * (test_model(classifier, (x_val, y_val)) - test_model(classifier, (x_test, y_test)))
 
 
 unselected = np.array([unselected_gap(seed) for seed in range(12)])
 unselected_se = unselected.std(ddof=1) / np.sqrt(len(unselected))
-print(f"validation - test accuracy of {len(unselected)} unselected classifiers: {unselected.mean():.2f} "
-      f"± {unselected_se:.2f} points (mean ± standard error; from {unselected.min():.2f} to {unselected.max():.2f})")
-assert unselected.mean() > 5 * unselected_se, "without any selection, validation should still score above test"
+print(
+    f"validation - test accuracy of {len(unselected)} unselected classifiers: {unselected.mean():.2f} "
+    f"± {unselected_se:.2f} points (mean ± standard error; from {unselected.min():.2f} to {unselected.max():.2f})"
+)
+assert unselected.mean() > 5 * unselected_se, (
+    "without any selection, validation should still score above test"
+)
 
 # %% [markdown]
 # Classifiers that nobody selected show the gap too, many standard errors above zero: on these two sets of
@@ -435,6 +501,7 @@ assert spread < 0.015, "the three optimizers should end within 1.5 points of eac
 # every layer shrinks the signal, the output barely depends on the input, and the gradients of *all*
 # layers come out hundreds to thousands of times smaller than with Kaiming:
 
+
 # %%
 def weight_grad_norms(net, x, y):
     """Norm of the loss gradient for each linear layer's weight, on one batch."""
@@ -446,14 +513,23 @@ def weight_grad_norms(net, x, y):
 set_seed(42)
 poor_net = BaseNetwork("relu")
 var_init(poor_net, std=0.01)
-grad_norms = pd.DataFrame({
-    "Kaiming": weight_grad_norms(copy.deepcopy(base_net).to(device), x_train[:1024], y_train[:1024]),
-    "N(0, 0.01²)": weight_grad_norms(copy.deepcopy(poor_net).to(device), x_train[:1024], y_train[:1024]),
-}, index=[f"Layer {i}" for i in range(0, 10, 2)])
+grad_norms = pd.DataFrame(
+    {
+        "Kaiming": weight_grad_norms(copy.deepcopy(base_net).to(device), x_train[:1024], y_train[:1024]),
+        "N(0, 0.01²)": weight_grad_norms(copy.deepcopy(poor_net).to(device), x_train[:1024], y_train[:1024]),
+    },
+    index=[f"Layer {i}" for i in range(0, 10, 2)],
+)
 grad_norms["ratio"] = grad_norms["Kaiming"] / grad_norms["N(0, 0.01²)"]
 print("norm of each layer's weight gradient on 1,024 training images")
-print(grad_norms.to_string(formatters={"Kaiming": "{:.2e}".format, "N(0, 0.01²)": "{:.2e}".format, "ratio": "{:,.0f}".format}))
-assert (grad_norms["ratio"] > 100).all(), "the poor init should shrink every layer's gradient more than 100-fold"
+print(
+    grad_norms.to_string(
+        formatters={"Kaiming": "{:.2e}".format, "N(0, 0.01²)": "{:.2e}".format, "ratio": "{:,.0f}".format}
+    )
+)
+assert (grad_norms["ratio"] > 100).all(), (
+    "the poor init should shrink every layer's gradient more than 100-fold"
+)
 
 
 def first_step(net, optim_func):
@@ -468,8 +544,10 @@ def first_step(net, optim_func):
 
 
 step_ratio = {name: first_step(base_net, f) / first_step(poor_net, f) for name, f in OPTIMIZERS.items()}
-print("first step with Kaiming / first step with N(0, 0.01²): "
-      + ", ".join(f"{n} {r:,.1f}" for n, r in step_ratio.items()))
+print(
+    "first step with Kaiming / first step with N(0, 0.01²): "
+    + ", ".join(f"{n} {r:,.1f}" for n, r in step_ratio.items())
+)
 assert step_ratio["SGD"] > 100 and step_ratio["SGDMomentum"] > 100, "SGD's steps shrink with the gradients"
 assert 0.5 < step_ratio["Adam"] < 2, "Adam's first step is about lr per weight, whatever the gradient's size"
 
@@ -491,8 +569,16 @@ def poor_init_study(checkpoint_dir):
         set_seed(42)
         net = BaseNetwork("relu")
         var_init(net, std=0.01)
-        out[name] = train_model(net, f"poor_{name}", optim_func, max_epochs=POOR_EPOCHS, data=data,
-                                device=device, checkpoint_dir=checkpoint_dir, seed=42)
+        out[name] = train_model(
+            net,
+            f"poor_{name}",
+            optim_func,
+            max_epochs=POOR_EPOCHS,
+            data=data,
+            device=device,
+            checkpoint_dir=checkpoint_dir,
+            seed=42,
+        )
     return out
 
 
@@ -508,23 +594,39 @@ poor = json.loads((STUDY_DIR / "poor_init.json").read_text())
 
 fig, ax = plt.subplots(figsize=(10, 6))
 for name, r in poor.items():
-    ax.plot(np.arange(1, POOR_EPOCHS + 1), 100 * np.array(r["val_acc"]), lw=3, ms=9,
-            **optimizer_style(name, markevery=1, label=f"{name} (test {100 * r['test_acc']:.1f} %)"))
+    ax.plot(
+        np.arange(1, POOR_EPOCHS + 1),
+        100 * np.array(r["val_acc"]),
+        lw=3,
+        ms=9,
+        **optimizer_style(name, markevery=1, label=f"{name} (test {100 * r['test_acc']:.1f} %)"),
+    )
 ax.axhline(10, color="grey", ls=":", lw=2)
 ax.text(POOR_EPOCHS, 12, "chance", ha="right", color="grey")
-ax.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(0, 100), xticks=range(1, POOR_EPOCHS + 1),
-       title="Weights ~ N(0, 0.01²): SGD stalls, Adam learns at once")
+ax.set(
+    xlabel="epoch",
+    ylabel="validation accuracy (%)",
+    ylim=(0, 100),
+    xticks=range(1, POOR_EPOCHS + 1),
+    title="Weights ~ N(0, 0.01²): SGD stalls, Adam learns at once",
+)
 ax.legend(loc="center left")
 plt.show()
 for name in ("SGD", "SGDMomentum"):
     assert max(poor[name]["val_acc"][:5]) < 0.15, f"{name} should sit at chance for the first five epochs"
-print(f"Adam after its first epoch: {poor['Adam']['val_acc'][0]:.1%} validation accuracy; after {POOR_EPOCHS}: "
-      + ", ".join(f"{n} {r['test_acc']:.1%}" for n, r in poor.items()) + " test accuracy")
+print(
+    f"Adam after its first epoch: {poor['Adam']['val_acc'][0]:.1%} validation accuracy; after {POOR_EPOCHS}: "
+    + ", ".join(f"{n} {r['test_acc']:.1%}" for n, r in poor.items())
+    + " test accuracy"
+)
 # the two numbers of the text below; a re-run on another seed (RETRAIN_STUDIES) may land near them
 assert poor["Adam"]["val_acc"][0] > 0.75, "Adam should pass 75 % validation accuracy in its first epoch"
-assert poor["Adam"]["test_acc"] > max(poor["SGD"]["test_acc"], poor["SGDMomentum"]["test_acc"]) + 0.1, \
+assert poor["Adam"]["test_acc"] > max(poor["SGD"]["test_acc"], poor["SGDMomentum"]["test_acc"]) + 0.1, (
     "Adam should end more than ten points ahead of both SGD and SGD with momentum"
-assert poor["Adam"]["test_acc"] < min(r["test_acc"] for r in results.values()), "Adam should stay below the Kaiming runs"
+)
+assert poor["Adam"]["test_acc"] < min(r["test_acc"] for r in results.values()), (
+    "Adam should stay below the Kaiming runs"
+)
 
 # %% [markdown]
 # SGD and SGD with momentum sit on a **plateau at chance for five epochs** — about 1,000 updates, each
@@ -555,10 +657,19 @@ def seed_study(checkpoint_dir):
         set_seed(seed)
         seed_net = BaseNetwork("relu")
         kaiming_init(seed_net)
-        out[str(seed)] = {name: train_model(copy.deepcopy(seed_net), f"seed{seed}_{name}", optim_func,
-                                            max_epochs=SEED_EPOCHS, data=data, device=device,
-                                            checkpoint_dir=checkpoint_dir, seed=seed)
-                          for name, optim_func in OPTIMIZERS.items()}
+        out[str(seed)] = {
+            name: train_model(
+                copy.deepcopy(seed_net),
+                f"seed{seed}_{name}",
+                optim_func,
+                max_epochs=SEED_EPOCHS,
+                data=data,
+                device=device,
+                checkpoint_dir=checkpoint_dir,
+                seed=seed,
+            )
+            for name, optim_func in OPTIMIZERS.items()
+        }
     return out
 
 
@@ -569,10 +680,12 @@ if RETRAIN_STUDIES:
 seeds = json.loads((STUDY_DIR / "seeds.json").read_text())
 
 runs = {**seeds, "42": results}  # section 3 used the same settings with seed 42: a fourth seed
-seed_table = pd.DataFrame({name: [100 * runs[s][name]["test_acc"] for s in runs] for name in OPTIMIZERS},
-                          index=[f"seed {s}" for s in runs])
-seed_table.loc["mean"] = seed_table.iloc[:len(runs)].mean()
-seed_table.loc["std"] = seed_table.iloc[:len(runs)].std()
+seed_table = pd.DataFrame(
+    {name: [100 * runs[s][name]["test_acc"] for s in runs] for name in OPTIMIZERS},
+    index=[f"seed {s}" for s in runs],
+)
+seed_table.loc["mean"] = seed_table.iloc[: len(runs)].mean()
+seed_table.loc["std"] = seed_table.iloc[: len(runs)].std()
 seed_table.round(2)
 
 # %% alt="Validation accuracy per epoch, mean and standard-deviation band over 4 seeds, for SGD, SGD with momentum and Adam: momentum and Adam have narrow, overlapping bands near 89 to 90 percent, SGD's mean is lower and more jagged with a much wider band."
@@ -581,15 +694,31 @@ for name in OPTIMIZERS:
     curves = 100 * np.array([runs[s][name]["val_acc"] for s in runs])
     mean, std = curves.mean(axis=0), curves.std(axis=0, ddof=1)
     x = np.arange(1, SEED_EPOCHS + 1)
-    ax.plot(x, mean, lw=3, **optimizer_style(name, label=f"{name}: test {seed_table.loc['mean', name]:.2f} ± {seed_table.loc['std', name]:.2f} %"))
+    ax.plot(
+        x,
+        mean,
+        lw=3,
+        **optimizer_style(
+            name,
+            label=f"{name}: test {seed_table.loc['mean', name]:.2f} ± {seed_table.loc['std', name]:.2f} %",
+        ),
+    )
     ax.fill_between(x, mean - std, mean + std, color=OPTIMIZER_COLORS[name], alpha=0.25)
-ax.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(76, 91), title=f"Validation accuracy, mean ± std over {len(runs)} seeds")
+ax.set(
+    xlabel="epoch",
+    ylabel="validation accuracy (%)",
+    ylim=(76, 91),
+    title=f"Validation accuracy, mean ± std over {len(runs)} seeds",
+)
 ax.legend(loc="lower center", ncol=3, fontsize=14)
 plt.show()
 
 # %%
 means, stds, n_runs = seed_table.loc["mean"], seed_table.loc["std"], len(runs)
-print(f"test accuracy, mean ± std over {n_runs} seeds: " + ", ".join(f"{n} {means[n]:.2f} ± {stds[n]:.2f} %" for n in OPTIMIZERS))
+print(
+    f"test accuracy, mean ± std over {n_runs} seeds: "
+    + ", ".join(f"{n} {means[n]:.2f} ± {stds[n]:.2f} %" for n in OPTIMIZERS)
+)
 for a, b in [("Adam", "SGD"), ("Adam", "SGDMomentum"), ("SGDMomentum", "SGD")]:
     # paired: on each seed both optimizers start from the same weights, so compare seed by seed
     per_seed = seed_table[a].iloc[:n_runs] - seed_table[b].iloc[:n_runs]
@@ -610,13 +739,19 @@ for name in OPTIMIZERS:
     gaps = [100 * (runs[s][name]["val_acc_best"] - runs[s][name]["test_acc"]) for s in runs]
     gap_means[name] = np.mean(gaps)
     rough[name] = roughness(curves.mean(axis=0))
-    print(f"{name:>11}: band {100 * curves.std(axis=0, ddof=1).mean():.2f} points wide (std over seeds, mean over "
-          f"epochs), mean curve moves {rough[name]:.2f} points per epoch; best validation - test: "
-          f"{gap_means[name]:.2f} points on average, from {min(gaps):.2f} to {max(gaps):.2f}")
+    print(
+        f"{name:>11}: band {100 * curves.std(axis=0, ddof=1).mean():.2f} points wide (std over seeds, mean over "
+        f"epochs), mean curve moves {rough[name]:.2f} points per epoch; best validation - test: "
+        f"{gap_means[name]:.2f} points on average, from {min(gaps):.2f} to {max(gaps):.2f}"
+    )
 seconds = [runs[s][name]["seconds_per_epoch"] for s in seeds for name in OPTIMIZERS]
 print(f"the {len(seconds)} runs of the seed study took {min(seconds):.1f} to {max(seconds):.1f} s per epoch")
-assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), "SGD's mean curve should be the most jagged"
-assert all(g > 0 for g in gap_means.values()), "every optimizer's kept checkpoint scores above test on validation"
+assert rough["SGD"] > 2 * max(rough["SGDMomentum"], rough["Adam"]), (
+    "SGD's mean curve should be the most jagged"
+)
+assert all(g > 0 for g in gap_means.values()), (
+    "every optimizer's kept checkpoint scores above test on validation"
+)
 
 
 # %% [markdown]
@@ -658,6 +793,7 @@ assert all(g > 0 for g in gap_means.values()), "every optimizer's kept checkpoin
 # predicted class (the largest logit) is the label, computed batch by batch so that a large split does
 # not need one huge forward pass. Mind the last batch, which can be smaller than the others.
 
+
 # %%
 def accuracy(net, data_split, batch_size):
     """Fraction of correctly classified images in data_split = (x, y), as a Python float."""
@@ -669,6 +805,7 @@ def accuracy(net, data_split, batch_size):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 @torch.no_grad()
 def accuracy(net, data_split, batch_size):
@@ -678,7 +815,9 @@ def accuracy(net, data_split, batch_size):
     net.eval()
     correct = 0
     for start in range(0, len(x), batch_size):
-        correct += (net(x[start:start + batch_size]).argmax(dim=-1) == y[start:start + batch_size]).sum().item()
+        correct += (
+            (net(x[start : start + batch_size]).argmax(dim=-1) == y[start : start + batch_size]).sum().item()
+        )
     return correct / len(x)
 
 
@@ -697,6 +836,7 @@ print(f"Adam checkpoint, test accuracy: {accuracy(nets['Adam'], (x_test, y_test)
 # of section 3: how many of the 40 epochs would patience 5 have saved, and would it have kept the same
 # checkpoint?
 
+
 # %%
 def early_stopping(val_acc, patience):
     """(best_epoch, stop_epoch) of early stopping with the given patience, epochs counted from 0."""
@@ -707,6 +847,7 @@ def early_stopping(val_acc, patience):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def early_stopping(val_acc, patience):
@@ -725,6 +866,8 @@ def early_stopping(val_acc, patience):
 check_early_stopping(early_stopping)
 for name, r in results.items():
     best_epoch, stop_epoch = early_stopping(r["val_acc"], patience=5)
-    print(f"{name:>11}: stops after epoch {stop_epoch + 1} of {EPOCHS} (saves {EPOCHS - 1 - stop_epoch} epochs), keeps epoch "
-          f"{best_epoch + 1} at {r['val_acc'][best_epoch]:.2%} validation accuracy "
-          f"(the {EPOCHS}-epoch run kept epoch {r['best_epoch'] + 1} at {r['val_acc_best']:.2%})")
+    print(
+        f"{name:>11}: stops after epoch {stop_epoch + 1} of {EPOCHS} (saves {EPOCHS - 1 - stop_epoch} epochs), keeps epoch "
+        f"{best_epoch + 1} at {r['val_acc'][best_epoch]:.2%} validation accuracy "
+        f"(the {EPOCHS}-epoch run kept epoch {r['best_epoch'] + 1} at {r['val_acc_best']:.2%})"
+    )

@@ -156,10 +156,16 @@ def pathological_curve_loss(w1, w2):
 on_tensor = pathological_curve_loss(torch.tensor(1.0), torch.tensor(-2.0))
 on_numpy = pathological_curve_loss(np.array(1.0), np.array(-2.0))
 by_hand = math.tanh(1.0) ** 2 + 0.01 * 1.0 + 1 / (1 + math.exp(2.0))
-print(f"loss(1, -2): by hand {by_hand:.6f}, on a tensor {on_tensor.item():.6f} ({type(on_tensor).__name__}), "
-      f"on numpy {on_numpy.item():.6f} ({type(on_numpy).__name__})")
-assert isinstance(on_tensor, torch.Tensor) and isinstance(on_numpy, np.ndarray), "tensor in, tensor out; numpy in, numpy out"
-assert abs(on_tensor.item() - by_hand) < 1e-6 and abs(on_numpy.item() - by_hand) < 1e-12, "the code must be the formula"
+print(
+    f"loss(1, -2): by hand {by_hand:.6f}, on a tensor {on_tensor.item():.6f} ({type(on_tensor).__name__}), "
+    f"on numpy {on_numpy.item():.6f} ({type(on_numpy).__name__})"
+)
+assert isinstance(on_tensor, torch.Tensor) and isinstance(on_numpy, np.ndarray), (
+    "tensor in, tensor out; numpy in, numpy out"
+)
+assert abs(on_tensor.item() - by_hand) < 1e-6 and abs(on_numpy.item() - by_hand) < 1e-12, (
+    "the code must be the formula"
+)
 
 # %% [markdown]
 # In 3D: the ravine runs along $w_2$, its walls rise across $w_1$. `surface_grid` evaluates the surface
@@ -168,7 +174,7 @@ assert abs(on_tensor.item() - by_hand) < 1e-6 and abs(on_numpy.item() - by_hand)
 
 # %% alt="3D surface of the ravine loss over w1 and w2: a narrow valley runs along w2, with steep walls across w1 rising to flat plateaus, and the valley floor slopes gently downhill towards negative w2."
 surface_view = surface_grid(pathological_curve_loss, x_range=(-5, 5), y_range=(-5, 5), num=80)
-plot_surface_3d(surface_view, title="The ravine: steep across $w_1$, shallow along $w_2$", azim=-50);
+fig = plot_surface_3d(surface_view, title="The ravine: steep across $w_1$, shallow along $w_2$", azim=-50)
 
 
 # %% [markdown]
@@ -178,6 +184,7 @@ plot_surface_3d(surface_view, title="The ravine: steep across $w_1$, shallow alo
 # different directions**. Compare, at a few points, the slope (first derivative) and the curvature
 # (second derivative) in each direction. Autograd gives them directly (`create_graph=True` lets us
 # differentiate the gradient again).
+
 
 # %%
 def slopes_and_curvatures(w1, w2):
@@ -219,8 +226,17 @@ assert curv_w1 > 15 * max_curv_w2, "across the ravine the surface should be far 
 
 # %%
 # NUM_STEPS = 100 and RAVINE_START = (5, 5) come from utils.surfaces: the exercises' checkers use the same.
-RAVINE_DEFAULTS = dict(sgd_lr=10.0, momentum_lr=10.0, momentum=0.9, adam_lr=1.0, beta1=0.9, beta2=0.999,
-                       w1_start=RAVINE_START[0], w2_start=RAVINE_START[1], steps=NUM_STEPS)
+RAVINE_DEFAULTS = dict(
+    sgd_lr=10.0,
+    momentum_lr=10.0,
+    momentum=0.9,
+    adam_lr=1.0,
+    beta1=0.9,
+    beta2=0.999,
+    w1_start=RAVINE_START[0],
+    w2_start=RAVINE_START[1],
+    steps=NUM_STEPS,
+)
 
 
 def ravine_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, w2_start, steps):
@@ -231,8 +247,10 @@ def ravine_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start,
         "Adam": lambda params: Adam(params, lr=adam_lr, beta1=beta1, beta2=beta2),
     }
     start = (w1_start, w2_start)
-    return {name: train_curve(make, pathological_curve_loss, num_updates=steps + 1, init=start)
-            for name, make in optimizers.items()}
+    return {
+        name: train_curve(make, pathological_curve_loss, num_updates=steps + 1, init=start)
+        for name, make in optimizers.items()
+    }
 
 
 paths = ravine_paths(**RAVINE_DEFAULTS)
@@ -254,11 +272,15 @@ def show_ravine(**settings):
     paths = ravine_paths(**settings)
     # plot_trajectories draws the first path on top: SGD, then Adam above momentum, whose path covers Adam's
     paths = {name: paths[name] for name in ("SGD", "Adam", "SGDMomentum")}
-    return plot_trajectories(ravine_map, paths, title=f"The ravine: {settings['steps']} steps from "
-                      f"({settings['w1_start']:g}, {settings['w2_start']:g})")
+    return plot_trajectories(
+        ravine_map,
+        paths,
+        title=f"The ravine: {settings['steps']} steps from "
+        f"({settings['w1_start']:g}, {settings['w2_start']:g})",
+    )
 
 
-show_ravine();
+fig = show_ravine()
 
 
 # %% [markdown]
@@ -285,6 +307,7 @@ show_ravine();
 #   "Adam's steps along the ravine" below. Which of its two parts, the average $\hat m$ or the division by
 #   $\sqrt{\hat v}$, makes it settle at $w_1 = 0$ is tested in "What settles Adam" below.
 
+
 # %%
 def jumps_across(w1):
     """Steps that cross the floor (w1 changes sign) AND are longer than 2: thrown from wall to wall,
@@ -295,8 +318,10 @@ def jumps_across(w1):
 
 for name, path in paths.items():
     late = np.abs(path[-10:, 0]).max()
-    print(f"{name:>12}: |w1| over the last 10 steps <= {late:.3f}, {jumps_across(path[:, 0])} jumps "
-          f"across the ravine, final w2 = {path[-1, 1]:.2f}")
+    print(
+        f"{name:>12}: |w1| over the last 10 steps <= {late:.3f}, {jumps_across(path[:, 0])} jumps "
+        f"across the ravine, final w2 = {path[-1, 1]:.2f}"
+    )
 
 sgd, momentum, adam = paths["SGD"], paths["SGDMomentum"], paths["Adam"]
 assert jumps_across(sgd[:, 0]) >= 4, "SGD should be thrown across the ravine again and again"
@@ -318,10 +343,15 @@ assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 # different end point. What *is* reproducible is the behaviour the cell above checks: thrown across
 # the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
 
+
 # %% alt="Left: w1 per step for two SGD runs whose starts differ by one millionth; right: their gap, log scale: the runs agree for about 20 steps, then the gap grows by orders of magnitude and they end on opposite sides."
 def sgd_path(w1_start):
-    return train_curve(lambda params: SGD(params, lr=10.0), pathological_curve_loss, num_updates=NUM_STEPS + 1,
-                       init=(w1_start, RAVINE_START[1]))
+    return train_curve(
+        lambda params: SGD(params, lr=10.0),
+        pathological_curve_loss,
+        num_updates=NUM_STEPS + 1,
+        init=(w1_start, RAVINE_START[1]),
+    )
 
 
 twin_paths = {"start (5, 5)": sgd_path(5.0), "start (5 + 1e-6, 5)": sgd_path(5.0 + 1e-6)}
@@ -376,22 +406,49 @@ adam_w2_steps = np.abs(np.diff(adam[:, 1]))
 last = len(adam_w2_steps)
 for step in (1, 5, 10, 20, 50, last):
     i = step - 1
-    print(f"step {step:3d}: Adam's step along w2 {adam_w2_steps[i]:.1e}, slope {abs(slope_w2[i]):.1e}, "
-          f"m_hat {average[i]:.1e}, sqrt(v_hat) {rms[i]:.1e}")
+    print(
+        f"step {step:3d}: Adam's step along w2 {adam_w2_steps[i]:.1e}, slope {abs(slope_w2[i]):.1e}, "
+        f"m_hat {average[i]:.1e}, sqrt(v_hat) {rms[i]:.1e}"
+    )
 assert adam_w2_steps[:10].min() > 0.5, "at first Adam steps about lr = 1 along w2"
-assert adam_w2_steps[-1] < 1e-2 * adam_w2_steps[:10].min(), "later its steps along w2 shrink a hundredfold or more"
+assert adam_w2_steps[-1] < 1e-2 * adam_w2_steps[:10].min(), (
+    "later its steps along w2 shrink a hundredfold or more"
+)
 assert rms[-1] > 100 * abs(slope_w2[-1]), "because sqrt(v_hat) remembers slopes far larger than today's"
-assert abs(slope_w2[49]) < 2 * abs(slope_w2[-1]) and adam_w2_steps[-1] < 0.1 * adam_w2_steps[49], \
+assert abs(slope_w2[49]) < 2 * abs(slope_w2[-1]) and adam_w2_steps[-1] < 0.1 * adam_w2_steps[49], (
     "from step 50 on the slope is about flat, yet Adam's step along w2 keeps falling tenfold or more"
+)
 
 fig, ax = plt.subplots(figsize=(12, 5.5))
 steps = np.arange(1, last + 1)
-ax.semilogy(steps, adam_w2_steps, color=OPTIMIZER_COLORS["Adam"], linewidth=3, label="Adam's step along $w_2$")
-ax.semilogy(steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $|\partial\mathcal{L}/\partial w_2|$")
-ax.semilogy(steps, average, color=PALETTE[1], linewidth=2, linestyle="--", label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)")
-ax.semilogy(steps, rms, color=PALETTE[4], linewidth=2, linestyle="-.", label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)")
+ax.semilogy(
+    steps, adam_w2_steps, color=OPTIMIZER_COLORS["Adam"], linewidth=3, label="Adam's step along $w_2$"
+)
+ax.semilogy(
+    steps, np.abs(slope_w2), color="black", linewidth=2, label=r"slope $|\partial\mathcal{L}/\partial w_2|$"
+)
+ax.semilogy(
+    steps,
+    average,
+    color=PALETTE[1],
+    linewidth=2,
+    linestyle="--",
+    label=r"$\hat m$ (short memory, $\beta_1 = 0.9$)",
+)
+ax.semilogy(
+    steps,
+    rms,
+    color=PALETTE[4],
+    linewidth=2,
+    linestyle="-.",
+    label=r"$\sqrt{\hat v}$ (long memory, $\beta_2 = 0.999$)",
+)
 ax.axhline(1.0, color=OPTIMIZER_COLORS["Adam"], linestyle=":", label=r"$\eta = 1$")
-ax.set(title=r"Adam along the ravine: $\hat m$ decays, $\sqrt{\hat v}$ remembers, the step shrinks", xlabel="step", ylabel="size")
+ax.set(
+    title=r"Adam along the ravine: $\hat m$ decays, $\sqrt{\hat v}$ remembers, the step shrinks",
+    xlabel="step",
+    ylabel="size",
+)
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=13)
 fig.tight_layout()
 
@@ -411,12 +468,20 @@ fig.tight_layout()
 # $\beta_2 = 0.9$, a memory of about 10 steps, and nothing else changed.
 
 # %%
-short_memory = train_curve(lambda params: Adam(params, lr=1.0, beta2=0.9), pathological_curve_loss,
-                           num_updates=NUM_STEPS + 1, init=RAVINE_START)
+short_memory = train_curve(
+    lambda params: Adam(params, lr=1.0, beta2=0.9),
+    pathological_curve_loss,
+    num_updates=NUM_STEPS + 1,
+    init=RAVINE_START,
+)
 short_w2_steps = np.abs(np.diff(short_memory[:, 1]))
-print(f"Adam's last step along w2: {adam_w2_steps[-1]:.1e} with beta2 = 0.999, "
-      f"{short_w2_steps[-1]:.1e} with beta2 = 0.9 (final w2 {adam[-1, 1]:.2f} and {short_memory[-1, 1]:.2f})")
-assert short_w2_steps[-1] > 10 * adam_w2_steps[-1], "without the long memory of v_hat the late steps stay far larger"
+print(
+    f"Adam's last step along w2: {adam_w2_steps[-1]:.1e} with beta2 = 0.999, "
+    f"{short_w2_steps[-1]:.1e} with beta2 = 0.9 (final w2 {adam[-1, 1]:.2f} and {short_memory[-1, 1]:.2f})"
+)
+assert short_w2_steps[-1] > 10 * adam_w2_steps[-1], (
+    "without the long memory of v_hat the late steps stay far larger"
+)
 
 # %% [markdown]
 # With a short memory the last step along $w_2$ is more than ten times larger and Adam ends further down
@@ -444,14 +509,19 @@ for name, make in ablation.items():
     path = train_curve(make, pathological_curve_loss, num_updates=NUM_STEPS + 1, init=RAVINE_START)
     settled[name] = np.abs(path[-10:, 0]).max()
     print(f"{name:>31}: |w1| over the last 10 steps <= {settled[name]:.3f}, final w2 = {path[-1, 1]:6.2f}")
-assert settled["Adam, beta1 = 0.9"] < 0.1 and settled["momentum, beta = 0.9"] < 0.1, "with the average, both settle"
-assert settled["Adam, beta1 = 0 (scaling only)"] > 0.3, "without it, per-direction scaling alone keeps bouncing"
+assert settled["Adam, beta1 = 0.9"] < 0.1 and settled["momentum, beta = 0.9"] < 0.1, (
+    "with the average, both settle"
+)
+assert settled["Adam, beta1 = 0 (scaling only)"] > 0.3, (
+    "without it, per-direction scaling alone keeps bouncing"
+)
 assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the average is SGD, thrown across"
 
 # %% [markdown]
 # Without its average Adam keeps bouncing across the floor ($|w_1|$ stays above 0.3 over the last ten
-# steps) and gets less far down the ravine; with it, it settles. Dividing each direction by its own
-# gradient size does not settle Adam on this ravine: the momentum in it does, as in SGD with momentum,
+# steps) and gets less far down the ravine; with it, it settles. At this learning rate, dividing each
+# direction by its own gradient size does not settle Adam on this ravine: the momentum in it does (smaller
+# rates are not tested here), as in SGD with momentum,
 # where the same switch turns a settled path into SGD's bouncing one.
 
 # %% [markdown]
@@ -464,8 +534,17 @@ assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the aver
 
 # %% alt="For 21 SGD learning rates from 0.3 to 30, the largest |w1| over the last 10 steps (left) and w2 after 100 steps (right): no learning rate gets |w1| below 0.1, and only large ones get w2 below -3."
 sweep_lrs = np.geomspace(0.3, 30, 21)
-sweep = np.array([train_curve(lambda params: SGD(params, lr=float(lr)), pathological_curve_loss,
-                              num_updates=NUM_STEPS + 1, init=RAVINE_START) for lr in sweep_lrs])
+sweep = np.array(
+    [
+        train_curve(
+            lambda params: SGD(params, lr=float(lr)),
+            pathological_curve_loss,
+            num_updates=NUM_STEPS + 1,
+            init=RAVINE_START,
+        )
+        for lr in sweep_lrs
+    ]
+)
 assert sweep.shape[1] == NUM_STEPS + 1, "each run: the start and one row per step"
 late_w1 = np.abs(sweep[:, -10:, 0]).max(axis=1)
 final_w2 = sweep[:, -1, 1]
@@ -487,8 +566,8 @@ assert not both.any(), f"no constant SGD learning rate should solve the ravine i
 
 # %% [markdown]
 # Small learning rates never leave the plateau (where $\tanh$ is saturated the slope is tiny), large ones
-# make progress but bounce. There is no constant learning rate that does both. The remedy both winners
-# of the race share is the average of past gradients ("What settles Adam" above: switch it off and both
+# make progress but bounce. There is no constant learning rate that does both. At the race's learning
+# rates the remedy both winners share is the average of past gradients ("What settles Adam" above: switch it off and both
 # bounce). Another remedy, changing $\eta$ over time, is the second exercise below.
 #
 # ## Try it yourself
@@ -536,7 +615,7 @@ first_adam_step = None
 # After one step m_1 = (1 - b1) g and v_1 = (1 - b2) g^2; the bias correction divides them by (1 - b1)
 # and (1 - b2), so m_hat = g and v_hat = g^2: the update is -lr * g / (|g| + eps) = -lr * sign(g).
 first_adam_step = [-1.0, -1.0]
-check_first_adam_step(first_adam_step);
+check_first_adam_step(first_adam_step)
 
 
 # %% [markdown]
@@ -550,6 +629,7 @@ check_first_adam_step(first_adam_step);
 # `self.lr` (call `super().step()` first). The checker runs your optimizer for 100 steps from $(5, 5)$ and
 # passes when every step is $-\eta_t$ times the gradient (plain SGD: momentum and Adam, ours or
 # torch's, are refused), $|w_1| < 0.1$ over the last 10 steps and $w_2$ ended below $-3$.
+
 
 # %%
 class SGDExpDecay(OptimizerTemplate):
@@ -568,6 +648,7 @@ class SGDExpDecay(OptimizerTemplate):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"] alt="Ravine paths of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13."
 class SGDExpDecay(OptimizerTemplate):
     """SGD whose learning rate shrinks by the factor `decay` after every step: lr_t = lr * decay^t."""
@@ -585,11 +666,18 @@ class SGDExpDecay(OptimizerTemplate):
 
 
 # lr = 10 falls to 10 * 0.97^100 ~ 0.5 after NUM_STEPS = 100 steps: below the stability limit 1 of the floor.
-check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=0.97));
-schedule_path = train_curve(lambda params: SGDExpDecay(params, lr=10, decay=0.97), pathological_curve_loss,
-                            num_updates=NUM_STEPS + 1, init=RAVINE_START)
-plot_trajectories(ravine_map, {"SGDMomentum": paths["SGDMomentum"], "SGD, lr 10 x 0.97^t": schedule_path},
-                  title="A decaying learning rate settles, but travels less far than momentum");
+check_ravine_settles(lambda params: SGDExpDecay(params, lr=10, decay=0.97))
+schedule_path = train_curve(
+    lambda params: SGDExpDecay(params, lr=10, decay=0.97),
+    pathological_curve_loss,
+    num_updates=NUM_STEPS + 1,
+    init=RAVINE_START,
+)
+fig = plot_trajectories(
+    ravine_map,
+    {"SGDMomentum": paths["SGDMomentum"], "SGD, lr 10 x 0.97^t": schedule_path},
+    title="A decaying learning rate settles, but travels less far than momentum",
+)
 
 # %% [markdown]
 # The schedule settles, but it still gets only to $w_2 \approx -5$: by the time the learning rate is small

@@ -123,6 +123,7 @@ set_seed(42)
 # deviations ($0.6$) away from a centre, the hole has all but vanished. We reuse `accepts_numpy` from
 # notebook 07, so the functions run on tensors and numpy grids alike.
 
+
 # %%
 @accepts_numpy
 def bivar_gaussian(w1, w2, x_mean=0.0, y_mean=0.0, x_sig=1.0, y_sig=1.0):
@@ -148,7 +149,7 @@ print(f"loss at (0, 0): {comb_func(np.array(0.0), np.array(0.0)).item():.2e}  (t
 
 # %% alt="3D surface of the loss over w1 and w2: a flat plane with three narrow, deep holes, the three optima, each about 4 deep and vanishing a short distance from its centre."
 steep_view = surface_grid(comb_func, x_range=(-2, 2), y_range=(-2, 2), num=100)
-plot_surface_3d(steep_view, title="Three steep optima in a flat plane", elev=35);
+fig = plot_surface_3d(steep_view, title="Three steep optima in a flat plane", elev=35)
 
 
 # %% [markdown]
@@ -159,6 +160,7 @@ plot_surface_3d(steep_view, title="Three steep optima in a flat plane", elev=35)
 # falling off like $e^{-r^2/2\sigma^2}$ outside it. Let us measure it at the start $(0, 0)$ and on the rim
 # of the hole at $(-0.5, -0.8)$, with a small function that works for any surface (`utils.surfaces` has
 # the same one, for the exercises' checkers).
+
 
 # %%
 def gradient(surface, w1: float, w2: float) -> np.ndarray:
@@ -171,7 +173,9 @@ def gradient(surface, w1: float, w2: float) -> np.ndarray:
 at_start = np.linalg.norm(gradient(comb_func, 0.0, 0.0))
 on_rim = np.linalg.norm(gradient(comb_func, -0.5 + 0.2, -0.8))
 print(f"|gradient| at the start (0, 0):            {at_start:.2e}")
-print(f"|gradient| on the rim, 0.2 from (-0.5,-0.8): {on_rim:.2f}   (formula: {depth / 0.2 * math.exp(-0.5):.2f})")
+print(
+    f"|gradient| on the rim, 0.2 from (-0.5,-0.8): {on_rim:.2f}   (formula: {depth / 0.2 * math.exp(-0.5):.2f})"
+)
 print(f"ratio: {on_rim / at_start:,.0f}")
 assert on_rim / at_start > 1000, "the rim gradient should be thousands of times the gradient on the plane"
 
@@ -188,8 +192,17 @@ assert on_rim / at_start > 1000, "the rim gradient should be thousands of times 
 
 # %% alt="Paths of SGD, SGD with momentum and Adam, 100 steps from (0, 0), on the map of three holes: Adam ends in the hole at (-0.5, -0.8), while SGD and momentum reach it and are thrown back onto the plane."
 # NUM_STEPS = 100, STEEP_START = (0, 0) and ADAM_LR = 0.2 come from utils.surfaces, like the checkers'.
-STEEP_DEFAULTS = dict(sgd_lr=0.5, momentum_lr=1.0, momentum=0.9, adam_lr=ADAM_LR, beta1=0.9, beta2=0.999,
-                      w1_start=STEEP_START[0], w2_start=STEEP_START[1], steps=NUM_STEPS)
+STEEP_DEFAULTS = dict(
+    sgd_lr=0.5,
+    momentum_lr=1.0,
+    momentum=0.9,
+    adam_lr=ADAM_LR,
+    beta1=0.9,
+    beta2=0.999,
+    w1_start=STEEP_START[0],
+    w2_start=STEEP_START[1],
+    steps=NUM_STEPS,
+)
 steep_map = surface_grid(comb_func, x_range=(-2, 2), y_range=(-2, 2))
 
 
@@ -201,18 +214,25 @@ def steep_paths(sgd_lr, momentum_lr, momentum, adam_lr, beta1, beta2, w1_start, 
         "Adam": lambda params: Adam(params, lr=adam_lr, beta1=beta1, beta2=beta2),
     }
     start = (w1_start, w2_start)
-    return {name: train_curve(make, comb_func, num_updates=steps + 1, init=start) for name, make in optimizers.items()}
+    return {
+        name: train_curve(make, comb_func, num_updates=steps + 1, init=start)
+        for name, make in optimizers.items()
+    }
 
 
 def show_steep(**settings):
     """Draw the three paths for the given settings (defaults: the race) on the precomputed map."""
     settings = {**STEEP_DEFAULTS, **settings}
-    return plot_trajectories(steep_map, steep_paths(**settings), title=f"Steep optima: {settings['steps']} steps "
-                      f"from ({settings['w1_start']:g}, {settings['w2_start']:g})")
+    return plot_trajectories(
+        steep_map,
+        steep_paths(**settings),
+        title=f"Steep optima: {settings['steps']} steps "
+        f"from ({settings['w1_start']:g}, {settings['w2_start']:g})",
+    )
 
 
 paths = steep_paths(**STEEP_DEFAULTS)
-show_steep();
+fig = show_steep()
 
 
 # %% [markdown]
@@ -235,6 +255,7 @@ show_steep();
 #   thrown. It reaches the minimum at $(-0.5, -0.8)$ with loss $\approx -3.98$; the section "What keeps
 #   Adam in the hole" tests which part of Adam does that.
 
+
 # %%
 def inside(point):
     """The optimum whose hole (within 0.25 of its centre) contains the point, else None."""
@@ -242,8 +263,10 @@ def inside(point):
 
 
 for name, path in paths.items():
-    print(f"{name:>12}: ends at ({path[-1, 0]:6.2f}, {path[-1, 1]:6.2f}), loss {path[-1, 2]:7.3f}, "
-          f"{'in the hole at ' + str(inside(path[-1, :2])) if inside(path[-1, :2]) else 'on the flat plane'}")
+    print(
+        f"{name:>12}: ends at ({path[-1, 0]:6.2f}, {path[-1, 1]:6.2f}), loss {path[-1, 2]:7.3f}, "
+        f"{'in the hole at ' + str(inside(path[-1, :2])) if inside(path[-1, :2]) else 'on the flat plane'}"
+    )
 
 adam = paths["Adam"]
 assert inside(adam[-1, :2]) == (-0.5, -0.8), "Adam should end in the hole at (-0.5, -0.8)"
@@ -253,16 +276,24 @@ for name in ["SGD", "SGDMomentum"]:
 
 # On the plane, before any hole: distance from the start after 10, 20, 30 steps, at the race's rates and
 # with momentum at SGD's rate 1 (same eta, so the only difference is the average).
-early = {"SGD, lr 0.5": lambda params: SGD(params, lr=0.5),
-         "SGD, lr 1": lambda params: SGD(params, lr=1.0),
-         "momentum, lr 1": lambda params: SGDMomentum(params, lr=1.0, momentum=0.9)}
+early = {
+    "SGD, lr 0.5": lambda params: SGD(params, lr=0.5),
+    "SGD, lr 1": lambda params: SGD(params, lr=1.0),
+    "momentum, lr 1": lambda params: SGDMomentum(params, lr=1.0, momentum=0.9),
+}
 travelled = {}
 for name, make in early.items():
     early_path = train_curve(make, comb_func, num_updates=31, init=STEEP_START)
     travelled[name] = np.linalg.norm(early_path[[10, 20, 30], :2] - early_path[0, :2], axis=1)
-    print(f"{name:>15}: {', '.join(f'{d:.3f}' for d in travelled[name])} from the start after 10, 20, 30 steps")
-assert (travelled["SGD, lr 1"] > 1.5 * travelled["momentum, lr 1"]).all(), "at equal lr SGD is ahead on the plane"
-assert travelled["momentum, lr 1"][-1] > 1.2 * travelled["SGD, lr 0.5"][-1], "with twice SGD's lr momentum leads"
+    print(
+        f"{name:>15}: {', '.join(f'{d:.3f}' for d in travelled[name])} from the start after 10, 20, 30 steps"
+    )
+assert (travelled["SGD, lr 1"] > 1.5 * travelled["momentum, lr 1"]).all(), (
+    "at equal lr SGD is ahead on the plane"
+)
+assert travelled["momentum, lr 1"][-1] > 1.2 * travelled["SGD, lr 0.5"][-1], (
+    "with twice SGD's lr momentum leads"
+)
 
 # %% [markdown]
 # The step lengths $\|w^{(t+1)} - w^{(t)}\|$ tell the same story in numbers (log scale): SGD's steps span
@@ -276,8 +307,13 @@ fig, ax = plt.subplots(figsize=(12, 5.5))
 step_lengths = {name: np.linalg.norm(np.diff(path[:, :2], axis=0), axis=1) for name, path in paths.items()}
 for name, lengths in step_lengths.items():
     # SGD ends stuck on the plane: steps of exactly 0 (below float32 resolution) have no place on a log axis
-    ax.semilogy(np.arange(1, len(lengths) + 1), np.where(lengths > 0, lengths, np.nan), color=OPTIMIZER_COLORS[name],
-                linewidth=2.5, label=name)
+    ax.semilogy(
+        np.arange(1, len(lengths) + 1),
+        np.where(lengths > 0, lengths, np.nan),
+        color=OPTIMIZER_COLORS[name],
+        linewidth=2.5,
+        label=name,
+    )
 ax.axhline(0.2 * math.sqrt(2), color=OPTIMIZER_COLORS["Adam"], linestyle="--", label=r"Adam: $\eta\sqrt{2}$")
 ax.set(title="Step length per step", xlabel="step", ylabel="$\\|\\Delta w\\|$")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -286,8 +322,10 @@ fig.tight_layout()
 for name, lengths in step_lengths.items():
     print(f"{name:>12}: shortest step {lengths[lengths > 0].min():.1e}, longest {lengths.max():.2f}")
 adam_steps = step_lengths["Adam"]
-print(f"Adam's steps: {', '.join(f'{x:.2f}' for x in adam_steps[:5])} (steps 1-5), ..., "
-      f"{adam_steps[-1]:.1e} (step {len(adam_steps)})")
+print(
+    f"Adam's steps: {', '.join(f'{x:.2f}' for x in adam_steps[:5])} (steps 1-5), ..., "
+    f"{adam_steps[-1]:.1e} (step {len(adam_steps)})"
+)
 assert adam_steps.max() <= 0.2 * math.sqrt(2) * 1.01, "in this race Adam's steps never exceed lr * sqrt(2)"
 assert adam_steps[0] > 0.99 * 0.2 * math.sqrt(2), "Adam's first step is lr in each coordinate"
 assert all(0.8 * 0.2 < x < 1.2 * 0.2 for x in adam_steps[1:5]), "Adam's steps 2-5 are about lr"
@@ -299,14 +337,16 @@ assert moving.max() / moving.min() > 1000, "SGD's steps should span > 3 decades"
 # ## Why SGD cannot stay in a hole
 #
 # Notebook 07 found the rule: on a valley with curvature $h$, a gradient step multiplies the distance to
-# the bottom by $(1 - \eta h)$, so SGD stays only if $\eta h < 2$. Here $h$ is the curvature at the bottom
+# the bottom by $(1 - \eta h)$, so SGD settles at the bottom only if $\eta h < 2$; far above it, every step
+# near the bottom multiplies the distance by $|1 - \eta h| \gg 1$. Here $h$ is the curvature at the bottom
 # of a hole (autograd's Hessian, below). Then find SGD's longest step in the race: where did it start,
 # and by what factor did it multiply the distance to the centre?
 
 # %%
 centre = np.array(OPTIMA[2])  # (-0.5, -0.8), the hole SGD reached
-hessian = torch.autograd.functional.hessian(lambda w: comb_func(w[0], w[1]),
-                                            torch.tensor(centre, dtype=torch.float64))
+hessian = torch.autograd.functional.hessian(
+    lambda w: comb_func(w[0], w[1]), torch.tensor(centre, dtype=torch.float64)
+)
 h, sgd_lr = hessian[0, 0].item(), STEEP_DEFAULTS["sgd_lr"]
 print(f"Hessian at the bottom: {hessian.numpy().round(2).tolist()}: curvature h = {h:.1f} in every direction")
 print(f"SGD's eta * h = {sgd_lr * h:.1f}; it stays only if eta * h < 2, i.e. eta < 2/h = {2 / h:.4f}")
@@ -314,9 +354,13 @@ print(f"SGD's eta * h = {sgd_lr * h:.1f}; it stays only if eta * h < 2, i.e. eta
 distance = np.linalg.norm(paths["SGD"][:, :2] - centre, axis=1)
 throw = int(np.argmax(step_lengths["SGD"]))  # step `throw` goes from row throw to row throw + 1
 factor = distance[throw + 1] / distance[throw]
-print(f"SGD's longest step, step {throw + 1}: from {distance[throw]:.3f} to {distance[throw + 1]:.2f} from the centre, "
-      f"x{factor:.1f}; |1 - eta h| = {abs(1 - sgd_lr * h):.1f}")
-assert abs(hessian[0, 1].item()) < 1e-3 * h and abs(hessian[1, 1].item() / h - 1) < 1e-3, "h in every direction"
+print(
+    f"SGD's longest step, step {throw + 1}: from {distance[throw]:.3f} to {distance[throw + 1]:.2f} from the centre, "
+    f"x{factor:.1f}; |1 - eta h| = {abs(1 - sgd_lr * h):.1f}"
+)
+assert abs(hessian[0, 1].item()) < 1e-3 * h and abs(hessian[1, 1].item() / h - 1) < 1e-3, (
+    "h in every direction"
+)
 assert distance[throw] < 0.1, "the throw starts near the bottom, not on the rim (sigma = 0.2)"
 assert abs(factor / abs(1 - sgd_lr * h) - 1) < 0.1, "the throw is one step of factor |1 - eta h|"
 
@@ -330,10 +374,12 @@ assert abs(factor / abs(1 - sgd_lr * h) - 1) < 0.1, "the throw is one step of fa
 
 # %% alt="Left: SGD's distance to the hole at (-0.5, -0.8) during the race, its single throw from near the centre marked; right: runs started 0.01 from the centre: at the race's learning rates SGD and momentum leave, below their limits both stay."
 offsets = (0.001, 0.01, float(distance[throw]))
-inside_runs = {"SGD, race eta = 0.5": lambda params: SGD(params, lr=sgd_lr),
-               "SGD, eta = 1.5 / h": lambda params: SGD(params, lr=1.5 / h),
-               "momentum, race eta = 1": lambda params: SGDMomentum(params, lr=1.0, momentum=0.9),
-               "momentum, eta = 0.2": lambda params: SGDMomentum(params, lr=0.2, momentum=0.9)}
+inside_runs = {
+    "SGD, race eta = 0.5": lambda params: SGD(params, lr=sgd_lr),
+    "SGD, eta = 1.5 / h": lambda params: SGD(params, lr=1.5 / h),
+    "momentum, race eta = 1": lambda params: SGDMomentum(params, lr=1.0, momentum=0.9),
+    "momentum, eta = 0.2": lambda params: SGDMomentum(params, lr=0.2, momentum=0.9),
+}
 print(f"momentum's limit: eta < 2 (1 + beta) / ((1 - beta) h) = {2 * 1.9 / (0.1 * h):.3f}")
 from_inside = {}
 for name, make in inside_runs.items():
@@ -344,11 +390,15 @@ for name, make in inside_runs.items():
 for name in ("SGD, race eta = 0.5", "momentum, race eta = 1"):
     assert all(d[-1] > 0.25 for d in from_inside[name]), f"{name}: thrown out from every start, even 0.001"
 for name in ("SGD, eta = 1.5 / h", "momentum, eta = 0.2"):
-    assert all(d.max() <= 2 * d[0] and d[-1] < 0.2 * d[0] for d in from_inside[name]), f"{name}: stays, closes in"
+    assert all(d.max() <= 2 * d[0] and d[-1] < 0.2 * d[0] for d in from_inside[name]), (
+        f"{name}: stays, closes in"
+    )
 
 fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
 axes[0].semilogy(distance, color=OPTIMIZER_COLORS["SGD"], linewidth=2.5)
-axes[0].semilogy([throw, throw + 1], distance[throw:throw + 2], "o-", color="C3", linewidth=3, label="the throw")
+axes[0].semilogy(
+    [throw, throw + 1], distance[throw : throw + 2], "o-", color="C3", linewidth=3, label="the throw"
+)
 axes[0].set(title="The race: SGD's distance to $(-0.5, -0.8)$", xlabel="step", ylabel="distance")
 for name, style in zip(inside_runs, ["-", "--", "-", "--"]):
     color = OPTIMIZER_COLORS["SGD" if name.startswith("SGD") else "SGDMomentum"]
@@ -361,8 +411,9 @@ fig.tight_layout()
 
 # %% [markdown]
 # With the race's learning rates both are thrown out from every start, a thousandth from the centre
-# included: where SGD arrives does not matter, it cannot stay in any of these holes, because
-# $\eta h \approx 50$. Below their limits both stay and close in on the centre: staying takes a step size
+# included: where SGD arrives does not matter, at $\eta h \approx 50$ it cannot stay in any of these holes
+# (2 is the condition for settling at the bottom, not for staying in the hole: only $\eta h \approx 50$
+# and steps below the limit are tested here). Below their limits both stay and close in on the centre: staying takes a step size
 # below the hole's limit, whatever the arrival.
 #
 # ## What keeps Adam in the hole
@@ -373,18 +424,29 @@ fig.tight_layout()
 # $\hat v$ a short memory but keeps the average.
 
 # %%
-adam_variants = {"Adam (beta1 0.9, beta2 0.999)": dict(beta1=0.9, beta2=0.999),
-                 "sign descent (beta1 0, beta2 0)": dict(beta1=0.0, beta2=0.0),
-                 "short v memory (beta2 0.5)": dict(beta1=0.9, beta2=0.5)}
+adam_variants = {
+    "Adam (beta1 0.9, beta2 0.999)": dict(beta1=0.9, beta2=0.999),
+    "sign descent (beta1 0, beta2 0)": dict(beta1=0.0, beta2=0.0),
+    "short v memory (beta2 0.5)": dict(beta1=0.9, beta2=0.5),
+}
 late_distance = {}
 for name, betas in adam_variants.items():
     run = train_curve(lambda params: Adam(params, lr=ADAM_LR, **betas), comb_func, init=STEEP_START)
     longest = np.linalg.norm(np.diff(run[:, :2], axis=0), axis=1).max()
     late_distance[name] = np.linalg.norm(run[-20:, :2] - centre, axis=1).max()
-    print(f"{name:>31}: longest step {longest:.2f}, last 20 points within {late_distance[name]:.3f} of the centre")
-    assert longest < 1.5 * ADAM_LR * math.sqrt(2), "every variant's steps stay about lr per coordinate: none is thrown"
-assert late_distance["sign descent (beta1 0, beta2 0)"] > 0.1, "without the average it bounces around the bottom"
-assert late_distance["Adam (beta1 0.9, beta2 0.999)"] < 0.01 and late_distance["short v memory (beta2 0.5)"] < 0.1
+    print(
+        f"{name:>31}: longest step {longest:.2f}, last 20 points within {late_distance[name]:.3f} of the centre"
+    )
+    assert longest < 1.5 * ADAM_LR * math.sqrt(2), (
+        "every variant's steps stay about lr per coordinate: none is thrown"
+    )
+assert late_distance["sign descent (beta1 0, beta2 0)"] > 0.1, (
+    "without the average it bounces around the bottom"
+)
+assert (
+    late_distance["Adam (beta1 0.9, beta2 0.999)"] < 0.01
+    and late_distance["short v memory (beta2 0.5)"] < 0.1
+)
 
 # %% [markdown]
 # Every variant stays near the hole: a step of about $\eta$ whatever the gradient cannot be thrown across
@@ -443,6 +505,7 @@ live_figure(
 # the loss; in a sharp one the same shift climbs far up the wall. The figure below draws exactly this with
 # a 1D training loss that has a flat and a sharp minimum of the same depth, and a test loss shifted by 0.3.
 
+
 # %% alt="A 1D training loss with a flat and a sharp minimum of equal depth, and a test loss shifted by 0.3: at the flat minimum the test loss rises by only 0.04, at the sharp one by 0.86."
 def one_d_loss(w, shift=0.0):
     """A 1D loss with a flat minimum at w = -2 and a sharp one at w = 2, both of depth 1; `shift` moves it."""
@@ -455,16 +518,37 @@ w = np.linspace(-5, 4, 1000)
 shift = 0.3
 fig, ax = plt.subplots(figsize=(12, 5.5))
 ax.plot(w, one_d_loss(w), color="black", linewidth=3, label="training loss")
-ax.plot(w, one_d_loss(w, shift), color=PALETTE[3], linewidth=3, linestyle="--", label=f"test loss (shifted by {shift})")
+ax.plot(
+    w,
+    one_d_loss(w, shift),
+    color=PALETTE[3],
+    linewidth=3,
+    linestyle="--",
+    label=f"test loss (shifted by {shift})",
+)
 for minimum, name, text_x in [(-2.0, "flat", -4.9), (2.0, "sharp", 2.6)]:
     train, test = one_d_loss(minimum), one_d_loss(minimum, shift)
-    ax.annotate("", xy=(minimum, test), xytext=(minimum, train),
-                arrowprops=dict(arrowstyle="<->", color=PALETTE[3], linewidth=2.5))
-    ax.text(text_x, 0.3, f"{name} minimum:\ntest - train = {test - train:.2f}", fontsize=15, va="center",
-            bbox=dict(facecolor="white", edgecolor="none", alpha=0.9))
+    ax.annotate(
+        "",
+        xy=(minimum, test),
+        xytext=(minimum, train),
+        arrowprops=dict(arrowstyle="<->", color=PALETTE[3], linewidth=2.5),
+    )
+    ax.text(
+        text_x,
+        0.3,
+        f"{name} minimum:\ntest - train = {test - train:.2f}",
+        fontsize=15,
+        va="center",
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.9),
+    )
     print(f"{name:>5} minimum at w = {minimum:+.0f}: training loss {abs(train):.3f}, test loss {test:.3f}")
-ax.set(title="Same training loss, different test loss: flat vs sharp minimum", xlabel="parameter $w$",
-       ylabel="loss", ylim=(-0.1, 1.35))
+ax.set(
+    title="Same training loss, different test loss: flat vs sharp minimum",
+    xlabel="parameter $w$",
+    ylabel="loss",
+    ylim=(-0.1, 1.35),
+)
 ax.legend(loc="upper left")
 fig.tight_layout()
 
@@ -489,7 +573,8 @@ fig.tight_layout()
 #   scales each parameter by the size of its own gradients. On a real task the three end up close (06);
 #   on surfaces with pathological curvature (07) and steep optima (08) the differences become visible,
 #   and ablations name their causes: the average of past gradients (momentum, and Adam's $\beta_1$) is
-#   what settles both in the ravine; SGD cannot stay in a hole whose curvature $h$ has $\eta h > 2$; Adam's
+#   what settles both in the ravine at the rates used; SGD cannot settle in a hole whose curvature $h$ has
+#   $\eta h > 2$, and at $\eta h \approx 50$ it is thrown out; Adam's
 #   step, about $\eta$ whatever the gradient, is never thrown out of one.
 # * There is no optimizer that is best everywhere. Adam is the robust default; SGD with momentum often
 #   generalizes better when tuned. Measure on validation data.
@@ -536,9 +621,11 @@ my_predictions = {}
 # more than 1.7 away: the gradient is below 1e-15, far below eps = 1e-8, so Adam's step
 # lr * m_hat / (sqrt(v_hat) + eps) ~ lr * |g| / eps ~ 1e-8: it never moves.
 for start in ADAM_STARTS:
-    print(f"{start}: nearest hole {min(OPTIMA, key=lambda c: math.dist(start, c))}, "
-          f"|gradient| {np.linalg.norm(gradient(comb_func, *start)):.1e}")
-check_adam_predictions({(0.2, 0.1): (1.0, -0.5), (-0.6, 0.0): (-1.0, 0.5), (0.6, 1.3): None});
+    print(
+        f"{start}: nearest hole {min(OPTIMA, key=lambda c: math.dist(start, c))}, "
+        f"|gradient| {np.linalg.norm(gradient(comb_func, *start)):.1e}"
+    )
+check_adam_predictions({(0.2, 0.1): (1.0, -0.5), (-0.6, 0.0): (-1.0, 0.5), (0.6, 1.3): None})
 
 
 # %% [markdown]
@@ -551,6 +638,7 @@ check_adam_predictions({(0.2, 0.1): (1.0, -0.5), (-0.6, 0.0): (-1.0, 0.5), (0.6,
 # `max_norm`, and names the first step that differs from the rule; then it runs it with `max_norm=1` from
 # $(0, 0)$ for 100 steps and passes when its last 30 points stay within $0.6$ ($3\sigma$) of one centre.
 
+
 # %%
 class ClippedMomentum(SGDMomentum):
     """Your turn: SGD with momentum whose gradient norm is clipped to max_norm."""
@@ -560,13 +648,16 @@ class ClippedMomentum(SGDMomentum):
         self.max_norm = max_norm
 
     def update_param(self, p):
-        raise NotImplementedError("your turn: rescale p.grad to norm <= max_norm, then do the momentum update")
+        raise NotImplementedError(
+            "your turn: rescale p.grad to norm <= max_norm, then do the momentum update"
+        )
 
 
 # check_reaches_optimum(ClippedMomentum)
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"] alt="Left: the clipped momentum path zoomed on the hole at (-0.5, -0.8) from its arrival on; right: distance to that centre per step, clipped and unclipped: unclipped momentum is thrown away, clipped stays within the hole but keeps bouncing through its centre."
 class ClippedMomentum(SGDMomentum):
@@ -583,24 +674,37 @@ class ClippedMomentum(SGDMomentum):
         super().update_param(p)
 
 
-check_reaches_optimum(ClippedMomentum);
+check_reaches_optimum(ClippedMomentum)
 clipped = train_curve(lambda params: ClippedMomentum(params, lr=1, momentum=0.9), comb_func, init=STEEP_START)
 clipped_centre = min(OPTIMA, key=lambda c: math.dist(c, clipped[-1, :2]))
 clipped_distance = np.linalg.norm(clipped[:, :2] - np.array(clipped_centre), axis=1)
 arrival = int(np.argmax(clipped_distance < 0.25))
 late = clipped_distance[-30:]
-print(f"clipped momentum: first within 0.25 of {clipped_centre} at step {arrival}; over the last 30 steps "
-      f"{late.min():.3f} to {late.max():.2f} from the centre; longest step {np.linalg.norm(np.diff(clipped[:, :2], axis=0), axis=1).max():.2f}")
+print(
+    f"clipped momentum: first within 0.25 of {clipped_centre} at step {arrival}; over the last 30 steps "
+    f"{late.min():.3f} to {late.max():.2f} from the centre; longest step {np.linalg.norm(np.diff(clipped[:, :2], axis=0), axis=1).max():.2f}"
+)
 assert late.max() < 0.6 and late.max() > 10 * late.min(), "it stays near the hole but does not settle"
 
 fig, axes = plt.subplots(1, 2, figsize=(16, 6.5))
-hole_map = surface_grid(comb_func, x_range=(clipped_centre[0] - 0.7, clipped_centre[0] + 0.7),
-                        y_range=(clipped_centre[1] - 0.7, clipped_centre[1] + 0.7))
-plot_trajectories(hole_map, {"SGDMomentum, clipped": clipped[arrival - 1:]}, ax=axes[0],
-                  title="Clipped momentum from its arrival on (black dot)")
+hole_map = surface_grid(
+    comb_func,
+    x_range=(clipped_centre[0] - 0.7, clipped_centre[0] + 0.7),
+    y_range=(clipped_centre[1] - 0.7, clipped_centre[1] + 0.7),
+)
+plot_trajectories(
+    hole_map,
+    {"SGDMomentum, clipped": clipped[arrival - 1 :]},
+    ax=axes[0],
+    title="Clipped momentum from its arrival on (black dot)",
+)
 axes[1].semilogy(clipped_distance, color="C3", linewidth=2.5, label="clipped")
-axes[1].semilogy(np.linalg.norm(paths["SGDMomentum"][:, :2] - np.array(clipped_centre), axis=1),
-                 color=OPTIMIZER_COLORS["SGDMomentum"], linewidth=2.5, label="unclipped (the race)")
+axes[1].semilogy(
+    np.linalg.norm(paths["SGDMomentum"][:, :2] - np.array(clipped_centre), axis=1),
+    color=OPTIMIZER_COLORS["SGDMomentum"],
+    linewidth=2.5,
+    label="unclipped (the race)",
+)
 axes[1].axhline(0.6, color="black", linestyle=":", label=r"$3\sigma$")
 axes[1].set(title=f"Distance to {clipped_centre}", xlabel="step", ylabel="distance")
 axes[1].legend(fontsize=12)

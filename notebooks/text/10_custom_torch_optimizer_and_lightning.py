@@ -108,12 +108,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 # Colab does not ship PyTorch Lightning: install it there (and only when it is missing).
 if importlib.util.find_spec("pytorch_lightning") is None:
-    # %pip install -q pytorch-lightning
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pytorch-lightning"], check=True)
 import pytorch_lightning as pl
 from pytorch_lightning.utilities.warnings import PossibleUserWarning
 
-from utils import optimizers as course
 from utils import get_device, set_seed, torch_generator
+from utils import optimizers as course
 from utils.compare import max_weight_diff
 from utils.data import fashion_mnist_tensors
 from utils.init import kaiming_init
@@ -130,20 +130,24 @@ torch.set_num_threads(1)
 # %% [markdown]
 # ## 1. What a scheduler (or Lightning) expects from an optimizer
 #
-# A learning-rate scheduler does not know any update rule. It only reads and writes the number stored
-# under `"lr"` in each entry of `optimizer.param_groups`, and it refuses anything that is not a
-# `torch.optim.Optimizer`. Notebook 05's `Adam` keeps its learning rate in a plain attribute
-# `self.lr`, so the scheduler rejects it:
+# A learning-rate scheduler does not know any update rule. It reads and writes entries of each dict in
+# `optimizer.param_groups`: `"lr"` always, and some schedulers more (`StepLR` adds `"initial_lr"`,
+# `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
+# its constructor checks the class before it looks at anything else. Notebook 05's `Adam` keeps its
+# learning rate in a plain attribute `self.lr`; even when we give it a `param_groups` list of the right
+# shape, the scheduler refuses it, on the class alone:
 
 # %%
 toy = nn.Linear(3, 1)
+course_adam = course.Adam(toy.parameters(), lr=1e-3)
+course_adam.param_groups = [{"params": course_adam.params, "lr": course_adam.lr}]  # what a scheduler writes
 try:
-    torch.optim.lr_scheduler.StepLR(course.Adam(toy.parameters(), lr=1e-3), step_size=1)
+    torch.optim.lr_scheduler.StepLR(course_adam, step_size=1)
     rejected = None
 except TypeError as err:
     rejected = err
 print(f"{type(rejected).__name__}: {rejected}")
-assert rejected is not None, "a scheduler should refuse an object that is not a torch.optim.Optimizer"
+assert rejected is not None, "even with param_groups, a class that is not a torch.optim.Optimizer is refused"
 
 
 # %% [markdown]
@@ -166,7 +170,8 @@ assert rejected is not None, "a scheduler should refuse an object that is not a 
 # hyperparameters are read from the group (`group["lr"]`, not `self.lr`), and buffers from
 # `self.state[p]`. We keep notebook 05's *averaged* momentum,
 # $m \leftarrow \beta m + (1-\beta)\,g,\; w \leftarrow w - \eta\, m$, and take Adam's arguments in
-# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it is a drop-in replacement. Since the
+# `torch.optim.Adam`'s form (`betas=(beta1, beta2)`) so that it can replace `torch.optim.Adam` where
+# only `lr`, `betas` and `eps` are used (it has no `weight_decay` or `amsgrad`). Since the
 # arguments differ from notebook 05's `Adam(params, lr, beta1, beta2)`, the new classes get their own
 # names, with the prefix `Torch`: one name, one signature.
 #
@@ -174,6 +179,7 @@ assert rejected is not None, "a scheduler should refuse an object that is not a 
 # finite number (`not 0 < x < math.inf` is also true for NaN), and a `beta` outside $[0, 1)$. An empty
 # parameter list, usually a `model.parameters()` generator that was already used up, is refused by the
 # base class. Check 3 below shows why the guards are worth their lines.
+
 
 # %%
 class TorchSGDMomentum(torch.optim.Optimizer):
@@ -260,6 +266,7 @@ class TorchAdam(torch.optim.Optimizer):
 # batches, one with notebook 05's class and one with the new one. Same arithmetic in the same order
 # means the weights must be *bit-for-bit* identical, not just close.
 
+
 # %%
 def small_net(seed=0):
     set_seed(seed)
@@ -286,8 +293,10 @@ def fit(model, optimizer, batches, scheduler=None):
 
 
 pairs = {
-    "SGDMomentum": (lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9),
-                    lambda p: TorchSGDMomentum(p, lr=0.1, momentum=0.9)),
+    "SGDMomentum": (
+        lambda p: course.SGDMomentum(p, lr=0.1, momentum=0.9),
+        lambda p: TorchSGDMomentum(p, lr=0.1, momentum=0.9),
+    ),
     "Adam": (lambda p: course.Adam(p, lr=1e-2), lambda p: TorchAdam(p, lr=1e-2)),
 }
 for name, (make_old, make_new) in pairs.items():
@@ -328,14 +337,18 @@ assert adam_diff < 1e-6 and sgd_diff < 1e-6, "the conventions should agree to fl
 # %%
 net = small_net()
 fit(net, torch.optim.SGD(net.parameters(), lr=math.inf), random_batches(2))
-print(f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}")
+print(
+    f"torch.optim.SGD(lr=inf), after 2 steps: all weights finite? {all(p.isfinite().all() for p in net.parameters())}"
+)
 used_up = small_net().parameters()
 list(used_up)
 refused = []
-for make in [lambda: TorchAdam(small_net().parameters(), lr=math.inf),
-             lambda: TorchAdam(small_net().parameters(), eps=math.nan),
-             lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
-             lambda: TorchSGDMomentum(used_up, lr=0.1)]:
+for make in [
+    lambda: TorchAdam(small_net().parameters(), lr=math.inf),
+    lambda: TorchAdam(small_net().parameters(), eps=math.nan),
+    lambda: TorchSGDMomentum(small_net().parameters(), lr=math.nan),
+    lambda: TorchSGDMomentum(used_up, lr=0.1),
+]:
     try:
         make()
     except ValueError as err:
@@ -357,7 +370,9 @@ HEAD = {"lr": 1e-2, "betas": (0.5, 0.999)}
 net = small_net()
 grouped = TorchAdam([{"params": net[0].parameters()}, {"params": net[2].parameters(), **HEAD}], lr=1e-3)
 for i, group in enumerate(grouped.param_groups):
-    print(f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}")
+    print(
+        f"group {i}: {len(group['params'])} tensors, lr={group['lr']}, betas={group['betas']}, eps={group['eps']}"
+    )
 fit(net, grouped, random_batches())
 
 split, one_lr = small_net(), small_net()
@@ -404,7 +419,10 @@ losses_after = fit(resumed, resumed_optimizer, batches[12:])
 
 state = checkpoint["optimizer"]["state"][0]
 print("saved param_groups[0]:", {k: v for k, v in checkpoint["optimizer"]["param_groups"][0].items()})
-print("saved state of parameter 0:", {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in state.items()})
+print(
+    "saved state of parameter 0:",
+    {k: (tuple(v.shape) if torch.is_tensor(v) else v) for k, v in state.items()},
+)
 print(f"max weight difference, interrupted vs straight run: {max_weight_diff(resumed, straight):.1e}")
 assert losses_before + losses_after == straight_losses, "resuming must repeat the uninterrupted run exactly"
 
@@ -416,10 +434,12 @@ assert losses_before + losses_after == straight_losses, "resuming must repeat th
 # %% [markdown]
 # ## 5. Learning-rate schedulers
 #
-# A scheduler changes `group["lr"]` after every call of `scheduler.step()` (usually once per epoch).
+# A scheduler sets `group["lr"]` at every call of `scheduler.step()` (usually once per epoch), to the value
+# its rule gives for that epoch (for `StepLR` that changes only every `step_size` calls).
 # Because our `step()` reads `group["lr"]` each time, the update uses the new value at once. Below:
 # `StepLR` halves the lr every 10 epochs, `CosineAnnealingLR` lowers it along half a cosine to 0 in
 # 30 epochs. We read the lr back from `param_groups`, where the optimizer sees it.
+
 
 # %%
 def lr_trace(make_scheduler, epochs=30, lr=0.1):
@@ -435,12 +455,16 @@ def lr_trace(make_scheduler, epochs=30, lr=0.1):
 
 
 schedules = {
-    "StepLR(step_size=10, gamma=0.5)": lr_trace(lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)),
-    "CosineAnnealingLR(T_max=30)": lr_trace(lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)),
+    "StepLR(step_size=10, gamma=0.5)": lr_trace(
+        lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    ),
+    "CosineAnnealingLR(T_max=30)": lr_trace(
+        lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30)
+    ),
 }
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for (name, trace), marker in zip(schedules.items(), "os"):
-    ax.plot(trace, marker=marker, markersize=5, label=name)
+    ax.plot(trace, marker=marker, markersize=5, label=name, drawstyle="steps-post")
 ax.set(xlabel="epoch", ylabel="param_groups[0]['lr']", title="The lr the optimizer uses, epoch by epoch")
 ax.legend(fontsize=13)
 plt.show()
@@ -456,7 +480,9 @@ frozen_by_schedule = TorchSGDMomentum(net.parameters(), lr=0.1)
 torch.optim.lr_scheduler.LambdaLR(frozen_by_schedule, lr_lambda=lambda epoch: 0.0)
 before = copy.deepcopy(net)
 fit(net, frozen_by_schedule, random_batches(5))
-print(f"lr in param_groups: {frozen_by_schedule.param_groups[0]['lr']}, weight change: {max_weight_diff(net, before)}")
+print(
+    f"lr in param_groups: {frozen_by_schedule.param_groups[0]['lr']}, weight change: {max_weight_diff(net, before)}"
+)
 assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_groups"
 
 # %% [markdown]
@@ -474,7 +500,10 @@ assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_
 # `TorchAdam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
 # 2 epochs (80 steps). That is small enough for a laptop CPU and long enough to see the loss fall.
 # Both runs use the same device: `get_device()` for the plain loop, and the `Trainer`'s automatic choice
-# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU.
+# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU. The `Trainer` is
+# told `devices=1`: with `devices="auto"` on a machine with several GPUs, Lightning inside a Jupyter kernel
+# picks the `ddp_fork` strategy, and forking fails once the plain loop above has initialised CUDA
+# ("Cannot re-initialize CUDA in forked subprocess").
 
 # %%
 (train_images, train_labels), _, _ = fashion_mnist_tensors()
@@ -510,7 +539,7 @@ plain_net = copy.deepcopy(initial_net).to(DEVICE)
 optimizer, scheduler = make_optimizer(plain_net.parameters())
 plain_losses, plain_lrs = [], []
 loader = train_loader()
-for epoch in range(EPOCHS):
+for _ in range(EPOCHS):
     plain_lrs.append(optimizer.param_groups[0]["lr"])
     for images, labels in loader:
         images, labels = images.to(DEVICE), labels.to(DEVICE)
@@ -520,7 +549,9 @@ for epoch in range(EPOCHS):
         optimizer.step()
         plain_losses.append(loss.item())
     scheduler.step()
-print(f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {plain_losses[-1]:.3f}, lr per epoch {plain_lrs}")
+print(
+    f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {plain_losses[-1]:.3f}, lr per epoch {plain_lrs}"
+)
 
 
 # %% [markdown]
@@ -537,6 +568,7 @@ print(f"plain loop: {len(plain_losses)} steps, loss {plain_losses[0]:.3f} -> {pl
 # warnings that are not about our code: the hint to use more `DataLoader` workers (our data is already
 # a tensor in memory, so workers would only add overhead) and a deprecation inside Lightning's own use
 # of `torch.utils._pytree`.
+
 
 # %%
 class LitClassifier(pl.LightningModule):
@@ -563,23 +595,36 @@ class LitClassifier(pl.LightningModule):
 
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)  # the GPU/TPU availability report
 warnings.filterwarnings("ignore", category=PossibleUserWarning, message=".*does not have many workers")
-warnings.filterwarnings("ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+warnings.filterwarnings(
+    "ignore", category=FutureWarning, message=r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+)
 
 lit = LitClassifier(copy.deepcopy(initial_net))
-trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="auto", devices="auto", enable_progress_bar=False,
-                     enable_model_summary=False, logger=False, enable_checkpointing=False)
+trainer = pl.Trainer(
+    max_epochs=EPOCHS,
+    accelerator="auto",
+    devices=1,
+    enable_progress_bar=False,
+    enable_model_summary=False,
+    logger=False,
+    enable_checkpointing=False,
+)
 trainer.fit(lit, train_dataloaders=train_loader())
 print(f"Lightning chose {type(trainer.accelerator).__name__} with {trainer.num_devices} device(s)")
-print(f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}")
+print(
+    f"Lightning: {len(lit.step_losses)} steps, loss {lit.step_losses[0]:.3f} -> {lit.step_losses[-1]:.3f}, lr per epoch {lit.epoch_lrs}"
+)
 
 # %% [markdown]
 # ### Same steps?
 #
 # Same initial weights, same batches, same optimizer class, same scheduler, same device: the per-step
 # losses and the final weights should agree to round-off (here they agree *exactly*: both runs do the
-# same float operations in the same order). This holds on one device. The same Lightning code, unchanged,
-# scales to several GPUs (`devices="auto"` takes every visible one). With $N$ GPUs and the default DDP
-# strategy each GPU runs its own process on its own batches of 256, drawn from its `DistributedSampler`
+# same float operations in the same order). This holds on one device. For several GPUs the
+# `LightningModule` stays as it is; the `Trainer` changes: `devices=N` with `strategy="ddp"`, run as a
+# script (`python train.py`), since a notebook can only fork, and forking fails after CUDA was initialised
+# (this notebook runs on one device, so neither is tested here). With $N$ GPUs and DDP each GPU runs its
+# own process on its own batches of 256, drawn from its `DistributedSampler`
 # shard of the data, and the gradients are averaged across them: a step sees $N \times 256$ examples and
 # an epoch has $N$ times fewer steps. The steps are then a data-parallel run's, no longer step for step
 # the plain loop's.
@@ -589,7 +634,9 @@ loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
 weight_diff = max_weight_diff(plain_net.cpu(), lit.net.cpu())
 print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")
 print(f"max difference of the final weights:       {weight_diff:.1e}")
-assert trainer.world_size == 1, "the comparison is for one device: set devices=1 on a machine with several GPUs"
+assert trainer.world_size == 1, (
+    "the comparison is for one device: set devices=1 on a machine with several GPUs"
+)
 assert len(lit.step_losses) == len(plain_losses) == EPOCHS * len(train_loader()), "both runs take every step"
 assert lit.epoch_lrs == plain_lrs == [LR, LR / 2], "the scheduler halves the lr after each epoch in both runs"
 assert loss_diff < 1e-6 and weight_diff < 1e-6, "Lightning and the plain loop should take the same steps"
@@ -599,7 +646,11 @@ ax.plot(plain_losses, lw=4, alpha=0.5, label="plain PyTorch loop")
 ax.plot(lit.step_losses, "k--", lw=1.5, label="Lightning Trainer")
 ax.axvline(len(train_loader()), color="grey", lw=1)
 ax.text(len(train_loader()) + 1, max(plain_losses) * 0.9, "epoch 2: lr halved", fontsize=12)
-ax.set(xlabel="update step", ylabel="training loss (batch)", title="TorchAdam (ours) + StepLR: two runs, one curve")
+ax.set(
+    xlabel="update step",
+    ylabel="training loss (batch)",
+    title="TorchAdam (ours) + StepLR: two runs, one curve",
+)
 ax.legend(fontsize=13)
 plt.show()
 
@@ -620,7 +671,7 @@ plt.show()
 #
 # Write `RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
 # `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
-# have different learning rates.
+# have different `lr`, `alpha` and `eps`, then calls `step(closure)` once.
 
 # %%
 from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
@@ -642,17 +693,18 @@ class RMSprop(torch.optim.Optimizer):
 # %% [markdown]
 # #### Solution
 
+
 # %% jupyter={"source_hidden": true} tags=["solution"]
 class RMSprop(torch.optim.Optimizer):
     """v <- alpha * v + (1 - alpha) * g^2;  w <- w - lr * g / (sqrt(v) + eps)."""
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
-        if not lr > 0:
-            raise ValueError(f"learning rate must be positive, got lr={lr}")
+        if not 0 < lr < math.inf:  # also rejects nan, which fails every comparison
+            raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
         if not 0.0 <= alpha < 1.0:
             raise ValueError(f"alpha must be in [0, 1), got alpha={alpha}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got eps={eps}")
+        if not 0 < eps < math.inf:
+            raise ValueError(f"eps must be a positive finite number, got eps={eps}")
         super().__init__(params, defaults={"lr": lr, "alpha": alpha, "eps": eps})
 
     @torch.no_grad()
@@ -668,7 +720,11 @@ class RMSprop(torch.optim.Optimizer):
                 state = self.state[p]
                 if not state:
                     state["square_avg"] = torch.zeros_like(p)
-                v = state["square_avg"].mul_(group["alpha"]).addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                v = (
+                    state["square_avg"]
+                    .mul_(group["alpha"])
+                    .addcmul_(p.grad, p.grad, value=1 - group["alpha"])
+                )
                 p.addcdiv_(p.grad, v.sqrt() + group["eps"], value=-group["lr"])
         return loss
 
@@ -680,9 +736,11 @@ check_rmsprop(RMSprop)
 # ### Exercise 2: make a checkpoint resume exactly
 #
 # The optimizer below computes correct momentum steps, but a run that is saved and resumed does not
-# continue where it left off. Find out why, fix it, and confirm with `check_resumes_exactly`, which
+# continue where it left off. Find out why, fix it, and confirm with `check_resumes_exactly`, which checks
+# that your class still takes `TorchSGDMomentum`'s steps (the `reference`), then
 # trains 12 steps straight through and again with a save/load after step 5. (Hint: print
 # `optimizer.state_dict()` after a few steps.)
+
 
 # %%
 class ForgetfulMomentum(torch.optim.Optimizer):
@@ -694,6 +752,10 @@ class ForgetfulMomentum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -701,12 +763,14 @@ class ForgetfulMomentum(torch.optim.Optimizer):
                 m = self.buffers.setdefault(p, torch.zeros_like(p))
                 m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
                 p.add_(m, alpha=-group["lr"])
+        return loss
 
 
-# check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)  # fails: read its message, then fix the class
+# check_resumes_exactly(ForgetfulMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)  # fails: read its message, then fix the class
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 # state_dict() saves self.state and param_groups only: the attribute self.buffers is lost, so the
@@ -717,6 +781,10 @@ class RememberingMomentum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -727,11 +795,19 @@ class RememberingMomentum(torch.optim.Optimizer):
                 m = state["momentum_buffer"]
                 m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
                 p.add_(m, alpha=-group["lr"])
+        return loss
 
 
 try:
-    check_resumes_exactly(ForgetfulMomentum, lr=0.1, momentum=0.9)
+    check_resumes_exactly(ForgetfulMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
 except AssertionError as err:
     print("ForgetfulMomentum:", err, "\n")
-check_resumes_exactly(RememberingMomentum, lr=0.1, momentum=0.9)
-check_resumes_exactly(RMSprop, lr=0.01)
+check_resumes_exactly(RememberingMomentum, reference=TorchSGDMomentum, lr=0.1, momentum=0.9)
+check_resumes_exactly(RMSprop, reference=torch.optim.RMSprop, lr=0.01)
+for bad in ({"lr": math.inf}, {"eps": math.inf}, {"eps": math.nan}):
+    try:
+        RMSprop(small_net().parameters(), **bad)
+    except ValueError as err:
+        print(f"RMSprop({bad}) refused: {err}")
+    else:
+        raise AssertionError(f"RMSprop should refuse {bad}")

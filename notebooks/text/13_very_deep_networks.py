@@ -160,13 +160,17 @@ def measure(model):
 
 def variant_curves(names):
     """{name: (layers, act_var, rel_grad_var)} for variants of the training study, seed 0."""
-    return {name: measure(build_variant(name, calib_imgs, seed=0, depth=DEPTH, width=WIDTH)) for name in names}
+    return {
+        name: measure(build_variant(name, calib_imgs, seed=0, depth=DEPTH, width=WIDTH)) for name in names
+    }
 
 
 def plot_measured(curves, title):
     """Two panels: activation variance and relative gradient variance against depth."""
-    panels = {"forward: activations": {n: (c[0], c[1]) for n, c in curves.items()},
-              "backward: gradients": {n: (c[0], c[2]) for n, c in curves.items()}}
+    panels = {
+        "forward: activations": {n: (c[0], c[1]) for n, c in curves.items()},
+        "backward: gradients": {n: (c[0], c[2]) for n, c in curves.items()},
+    }
     plot_curves_vs_depth(panels, ["activation variance", "gradient variance / top layer's"], title)
     plt.show()
 
@@ -188,19 +192,24 @@ def per_layer_factor(curve):
 
 
 for name, (_, act, grad) in basic.items():
-    print(f"{name:>16}: activation variance first {act[0]:.3g}, last {act[-1]:.3g}; "
-          f"gradient variance at the first layer / last: {grad[0]:.3g}; average factor per layer: "
-          f"activations x{per_layer_factor(act):.3f}, gradients x{per_layer_factor(grad[::-1]):.3f} (backwards)")
+    print(
+        f"{name:>16}: activation variance first {act[0]:.3g}, last {act[-1]:.3g}; "
+        f"gradient variance at the first layer / last: {grad[0]:.3g}; average factor per layer: "
+        f"activations x{per_layer_factor(act):.3f}, gradients x{per_layer_factor(grad[::-1]):.3f} (backwards)"
+    )
 
 # %%
 default_act, default_grad = basic["PyTorch default"][1], basic["PyTorch default"][2]
-assert default_act[-1] < 1e-2 and default_grad[0] < 1e-20, "PyTorch's default should lose the signal both ways"
+assert default_act[-1] < 1e-2 and default_grad[0] < 1e-20, (
+    "PyTorch's default should lose the signal both ways"
+)
 kaiming_act, kaiming_grad = basic["Kaiming"][1], basic["Kaiming"][2]
 # Kaiming's per-layer factors are random, near 1: their logs add up like a random walk, whose spread after
 # L layers of n units is about a factor e^sqrt(5 L / n) = e^1.25 either way (Hanin & Rolnick, 2018). A factor 0.8 or 1.25 PER LAYER (e^-9 or e^9 over
 # 40 layers) is far outside it on any seed, and the default's gradient (about 0.16 per layer) is far below.
-assert 0.8 < per_layer_factor(kaiming_act) < 1.25 and 0.8 < per_layer_factor(kaiming_grad[::-1]) < 1.25, \
+assert 0.8 < per_layer_factor(kaiming_act) < 1.25 and 0.8 < per_layer_factor(kaiming_grad[::-1]) < 1.25, (
     "Kaiming should keep the average factor per layer near 1, forwards and backwards"
+)
 print("Default: the gradient reaching the first layer is more than 20 orders of magnitude too small.")
 
 # %% [markdown]
@@ -241,6 +250,7 @@ assert (gauss_ratio - 1).abs().max() > 0.05, "a Gaussian matrix keeps norms only
 # Kaiming's gain $\sqrt 2$ (the ReLU keeps half of the second moment), except in the first layer, which sees
 # the standardized pixels. Saxe et al. (2014) proposed it:
 
+
 # %%
 def orthogonal_init(model):
     """Saxe et al. (2014): every weight matrix a random orthogonal one (rows orthonormal when it is wide),
@@ -276,6 +286,7 @@ def orthogonal_init(model):
 # apart from round-off: for ReLU they are truly 0, while the linear Gaussian product has full rank, its
 # smallest singular values tiny but not 0).
 
+
 # %% alt="Singular values of the input-output Jacobian of 40 square layers, largest first, log scale: linear orthogonal layers keep all at exactly 1, linear Gaussian ones spread over many decades, and both ReLU networks drop to round-off after about 50."
 def jacobian_singular_values(init, relu, depth=DEPTH, width=WIDTH, seed=2):
     """Singular values (descending) of d output / d input of `depth` square layers at one random input,
@@ -296,33 +307,57 @@ def jacobian_singular_values(init, relu, depth=DEPTH, width=WIDTH, seed=2):
     return torch.linalg.svdvals(jac).numpy(), fewest_active
 
 
-spectra = {"linear, orthogonal": jacobian_singular_values("orthogonal", relu=False),
-           "linear, Gaussian Var 1/d": jacobian_singular_values("gaussian", relu=False),
-           "ReLU, orthogonal x sqrt 2": jacobian_singular_values("orthogonal", relu=True),
-           "ReLU, Kaiming": jacobian_singular_values("gaussian", relu=True)}
+spectra = {
+    "linear, orthogonal": jacobian_singular_values("orthogonal", relu=False),
+    "linear, Gaussian Var 1/d": jacobian_singular_values("gaussian", relu=False),
+    "ReLU, orthogonal x sqrt 2": jacobian_singular_values("orthogonal", relu=True),
+    "ReLU, Kaiming": jacobian_singular_values("gaussian", relu=True),
+}
 fig, ax = plt.subplots(figsize=(10, 6.5))
 resolution = 1e-12 * max(s[0] for s, _ in spectra.values())  # the "above round-off" cut printed below
 ax.axhspan(1e-22, resolution, color="grey", alpha=0.2, zorder=0)
 ax.text(WIDTH, 1e-19, "not resolved in float64 ", ha="right", fontsize=14, color="dimgrey")
 ax.axhline(1, color="black", ls="--", lw=1.5, zorder=1)
 for i, (name, (s, _)) in enumerate(spectra.items()):
-    ax.plot(np.arange(1, WIDTH + 1), np.maximum(s, 1e-21), lw=4 if i == 0 else 3, color=PALETTE[i], ls=LINESTYLES[i % len(LINESTYLES)], label=name)
-ax.set(yscale="log", ylim=(1e-21, 1e3), xlabel="singular value rank (largest first)", ylabel="singular value of J",
-       title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units")
+    ax.plot(
+        np.arange(1, WIDTH + 1),
+        np.maximum(s, 1e-21),
+        lw=4 if i == 0 else 3,
+        color=PALETTE[i],
+        ls=LINESTYLES[i % len(LINESTYLES)],
+        label=name,
+    )
+ax.set(
+    yscale="log",
+    ylim=(1e-21, 1e3),
+    xlabel="singular value rank (largest first)",
+    ylabel="singular value of J",
+    title=f"Input-output Jacobian of {DEPTH} square layers of {WIDTH} units",
+)
 ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=14)  # outside: the curves fill the axes
 plt.show()
 for name, (s, fewest) in spectra.items():
-    print(f"{name:>26}: largest {s[0]:.3g}, smallest {s[-1]:.2g}; above round-off (1e-12 of the largest): "
-          f"{(s > 1e-12 * s[0]).sum()} of {WIDTH}; fewest active units in a layer: {fewest}")
+    print(
+        f"{name:>26}: largest {s[0]:.3g}, smallest {s[-1]:.2g}; above round-off (1e-12 of the largest): "
+        f"{(s > 1e-12 * s[0]).sum()} of {WIDTH}; fewest active units in a layer: {fewest}"
+    )
 
 # %%
 lin_orth, lin_gauss = spectra["linear, orthogonal"][0], spectra["linear, Gaussian Var 1/d"][0]
-assert np.abs(lin_orth - 1).max() < 1e-9, "a product of orthogonal matrices is orthogonal: all singular values 1"
-assert lin_gauss[0] / lin_gauss[len(lin_gauss) // 2] > 1e3, "Gaussian layers should spread the singular values over decades"
+assert np.abs(lin_orth - 1).max() < 1e-9, (
+    "a product of orthogonal matrices is orthogonal: all singular values 1"
+)
+assert lin_gauss[0] / lin_gauss[len(lin_gauss) // 2] > 1e3, (
+    "Gaussian layers should spread the singular values over decades"
+)
 for name in ("ReLU, orthogonal x sqrt 2", "ReLU, Kaiming"):
     s, fewest = spectra[name]
-    assert (s > 1e-12 * s[0]).sum() <= fewest < 0.75 * WIDTH, f"{name}: rank(J) is bounded by the fewest active units"
-print("Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= the fewest active units in a layer.")
+    assert (s > 1e-12 * s[0]).sum() <= fewest < 0.75 * WIDTH, (
+        f"{name}: rank(J) is bounded by the fewest active units"
+    )
+print(
+    "Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= the fewest active units in a layer."
+)
 
 # %% [markdown]
 # In the ReLU network itself, orthogonal weights (times $\sqrt 2$) behave like Kaiming's: both keep the
@@ -336,8 +371,10 @@ print("Only the linear orthogonal network is an isometry; with ReLU, rank(J) <= 
 ortho_curves = variant_curves(["Kaiming", "orthogonal"])
 plot_measured(ortho_curves, "Gaussian (Kaiming) against orthogonal weights")
 for name, (_, act, grad) in ortho_curves.items():
-    print(f"{name:>11}: activation variance from {act.min():.3g} to {act.max():.3g}; "
-          f"gradient variance from {grad.min():.3g} to {grad.max():.3g} of the top layer's")
+    print(
+        f"{name:>11}: activation variance from {act.min():.3g} to {act.max():.3g}; "
+        f"gradient variance from {grad.min():.3g} to {grad.max():.3g} of the top layer's"
+    )
 for name, (_, act, grad) in ortho_curves.items():  # max/min over 40 layers below 1.25^40: see section 1
     spread = max(act.max() / act.min(), grad.max() / grad.min()) ** (1 / (len(act) - 1))
     assert spread < 1.25, f"{name}: no explosion, no vanishing (at most a factor 1.25 per layer on average)"
@@ -352,6 +389,7 @@ for name, (_, act, grad) in ortho_curves.items():  # max/min over 40 layers belo
 # before it already have their final scale. Nothing in it assumes an activation or an architecture (Mishkin & Matas use it on
 # convolutional networks with several activations; here we test it on our ReLU network and, below, a tanh
 # one), at the price of a forward pass or two per layer.
+
 
 # %%
 def layer_output_variance(model, layer, imgs):
@@ -376,8 +414,10 @@ def lsuv_init(model, imgs, tol=0.01, max_iters=10):
         for _ in range(max_iters):
             var = layer_output_variance(model, layer, imgs)
             if not var > 0:
-                raise ValueError(f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
-                                 "rescale a dead layer (check the batch and the network's activations).")
+                raise ValueError(
+                    f"Linear layer {i} outputs variance {var} on this batch: LSUV cannot "
+                    "rescale a dead layer (check the batch and the network's activations)."
+                )
             if abs(var - 1) < tol:
                 break
             with torch.no_grad():
@@ -395,10 +435,14 @@ calib_var = [layer_output_variance(lsuv_model, layer, calib_imgs) for layer in l
 lsuv_curves = {"orthogonal": ortho_curves["orthogonal"], "LSUV": measure(lsuv_model)}
 plot_measured(lsuv_curves, "LSUV: orthogonal, then rescaled layer by layer on data")
 lsuv_act = lsuv_curves["LSUV"][1]
-print(f"LSUV, calibration batch: every linear layer's output variance within {max(abs(v - 1) for v in calib_var):.3f} of 1")
+print(
+    f"LSUV, calibration batch: every linear layer's output variance within {max(abs(v - 1) for v in calib_var):.3f} of 1"
+)
 print(f"LSUV, measuring batch:   activation variance from {lsuv_act.min():.3f} to {lsuv_act.max():.3f}")
 lsuv_grad = lsuv_curves["LSUV"][2]
-print(f"LSUV, measuring batch:   gradient variance from {lsuv_grad.min():.2f} to {lsuv_grad.max():.2f} of the top layer's")
+print(
+    f"LSUV, measuring batch:   gradient variance from {lsuv_grad.min():.2f} to {lsuv_grad.max():.2f} of the top layer's"
+)
 assert max(abs(v - 1) for v in calib_var) < 0.01, "LSUV should bring every layer to variance 1 on its batch"
 assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over to other images"
 
@@ -414,6 +458,7 @@ assert np.abs(lsuv_act - 1).max() < 0.15, "LSUV's calibration should carry over 
 # scale with $W$: a non-zero bias adds a fixed amount of variance. The experiment: LSUV's loop, counting
 # the rescalings of each layer, on a 20-layer **tanh** network with zero biases, and on the same network
 # with biases drawn from $\mathcal N(0, 0.5^2)$:
+
 
 # %%
 def tanh_network(depth=20, width=WIDTH):
@@ -458,12 +503,15 @@ assert max(counts[0.5]) >= 2, "non-zero biases should need the loop"
 # forward pass of the orthogonal network, then rescale all layers at once. Each layer's output is then
 # also scaled by the rescalings of every layer before it:
 
+
 # %%
 def all_output_variances(model, imgs):
     """Every linear layer's output variance, from one forward pass (one hook per layer)."""
     seen = []
-    handles = [layer.register_forward_hook(lambda m, i, out: seen.append(out.var().item()))
-               for layer in linear_layers(model)]
+    handles = [
+        layer.register_forward_hook(lambda m, i, out: seen.append(out.var().item()))
+        for layer in linear_layers(model)
+    ]
     try:
         with torch.no_grad():
             model(imgs)
@@ -480,9 +528,15 @@ with torch.no_grad():
     for layer, var in zip(linear_layers(one_pass), all_output_variances(one_pass, calib_imgs), strict=True):
         layer.weight /= math.sqrt(var)
 one_pass_var = all_output_variances(one_pass, calib_imgs)
-print(f"all layers rescaled from one pass: output variances from {one_pass_var.min():.3g} to {one_pass_var.max():.3g}")
-print(f"LSUV, layer by layer:              output variances within {max(abs(v - 1) for v in calib_var):.3f} of 1")
-assert np.abs(np.log(one_pass_var)).max() > math.log(2), "without the order, some layer should be off by 2x or more"
+print(
+    f"all layers rescaled from one pass: output variances from {one_pass_var.min():.3g} to {one_pass_var.max():.3g}"
+)
+print(
+    f"LSUV, layer by layer:              output variances within {max(abs(v - 1) for v in calib_var):.3f} of 1"
+)
+assert np.abs(np.log(one_pass_var)).max() > math.log(2), (
+    "without the order, some layer should be off by 2x or more"
+)
 #
 # ## 4 · BatchNorm and LayerNorm: the scale is no longer the init's business
 # A normalization layer after each linear layer re-standardizes its output. **BatchNorm** (Ioffe &
@@ -494,8 +548,10 @@ assert np.abs(np.log(one_pass_var)).max() > math.log(2), "without the order, som
 norm_curves = variant_curves(["BatchNorm", "LayerNorm", "BatchNorm + Kaiming", "LayerNorm + Kaiming"])
 plot_measured(norm_curves, "Normalization after every linear layer: default init, and Kaiming")
 for name, (_, act, grad) in norm_curves.items():
-    print(f"{name:>19}: activation variance from {act.min():.4f} to {act.max():.4f}; "
-          f"gradient at the first layer / last: {grad[0]:.3g}")
+    print(
+        f"{name:>19}: activation variance from {act.min():.4f} to {act.max():.4f}; "
+        f"gradient at the first layer / last: {grad[0]:.3g}"
+    )
 
 # %%
 for name, (_, act, grad) in norm_curves.items():
@@ -546,9 +602,13 @@ with torch.no_grad():
     block.bias.mul_(SCALE)
 out_6, grad_6 = output_and_grad(ln_model)
 relative_step_6 = grad_6.norm() / block.weight.norm()
-print(f"weights x sqrt 6: output changes by at most {(out_6 - out_1).abs().max():.1e}; "
-      f"gradient norm x{grad_6.norm() / grad_1.norm():.4f}; relative step x{relative_step_6 / relative_step_1:.4f}")
-assert torch.allclose(out_1, out_6, atol=1e-4), "LayerNorm should make the output independent of the layer's scale"
+print(
+    f"weights x sqrt 6: output changes by at most {(out_6 - out_1).abs().max():.1e}; "
+    f"gradient norm x{grad_6.norm() / grad_1.norm():.4f}; relative step x{relative_step_6 / relative_step_1:.4f}"
+)
+assert torch.allclose(out_1, out_6, atol=1e-4), (
+    "LayerNorm should make the output independent of the layer's scale"
+)
 assert abs(grad_6.norm() / grad_1.norm() - 1 / SCALE) < 1e-3, "the gradient should shrink by the same factor"
 assert abs(relative_step_6 / relative_step_1 - 1 / 6) < 1e-3, "the relative step should shrink by 6"
 
@@ -571,13 +631,16 @@ assert abs(relative_step_6 / relative_step_1 - 1 / 6) < 1e-3, "the relative step
 #
 # We scale the last linear layer of each branch:
 
+
 # %%
 def residual_branches(model):
     """The `branch` of every residual block (a block computes x + branch(x)), in forward order."""
     branches = [m.branch for m in model.modules() if isinstance(getattr(m, "branch", None), nn.Module)]
     if not branches:
-        raise ValueError(f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
-                         "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True).")
+        raise ValueError(
+            f"{type(model).__name__} has no residual blocks (modules with a `branch`): branch "
+            "scaling applies to residual networks such as utils.deep.DeepMLP(residual=True)."
+        )
     return branches
 
 
@@ -607,19 +670,25 @@ def residual_network(alpha, seed=0):
     return model
 
 
-res_curves = {f"alpha = {label}": measure(residual_network(alpha))
-              for label, alpha in [("1", 1.0), ("1/sqrt(L)", 1 / math.sqrt(BLOCKS)), ("0 (zero-init)", 0.0)]}
+res_curves = {
+    f"alpha = {label}": measure(residual_network(alpha))
+    for label, alpha in [("1", 1.0), ("1/sqrt(L)", 1 / math.sqrt(BLOCKS)), ("0 (zero-init)", 0.0)]
+}
 plot_measured(res_curves, f"Residual network, {BLOCKS} blocks of two layers, Kaiming + branch scale alpha")
 for name, (_, act, grad) in res_curves.items():
-    print(f"{name:>19}: activation variance x{act[-1] / act[0]:.3g} from stem to top; "
-          f"gradient at the first layer / last: {grad[0]:.3g}")
+    print(
+        f"{name:>19}: activation variance x{act[-1] / act[0]:.3g} from stem to top; "
+        f"gradient at the first layer / last: {grad[0]:.3g}"
+    )
 
 # %%
 growth = {name: c[1][-1] / c[1][0] for name, c in res_curves.items()}
 assert growth["alpha = 1"] > 1e4, "unscaled residual branches should blow the variance up (about 2^L)"
 assert 1.3 < growth["alpha = 1/sqrt(L)"] < 5, "alpha = 1/sqrt(L) should keep the growth near (1 + 1/L)^L < e"
 zero_act, zero_grad = res_curves["alpha = 0 (zero-init)"][1:]
-assert np.all(zero_act == zero_act[0]) and np.all(zero_grad == 1), "zero-init: every block is exactly the identity"
+assert np.all(zero_act == zero_act[0]) and np.all(zero_grad == 1), (
+    "zero-init: every block is exactly the identity"
+)
 print("Unscaled branches explode; 1/sqrt(L) stays bounded; zero-init passes signal and gradient unchanged.")
 
 
@@ -627,7 +696,9 @@ def branch_gradient_norms(model):
     """Norm of the loss gradient of each branch's first and last linear layer's weight, at one batch."""
     model.zero_grad()
     nn.functional.cross_entropy(model(imgs), labels).backward()
-    return [[linear_layers(b)[i].weight.grad.norm().item() for i in (0, -1)] for b in residual_branches(model)]
+    return [
+        [linear_layers(b)[i].weight.grad.norm().item() for i in (0, -1)] for b in residual_branches(model)
+    ]
 
 
 zero_last = np.array(branch_gradient_norms(residual_network(0.0)))
@@ -636,9 +707,13 @@ with torch.no_grad():
     for branch in residual_branches(both_zero_model):
         linear_layers(branch)[0].weight.zero_()
 zero_both = np.array(branch_gradient_norms(both_zero_model))
-print(f"zero-init (last layer of each branch 0): smallest gradient norm, first layers {zero_last[:, 0].min():.2g}, "
-      f"last layers {zero_last[:, 1].min():.2g}; both layers 0: largest {zero_both.max():.2g}")
-assert zero_last[:, 1].min() > 0 and zero_both.max() == 0, "the last layer learns only if the first is not zero"
+print(
+    f"zero-init (last layer of each branch 0): smallest gradient norm, first layers {zero_last[:, 0].min():.2g}, "
+    f"last layers {zero_last[:, 1].min():.2g}; both layers 0: largest {zero_both.max():.2g}"
+)
+assert zero_last[:, 1].min() > 0 and zero_both.max() == 0, (
+    "the last layer learns only if the first is not zero"
+)
 
 # %% [markdown]
 # With $\alpha = 1$ the variance grows by about $2^{20}$, and the gradient explodes backwards the same way.
@@ -658,10 +733,17 @@ if RETRAIN:
 else:
     study = load_study()
 recipe = study["recipe"]
-print({key: recipe[key] for key in ("depth", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "seeds")})
+print(
+    {
+        key: recipe[key]
+        for key in ("depth", "width", "epochs", "batch_size", "optimizer", "lr", "momentum", "seeds")
+    }
+)
 minutes = sum(run["seconds"] for runs in study["results"].values() for run in runs.values()) / 60
-print(f"{len(study['results'])} variants x {len(recipe['seeds'])} seeds: {minutes:.0f} minutes of training on "
-      f"{recipe['threads']} CPU thread (a shared machine: an idle one is faster)")
+print(
+    f"{len(study['results'])} variants x {len(recipe['seeds'])} seeds: {minutes:.0f} minutes of training on "
+    f"{recipe['threads']} CPU thread (a shared machine: an idle one is faster)"
+)
 
 SHOWN_AS = {"BatchNorm": "BatchNorm, default init", "LayerNorm": "LayerNorm, default init"}
 rows = {}
@@ -669,16 +751,26 @@ for name, runs in study["results"].items():
     test = 100 * np.array([run["test_acc"] for run in runs.values()])
     val = 100 * np.array([run["val_acc"] for run in runs.values()])
     diverged = sum(any(loss is None for loss in run["train_loss"]) for run in runs.values())
-    rows[SHOWN_AS.get(name, name)] = {"test acc mean (%)": test.mean(), "std": test.std(ddof=1),
-                  **{f"val ep{e + 1}": v for e, v in enumerate(val.mean(axis=0))}, "diverged runs": diverged}
+    rows[SHOWN_AS.get(name, name)] = {
+        "test acc mean (%)": test.mean(),
+        "std": test.std(ddof=1),
+        **{f"val ep{e + 1}": v for e, v in enumerate(val.mean(axis=0))},
+        "diverged runs": diverged,
+    }
 table = pd.DataFrame(rows).T.astype({"diverged runs": int})
 table.round(1)
 
 # %% alt="Test accuracy after 4 epochs, mean and spread over 3 seeds, for ten deep-network variants: default init, LayerNorm with default init and unscaled residual sit at chance, residual zero-init is best near 87 percent, orthogonal and LSUV near 84, Kaiming near 80."
 fig, ax = plt.subplots(figsize=(12, 7))
 names = list(table.index)[::-1]
-ax.barh(names, table.loc[names, "test acc mean (%)"], xerr=table.loc[names, "std"], capsize=6,
-        color=[PALETTE[list(table.index).index(n)] for n in names], alpha=0.85)
+ax.barh(
+    names,
+    table.loc[names, "test acc mean (%)"],
+    xerr=table.loc[names, "std"],
+    capsize=6,
+    color=[PALETTE[list(table.index).index(n)] for n in names],
+    alpha=0.85,
+)
 for y, name in enumerate(names):
     mean, std = table.loc[name, ["test acc mean (%)", "std"]]
     diverged = table.loc[name, "diverged runs"]
@@ -686,36 +778,62 @@ for y, name in enumerate(names):
     ax.text(mean + std + 1.5, y, f"{mean:.1f} ± {std:.1f}{note}", va="center", fontsize=14)
 ax.axvline(10, color="grey", ls=":", lw=2)
 ax.text(11, len(names) - 0.45, "chance", color="grey", fontsize=14)
-ax.set(xlim=(0, 100), xlabel="test accuracy (%), mean ± std over 3 seeds",
-       title=f"{recipe['depth']} hidden layers, {recipe['epochs']} epochs of SGD + momentum")
+ax.set(
+    xlim=(0, 100),
+    xlabel="test accuracy (%), mean ± std over 3 seeds",
+    title=f"{recipe['depth']} hidden layers, {recipe['epochs']} epochs of SGD + momentum",
+)
 ax.tick_params(axis="y", labelsize=15)
 plt.show()
 
 # %%
 acc = table["test acc mean (%)"]
-assert acc["PyTorch default"] < 11 and acc["residual, Kaiming"] < 11, "the naive init and unscaled residuals should not learn"
-assert all(run["train_loss"][0] is None for run in study["results"]["residual, Kaiming"].values()), \
+assert acc["PyTorch default"] < 11 and acc["residual, Kaiming"] < 11, (
+    "the naive init and unscaled residuals should not learn"
+)
+assert all(run["train_loss"][0] is None for run in study["results"]["residual, Kaiming"].values()), (
     "unscaled residual branches should diverge in the first epoch"
+)
 good = ["Kaiming", "orthogonal", "LSUV", "residual, zero-init"]
 assert min(acc[good]) > 75, "the well-scaled variants should all learn"
 assert acc["residual, zero-init"] == acc.max(), "zero-init residual should be the best of the study"
-assert acc["orthogonal"] > acc["Kaiming"] and acc["LSUV"] > acc["Kaiming"], "orthogonal and LSUV ahead of Kaiming"
-assert acc["LayerNorm, default init"] < 11 < 70 < acc["LayerNorm + Kaiming"], "LayerNorm learns only with Kaiming's scale"
-assert max(acc["BatchNorm, default init"], acc["BatchNorm + Kaiming"]) < acc["Kaiming"] - 10, "BatchNorm well behind"
-per_seed = {name: [round(100 * run["test_acc"], 1) for run in study["results"][name].values()]
-            for name in ("Kaiming", "orthogonal", "LSUV")}
+assert acc["orthogonal"] > acc["Kaiming"] and acc["LSUV"] > acc["Kaiming"], (
+    "orthogonal and LSUV ahead of Kaiming"
+)
+assert acc["LayerNorm, default init"] < 11 < 70 < acc["LayerNorm + Kaiming"], (
+    "LayerNorm learns only with Kaiming's scale"
+)
+assert max(acc["BatchNorm, default init"], acc["BatchNorm + Kaiming"]) < acc["Kaiming"] - 10, (
+    "BatchNorm well behind"
+)
+per_seed = {
+    name: [round(100 * run["test_acc"], 1) for run in study["results"][name].values()]
+    for name in ("Kaiming", "orthogonal", "LSUV")
+}
 assert max(per_seed["Kaiming"]) < min(per_seed["orthogonal"] + per_seed["LSUV"]), "every Kaiming seed behind"
-print("Stored study: the scale-fixing inits learn, zero-init residual is best, the naive init stays at chance.")
+print(
+    "Stored study: the scale-fixing inits learn, zero-init residual is best, the naive init stays at chance."
+)
 print("test accuracy per seed (%): " + "; ".join(f"{name} {accs}" for name, accs in per_seed.items()))
 print(f"chance level of the cross-entropy: ln 10 = {math.log(10):.2f}")
 for seed, run in study["results"]["LayerNorm"].items():
-    print(f"LayerNorm, default init, seed {seed}: training loss per epoch {[round(v, 3) for v in run['train_loss']]}")
-setbacks = {(name, seed): [round(100 * a, 1) for a in run["val_acc"]] for name, runs in study["results"].items()
-            for seed, run in runs.items() if min(np.diff(run["val_acc"])) < -0.02}
-print("runs whose validation accuracy fell by more than 2 points from one epoch to the next (val acc per epoch, %):")
+    print(
+        f"LayerNorm, default init, seed {seed}: training loss per epoch {[round(v, 3) for v in run['train_loss']]}"
+    )
+setbacks = {
+    (name, seed): [round(100 * a, 1) for a in run["val_acc"]]
+    for name, runs in study["results"].items()
+    for seed, run in runs.items()
+    if min(np.diff(run["val_acc"])) < -0.02
+}
+print(
+    "runs whose validation accuracy fell by more than 2 points from one epoch to the next (val acc per epoch, %):"
+)
 for (name, seed), val in setbacks.items():
     print(f"   {name}, seed {seed}: {val}")
-assert set(setbacks) == {("Kaiming", "0"), ("BatchNorm", "0"), ("BatchNorm", "1")}, "the setbacks the text names"
+assert set(setbacks) == {("Kaiming", "0"), ("BatchNorm", "0"), ("BatchNorm", "1")}, (
+    "the setbacks the text names"
+)
 
 # %% [markdown]
 # Reading the study (its numbers are the committed ones printed above, from one CPU):
@@ -745,6 +863,7 @@ assert set(setbacks) == {("Kaiming", "0"), ("BatchNorm", "0"), ("BatchNorm", "1"
 # same LayerNorm network with the default init, 150 batches of 128 images with the study's momentum, at
 # the study's rate and at a sixth of it (a few seconds):
 
+
 # %%
 def short_run(name, lr, steps=150, seed=0):
     """Training losses of `steps` batches of SGD with the study's momentum and batch size, from the init
@@ -764,10 +883,14 @@ def short_run(name, lr, steps=150, seed=0):
 
 ln_runs = {lr: short_run("LayerNorm", lr) for lr in (recipe["lr"], recipe["lr"] / 6)}
 for lr, losses in ln_runs.items():
-    print(f"LayerNorm, default init, lr {lr:.2g}: lowest training loss {losses.min():.3f}, mean of the last 30 "
-          f"batches {losses[-30:].mean():.3f} (chance ln 10 = {math.log(10):.3f})")
+    print(
+        f"LayerNorm, default init, lr {lr:.2g}: lowest training loss {losses.min():.3f}, mean of the last 30 "
+        f"batches {losses[-30:].mean():.3f} (chance ln 10 = {math.log(10):.3f})"
+    )
 end_large, end_small = (ln_runs[lr][-30:].mean() for lr in ln_runs)
-assert end_small < 1.7 and end_small < end_large - 0.25, "a sixth of the rate should let the LayerNorm network learn"
+assert end_small < 1.7 and end_small < end_large - 0.25, (
+    "a sixth of the rate should let the LayerNorm network learn"
+)
 
 # %% [markdown]
 # At a sixth of the rate the default-init LayerNorm network learns steadily; at the study's rate its loss
@@ -805,6 +928,7 @@ assert end_small < 1.7 and end_small < end_large - 0.25, "a sixth of the rate sh
 # 10): a wrong update may never settle. The checker starts from a bad init, runs your function on a
 # 20-layer network and a batch that is not standardized, and measures.
 
+
 # %%
 def lsuv(model, imgs):
     """Layer-sequential unit-variance init of `model` on the batch `imgs`."""
@@ -815,6 +939,7 @@ def lsuv(model, imgs):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def lsuv(model, imgs):
@@ -841,6 +966,7 @@ check_lsuv(lsuv)
 # any depth (the branches, all together, add as much variance as the identity path carries). How does it
 # behave for large $L$? Then check it on the residual network of section 5.
 
+
 # %%
 def branch_scale(L):
     """alpha such that (1 + alpha^2)^L = 2."""
@@ -851,6 +977,7 @@ def branch_scale(L):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def branch_scale(L):
@@ -863,8 +990,10 @@ doubling = measure(residual_network(branch_scale(BLOCKS)))[1]
 bounded = measure(residual_network(1 / math.sqrt(BLOCKS)))[1]  # the same weights, alpha = 1/sqrt(L)
 ratio = (doubling[-1] / doubling[0]) / (bounded[-1] / bounded[0])
 predicted = 2 / (1 + 1 / BLOCKS) ** BLOCKS
-print(f"L = {BLOCKS}: alpha = {branch_scale(BLOCKS):.4f}, measured growth x{doubling[-1] / doubling[0]:.2f} (target x2); "
-      f"against alpha = 1/sqrt(L) on the same weights: x{ratio:.3f} (predicted 2 / (1 + 1/L)^L = {predicted:.3f})")
+print(
+    f"L = {BLOCKS}: alpha = {branch_scale(BLOCKS):.4f}, measured growth x{doubling[-1] / doubling[0]:.2f} (target x2); "
+    f"against alpha = 1/sqrt(L) on the same weights: x{ratio:.3f} (predicted 2 / (1 + 1/L)^L = {predicted:.3f})"
+)
 # One network's growth wanders with its random weights; the ratio to the same weights at alpha = 1/sqrt(L)
 # cancels most of that. Over COURSE_SEED 1-20 it stayed within 10 % of the prediction; alpha = 1/sqrt(L)
 # itself would give a ratio of 1, 33 % above it.

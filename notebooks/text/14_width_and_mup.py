@@ -110,7 +110,6 @@ from utils.data import fashion_mnist_tensors
 from utils.exercises.width import check_mup_adam
 from utils.plotting import set_course_style
 from utils.width import (
-    BASE_WIDTH,
     LAYERS,
     builder,
     coord_check,
@@ -129,7 +128,10 @@ set_course_style()
 torch.set_num_threads(1)  # small networks: one thread is as fast, and immune to busy neighbours
 set_seed(0)
 COLORS = sns.color_palette("colorblind")
-STYLE = {"SP": {"ls": "--", "marker": "s"}, "muP": {"ls": "-", "marker": "o"}}  # SP dashed squares, muP solid dots
+STYLE = {
+    "SP": {"ls": "--", "marker": "s"},
+    "muP": {"ls": "-", "marker": "o"},
+}  # SP dashed squares, muP solid dots
 
 
 def log_axes(ax, widths):
@@ -140,6 +142,7 @@ def log_axes(ax, widths):
     ax.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
     ax.yaxis.set_minor_locator(ticker.NullLocator())
+
 
 # %% [markdown]
 # ## The network and its two parametrizations
@@ -188,8 +191,13 @@ fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), sharex=True)
 for ax, layer in zip(axes, LAYERS):
     for p, check in checks.items():
         for step in range(STEPS + 1):
-            ax.plot(WIDTHS, [check[w][step][layer] for w in WIDTHS], color=COLORS[step], **STYLE[p],
-                    label=f"{p}, {'init' if step == 0 else f'after step {step}'}")
+            ax.plot(
+                WIDTHS,
+                [check[w][step][layer] for w in WIDTHS],
+                color=COLORS[step],
+                **STYLE[p],
+                label=f"{p}, {'init' if step == 0 else f'after step {step}'}",
+            )
     log_axes(ax, WIDTHS)
     ax.set_title(f"{layer} layer's output")
 axes[0].set_ylabel("mean |x| of one coordinate")
@@ -197,21 +205,29 @@ axes[2].legend(fontsize=11, ncol=2, loc="upper left")
 fig.suptitle("Coordinate check: Adam at lr = 2^-7 (SP dashed squares, muP solid dots)", y=1.02)
 plt.show()
 
+
 # %%
 def growth(check, layer, step):
     """How many times larger the layer's output is at the widest width than at the narrowest."""
     return check[WIDTHS[-1]][step][layer] / check[WIDTHS[0]][step][layer]
 
 
-table = pd.DataFrame({f"{p}, {layer}": [growth(checks[p], layer, s) for s in range(STEPS + 1)]
-                      for p in checks for layer in LAYERS},
-                     index=["init"] + [f"after step {s}" for s in range(1, STEPS + 1)])
+table = pd.DataFrame(
+    {
+        f"{p}, {layer}": [growth(checks[p], layer, s) for s in range(STEPS + 1)]
+        for p in checks
+        for layer in LAYERS
+    },
+    index=["init"] + [f"after step {s}" for s in range(1, STEPS + 1)],
+)
 print(f"mean |x| at width {WIDTHS[-1]} / at width {WIDTHS[0]} ({WIDTHS[-1] // WIDTHS[0]} times wider):")
 print(table.round(2).to_string())
-assert growth(checks["SP"], "readout", 1) > 8 and growth(checks["SP"], "hidden", 1) > 3, \
+assert growth(checks["SP"], "readout", 1) > 8 and growth(checks["SP"], "hidden", 1) > 3, (
     "under SP one Adam step should blow up the outputs of the wide network"
-assert all(0.3 < growth(checks["muP"], layer, s) < 3 for layer in LAYERS for s in range(2, STEPS + 1)), \
+)
+assert all(0.3 < growth(checks["muP"], layer, s) < 3 for layer in LAYERS for s in range(2, STEPS + 1)), (
     "under muP every layer's output should keep its size across widths once training has started"
+)
 
 # %% [markdown]
 # At initialization both parametrizations are fine: every output has the same size at every width
@@ -248,20 +264,31 @@ for w in (WIDTHS[0], WIDTHS[-1]):
     before = {name: getattr(model, name).weight.detach().clone() for name in LAYERS}
     make_adam(model, "SP", LR).step()
     step = {name: (getattr(model, name).weight.detach() - before[name]).abs() for name in LAYERS}
-    first_step[w] = {name: {"mean |gradient|": grads[name].abs().mean().item(),
-                            "mean |step| / lr": step[name].mean().item() / LR,
-                            "moved by the full lr": (step[name] > 0.99 * LR).float().mean().item(),
-                            "zero gradient": (grads[name] == 0).float().mean().item()} for name in LAYERS}
-print(pd.concat({w: pd.DataFrame(v).T for w, v in first_step.items()}, names=["width", "layer"])
-      .to_string(float_format="{:.3g}".format))
+    first_step[w] = {
+        name: {
+            "mean |gradient|": grads[name].abs().mean().item(),
+            "mean |step| / lr": step[name].mean().item() / LR,
+            "moved by the full lr": (step[name] > 0.99 * LR).float().mean().item(),
+            "zero gradient": (grads[name] == 0).float().mean().item(),
+        }
+        for name in LAYERS
+    }
+print(
+    pd.concat({w: pd.DataFrame(v).T for w, v in first_step.items()}, names=["width", "layer"]).to_string(
+        float_format="{:.3g}".format
+    )
+)
 narrow, wide = first_step[WIDTHS[0]], first_step[WIDTHS[-1]]
-assert wide["hidden"]["mean |gradient|"] < 0.5 * narrow["hidden"]["mean |gradient|"], \
+assert wide["hidden"]["mean |gradient|"] < 0.5 * narrow["hidden"]["mean |gradient|"], (
     "the wide hidden layer should get smaller gradients"
-assert all(wide[n]["mean |step| / lr"] > 0.8 * narrow[n]["mean |step| / lr"] for n in LAYERS), \
+)
+assert all(wide[n]["mean |step| / lr"] > 0.8 * narrow[n]["mean |step| / lr"] for n in LAYERS), (
     "Adam's step should not shrink with the width"
+)
 for w in first_step:
-    assert all(abs(v["moved by the full lr"] + v["zero gradient"] - 1) < 0.02 for v in first_step[w].values()), \
-        "every weight should move by the full lr unless its gradient is zero"
+    assert all(
+        abs(v["moved by the full lr"] + v["zero gradient"] - 1) < 0.02 for v in first_step[w].values()
+    ), "every weight should move by the full lr unless its gradient is zero"
 
 # %% [markdown]
 # The wide network's hidden-layer gradients are several times smaller (its readout's are not: they are
@@ -287,12 +314,18 @@ def slope(values) -> float:
 
 
 fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), sharex=True)
-styles = {"SP": ("--", "s", COLORS[0]), "muP": ("-", "o", COLORS[1]), "SP, random signs": (":", "^", COLORS[2])}
+styles = {
+    "SP": ("--", "s", COLORS[0]),
+    "muP": ("-", "o", COLORS[1]),
+    "SP, random signs": (":", "^", COLORS[2]),
+}
 for ax, layer in zip(axes, LAYERS):
     for name, rows in effects.items():
         ls, marker, color = styles[name]
         values = [r[layer] for r in rows]
-        ax.plot(WIDTHS, values, ls=ls, marker=marker, color=color, label=f"{name} (slope {slope(values):.2f})")
+        ax.plot(
+            WIDTHS, values, ls=ls, marker=marker, color=color, label=f"{name} (slope {slope(values):.2f})"
+        )
     log_axes(ax, WIDTHS)
     ax.set_title(f"{layer} layer: mean |ΔW h|")
     ax.legend(fontsize=11, loc="upper left")
@@ -301,16 +334,20 @@ fig.suptitle("One Adam step's effect on each layer's output, against the width",
 plt.show()
 
 # %%
-slopes = pd.DataFrame({name: {layer: slope([r[layer] for r in rows]) for layer in LAYERS}
-                       for name, rows in effects.items()})
+slopes = pd.DataFrame(
+    {name: {layer: slope([r[layer] for r in rows]) for layer in LAYERS} for name, rows in effects.items()}
+)
 print("exponent a in  mean |ΔW h| ~ width^a:")
 print(slopes.round(2).to_string())
-assert 0.8 < slopes.loc["hidden", "SP"] < 1.2 and 0.8 < slopes.loc["readout", "SP"] < 1.2, \
+assert 0.8 < slopes.loc["hidden", "SP"] < 1.2 and 0.8 < slopes.loc["readout", "SP"] < 1.2, (
     "under SP the hidden layer's and readout's update effect should grow like the width"
-assert all(0.3 < slopes.loc[layer, "SP, random signs"] < 0.7 for layer in ("hidden", "readout")), \
+)
+assert all(0.3 < slopes.loc[layer, "SP, random signs"] < 0.7 for layer in ("hidden", "readout")), (
     "without the alignment the growth should drop to about sqrt(width)"
-assert abs(slopes.loc["hidden", "muP"]) < 0.15 and abs(slopes.loc["readout", "muP"]) < 0.15, \
+)
+assert abs(slopes.loc["hidden", "muP"]) < 0.15 and abs(slopes.loc["readout", "muP"]) < 0.15, (
     "under muP the update effect should not depend on the width"
+)
 assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 at every width: no growth"
 
 # %% [markdown]
@@ -354,8 +391,12 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 # %% alt="Spectral norm over the square root of d_out/d_in against width, per layer, at init and for one Adam step, SP versus muP: muP's lines are flat apart from the shared input init, SP's readout weights and hidden and readout updates grow."
 NORM_WIDTHS = [64, 256, 1024]
 norms = {p: {w: spectral_norms(w, p, LR, xb, yb) for w in NORM_WIDTHS} for p in ("SP", "muP")}
-ratio = {(p, layer, k): [norms[p][w][layer][k] / norms[p][w][layer][2] for w in NORM_WIDTHS]
-         for p in norms for layer in LAYERS for k in (0, 1)}
+ratio = {
+    (p, layer, k): [norms[p][w][layer][k] / norms[p][w][layer][2] for w in NORM_WIDTHS]
+    for p in norms
+    for layer in LAYERS
+    for k in (0, 1)
+}
 
 fig, axes = plt.subplots(1, 2, figsize=(18, 5.5), sharex=True)
 for ax, k, what in zip(axes, (0, 1), ("weights at init, ‖W‖", "one Adam step, ‖ΔW‖")):
@@ -368,35 +409,51 @@ axes[1].legend(fontsize=12, ncol=2, loc="upper left", bbox_to_anchor=(1.02, 1))
 fig.suptitle("The spectral condition: flat lines are what muP asks for (SP dashed, muP solid)", y=1.02)
 plt.show()
 
+
 # %%
 def change(p, layer, k):
     """How many times the ratio grows from the narrowest to the widest width."""
     return ratio[p, layer, k][-1] / ratio[p, layer, k][0]
 
 
-summary = pd.DataFrame({f"{p}, {'W' if k == 0 else 'ΔW'}": {layer: change(p, layer, k) for layer in LAYERS}
-                        for p in norms for k in (0, 1)})
+summary = pd.DataFrame(
+    {
+        f"{p}, {'W' if k == 0 else 'ΔW'}": {layer: change(p, layer, k) for layer in LAYERS}
+        for p in norms
+        for k in (0, 1)
+    }
+)
 print(f"ratio at width {NORM_WIDTHS[-1]} / ratio at width {NORM_WIDTHS[0]}:")
 print(summary.round(2).to_string())
-assert all(0.67 < change("muP", layer, 1) < 1.5 for layer in LAYERS), \
+assert all(0.67 < change("muP", layer, 1) < 1.5 for layer in LAYERS), (
     "muP's update should meet the spectral condition at every width"
-assert all(0.67 < change("muP", layer, 0) < 1.5 for layer in ("hidden", "readout")), \
+)
+assert all(0.67 < change("muP", layer, 0) < 1.5 for layer in ("hidden", "readout")), (
     "muP's hidden and readout weights should meet the spectral condition at every width"
+)
 # The input layer's weights (n x 784) are below their large-width limit while n < 784: a random matrix has
 # ||W|| ~ sigma (sqrt(n) + sqrt(784)), so the ratio should change by this much from width 64 to 1024:
 n0, n1 = NORM_WIDTHS[0], NORM_WIDTHS[-1]
 predicted = (math.sqrt(n1) + 28) / (math.sqrt(n0) + 28) * math.sqrt(n0 / n1)
-print(f"input layer's W ratio: measured x{change('muP', 'input', 0):.2f}, predicted by sigma(sqrt(n) + 28): "
-      f"x{predicted:.2f}")
-assert abs(change("muP", "input", 0) / predicted - 1) < 0.1, "the input layer's norm should follow sigma(sqrt(n) + 28)"
-assert change("SP", "hidden", 1) > 8 and change("SP", "readout", 1) > 8, \
+print(
+    f"input layer's W ratio: measured x{change('muP', 'input', 0):.2f}, predicted by sigma(sqrt(n) + 28): "
+    f"x{predicted:.2f}"
+)
+assert abs(change("muP", "input", 0) / predicted - 1) < 0.1, (
+    "the input layer's norm should follow sigma(sqrt(n) + 28)"
+)
+assert change("SP", "hidden", 1) > 8 and change("SP", "readout", 1) > 8, (
     "SP's hidden and readout updates should be far too large at width 1024"
+)
 predicted_readout = (math.sqrt(n1) + math.sqrt(10)) / (math.sqrt(n0) + math.sqrt(10))
-print(f"SP's readout W ratio: measured x{change('SP', 'readout', 0):.2f}, predicted by sigma(sqrt(n) + sqrt(10)) "
-      f"with sigma ~ 1/sqrt(n): x{predicted_readout:.2f} (-> sqrt({n1 // n0}) = {math.sqrt(n1 / n0):.0f} for large n)")
+print(
+    f"SP's readout W ratio: measured x{change('SP', 'readout', 0):.2f}, predicted by sigma(sqrt(n) + sqrt(10)) "
+    f"with sigma ~ 1/sqrt(n): x{predicted_readout:.2f} (-> sqrt({n1 // n0}) = {math.sqrt(n1 / n0):.0f} for large n)"
+)
 # sigma(sqrt(a) + sqrt(b)) is a large-matrix formula: a 10 x 64 matrix's top singular value fluctuates more
-assert 0.8 < change("SP", "readout", 0) / predicted_readout < 1.25, \
+assert 0.8 < change("SP", "readout", 0) / predicted_readout < 1.25, (
     "SP's readout init should be too large by about sqrt(width)"
+)
 
 # %% [markdown]
 # muP's lines are flat (within the factors printed above), except the input layer's weights, whose norm
@@ -414,9 +471,17 @@ for w in [64, 256, 1024]:
     for p in ("SP", "muP"):
         model = make_model(w, p)
         opt = make_adam(model, p, lr=1.0)
-        rows.append({"width": w, "parametrization": p,
-                     **{f"{g['layer']} std": getattr(model, g["layer"]).weight.std().item() for g in opt.param_groups},
-                     **{f"{g['layer']} lr / lr": g["lr"] for g in opt.param_groups}})
+        rows.append(
+            {
+                "width": w,
+                "parametrization": p,
+                **{
+                    f"{g['layer']} std": getattr(model, g["layer"]).weight.std().item()
+                    for g in opt.param_groups
+                },
+                **{f"{g['layer']} lr / lr": g["lr"] for g in opt.param_groups},
+            }
+        )
 print(pd.DataFrame(rows).set_index(["width", "parametrization"]).to_string(float_format="{:.4g}".format))
 
 # %% [markdown]
@@ -435,8 +500,18 @@ print(pd.DataFrame(rows).set_index(["width", "parametrization"]).to_string(float
 # %%
 study = load_study()
 recipe = study["recipe"]
-for key in ("network", "widths", "log2_lrs", "seeds", "optimizer", "train_images", "val_images", "epochs",
-            "batch_size", "metric"):
+for key in (
+    "network",
+    "widths",
+    "log2_lrs",
+    "seeds",
+    "optimizer",
+    "train_images",
+    "val_images",
+    "epochs",
+    "batch_size",
+    "metric",
+):
     print(f"{key:>13}: {recipe[key]}")
 print(f"the stored study took {recipe['seconds'] / 60:.0f} min on one thread of a shared 2-core CPU")
 STUDY_WIDTHS, LOG2 = recipe["widths"], np.array(recipe["log2_lrs"])
@@ -455,8 +530,16 @@ fig, axes = plt.subplots(1, 2, figsize=(17, 6), sharey=True)
 for ax, p in zip(axes, ("SP", "muP")):
     for i, w in enumerate(STUDY_WIDTHS):
         mean, std = curve(p, w)
-        ax.errorbar(LOG2, mean, yerr=std, color=COLORS[i], ls=STYLE[p]["ls"], marker=STYLE[p]["marker"],
-                    capsize=4, label=f"width {w}")
+        ax.errorbar(
+            LOG2,
+            mean,
+            yerr=std,
+            color=COLORS[i],
+            ls=STYLE[p]["ls"],
+            marker=STYLE[p]["marker"],
+            capsize=4,
+            label=f"width {w}",
+        )
         k = list(LOG2).index(best[p][w])
         ax.plot(LOG2[k], mean[k], marker="*", ms=22, color=COLORS[i], mec="black", zorder=5)
     ax.set(xlabel="log2 of Adam's learning rate", title=f"{p}: best rate per width (stars)")
@@ -484,12 +567,15 @@ for p in best:
     table[f"{p} gap to neighbour"] = [flatness(p, w)[0] for w in STUDY_WIDTHS]
     table[f"{p} seed std there"] = [flatness(p, w)[1] for w in STUDY_WIDTHS]
 print(table.round(3).to_string())
-assert all(gap < std for gap, std in (flatness(p, w) for p in best for w in STUDY_WIDTHS)), \
+assert all(gap < std for gap, std in (flatness(p, w) for p in best for w in STUDY_WIDTHS)), (
     "every curve should be flatter at its optimum than the seeds' spread"
+)
 sp_move = best["SP"][STUDY_WIDTHS[0]] - best["SP"][STUDY_WIDTHS[-1]]
 mup_spread = max(best["muP"].values()) - min(best["muP"].values())
-print(f"SP's best rate moves {sp_move} powers of 2 from width {STUDY_WIDTHS[0]} to {STUDY_WIDTHS[-1]}; "
-      f"muP's best rates span {mup_spread} power(s) of 2")
+print(
+    f"SP's best rate moves {sp_move} powers of 2 from width {STUDY_WIDTHS[0]} to {STUDY_WIDTHS[-1]}; "
+    f"muP's best rates span {mup_spread} power(s) of 2"
+)
 assert sp_move >= 2, "SP's optimum should move to smaller rates by at least a factor 4"
 assert mup_spread <= 1, "muP's optimum should stay within one grid step at every width"
 
@@ -501,6 +587,7 @@ assert mup_spread <= 1, "muP's optimum should stay within one grid step at every
 # step of the base width's. The robust way to see it is what a practitioner does: **tune at width 64, use
 # that rate at width 1024**.
 
+
 # %%
 def loss_at(p, width, log2_lr):
     return curve(p, width)[0][list(LOG2).index(log2_lr)]
@@ -509,20 +596,33 @@ def loss_at(p, width, log2_lr):
 small, large = STUDY_WIDTHS[0], STUDY_WIDTHS[-1]
 tuned_small = best["SP"][small]  # the same network at the base width: both parametrizations agree there
 assert tuned_small == best["muP"][small], "SP and muP are one network at the base width"
-transfer = pd.DataFrame([
-    {"parametrization": p, "log2 lr tuned at 64": tuned_small, "loss there": loss_at(p, large, tuned_small),
-     "log2 lr tuned at 1024": best[p][large], "loss at 1024's best": loss_at(p, large, best[p][large])}
-    for p in ("SP", "muP")]).set_index("parametrization")
+transfer = pd.DataFrame(
+    [
+        {
+            "parametrization": p,
+            "log2 lr tuned at 64": tuned_small,
+            "loss there": loss_at(p, large, tuned_small),
+            "log2 lr tuned at 1024": best[p][large],
+            "loss at 1024's best": loss_at(p, large, best[p][large]),
+        }
+        for p in ("SP", "muP")
+    ]
+).set_index("parametrization")
 transfer["cost of reusing 64's rate"] = transfer["loss there"] - transfer["loss at 1024's best"]
 print(f"validation loss at width {large}, mean over 3 seeds:")
 print(transfer.round(3).to_string())
 sp_cost, mup_cost = transfer["cost of reusing 64's rate"]
-seeds_at = {k: np.array(list(study["loss"]["SP"][str(large)].values()))[:, list(LOG2).index(k)]
-            for k in (tuned_small, best["SP"][large])}
-print(f"SP at width {large}, per seed: 2^{tuned_small}: {seeds_at[tuned_small].round(3).tolist()}, "
-      f"2^{best['SP'][large]}: {seeds_at[best['SP'][large]].round(3).tolist()}")
-assert sp_cost > 0.05 and seeds_at[tuned_small].min() > seeds_at[best["SP"][large]].max(), \
+seeds_at = {
+    k: np.array(list(study["loss"]["SP"][str(large)].values()))[:, list(LOG2).index(k)]
+    for k in (tuned_small, best["SP"][large])
+}
+print(
+    f"SP at width {large}, per seed: 2^{tuned_small}: {seeds_at[tuned_small].round(3).tolist()}, "
+    f"2^{best['SP'][large]}: {seeds_at[best['SP'][large]].round(3).tolist()}"
+)
+assert sp_cost > 0.05 and seeds_at[tuned_small].min() > seeds_at[best["SP"][large]].max(), (
     "SP at the small model's rate should be worse at width 1024, on every seed"
+)
 assert mup_cost < 0.02, "muP at the small model's rate should be within noise of its own optimum"
 
 # %% [markdown]
@@ -544,9 +644,15 @@ print("stored mean    ", stored_mean.round(3).tolist())
 print("stored seed 0  ", np.round(study["loss"]["muP"][str(small)]["0"], 3).tolist())
 live_best = int(LOG2[np.argmin(live)])
 print(f"live best rate 2^{live_best}; stored best 2^{best['muP'][small]}")
-assert abs(live_best - best["muP"][small]) <= 2, "the live optimum should be within two grid steps of the stored one"
-assert abs(live.min() - stored_mean.min()) < 0.08, "the live best loss should be the stored one, within the seeds' spread"
-assert np.all(np.abs(live - stored_mean)[:3] < 0.08), "at the three smallest rates the live column should match the stored"
+assert abs(live_best - best["muP"][small]) <= 2, (
+    "the live optimum should be within two grid steps of the stored one"
+)
+assert abs(live.min() - stored_mean.min()) < 0.08, (
+    "the live best loss should be the stored one, within the seeds' spread"
+)
+assert np.all(np.abs(live - stored_mean)[:3] < 0.08), (
+    "at the three smallest rates the live column should match the stored"
+)
 assert live[0] > live.min() + 0.2, "the smallest rate should be far too small, live as in the study"
 
 # %% [markdown]
@@ -562,10 +668,13 @@ best_loss["SP - muP"] = best_loss["SP"] - best_loss["muP"]
 print("validation loss at each parametrization's own best rate (mean over 3 seeds):")
 print(best_loss.round(3).to_string())
 print(f"SP - muP at width {large}: {best_loss['SP - muP'][large]:.3f}")
-assert all(best_loss["muP"][w] < best_loss["muP"][small] - 0.01 for w in STUDY_WIDTHS[1:]), \
+assert all(best_loss["muP"][w] < best_loss["muP"][small] - 0.01 for w in STUDY_WIDTHS[1:]), (
     "at muP's best rate every wider network should beat the base width"
+)
 assert best_loss["SP"][large] < best_loss["SP"][small] - 0.03, "SP tuned at 1024 should beat SP tuned at 64"
-assert best_loss["SP - muP"][large] < -0.01, "in this short training SP tuned at 1024 should beat muP tuned at 1024"
+assert best_loss["SP - muP"][large] < -0.01, (
+    "in this short training SP tuned at 1024 should beat muP tuned at 1024"
+)
 assert best_loss["SP"].idxmin() == large, "SP's widest network, tuned, should be the best of the table"
 
 # %% [markdown]
@@ -584,9 +693,11 @@ assert best_loss["SP"].idxmin() == large, "SP's widest network, tuned, should be
 # with the readout left as in SP (its init not divided by $\sqrt m$, its rate not divided by $m$), and muP with
 # the hidden layer's rate left as in SP, each after one step:
 
+
 # %% alt="Hidden and readout outputs after one step against width for muP, SP and two half-written muPs: an SP hidden rate makes the hidden output grow like SP's, either slip makes the readout output grow, full muP stays flat."
 def partial_mup(sp_layers):
     """A builder for muP with the layers in `sp_layers` left as SP has them (init and rate)."""
+
     def build(width):
         model = make_model(width, "muP")
         if "readout" in sp_layers:
@@ -596,26 +707,39 @@ def partial_mup(sp_layers):
             if group["layer"] in sp_layers:
                 group["lr"] = LR
         return model, opt
+
     return build
 
 
-partial = {name: coord_check(partial_mup(layers), WIDTHS, xb, yb, steps=1)
-           for name, layers in {"readout as in SP": ("readout",), "hidden rate as in SP": ("hidden",)}.items()}
+partial = {
+    name: coord_check(partial_mup(layers), WIDTHS, xb, yb, steps=1)
+    for name, layers in {"readout as in SP": ("readout",), "hidden rate as in SP": ("hidden",)}.items()
+}
 fig, axes = plt.subplots(1, 2, figsize=(16, 5.5))
 for ax, layer in zip(axes, ("hidden", "readout")):
     for i, (name, check) in enumerate({"muP": checks["muP"], "SP": checks["SP"], **partial}.items()):
-        ax.plot(WIDTHS, [check[w][1][layer] for w in WIDTHS], color=COLORS[i], marker="osD^"[i],
-                ls=["-", "--", "-.", ":"][i], label=name)
+        ax.plot(
+            WIDTHS,
+            [check[w][1][layer] for w in WIDTHS],
+            color=COLORS[i],
+            marker="osD^"[i],
+            ls=["-", "--", "-.", ":"][i],
+            label=name,
+        )
     log_axes(ax, WIDTHS)
     ax.set(ylabel="mean |x| after one step", title=f"{layer} layer's output")
 axes[0].legend()
 fig.suptitle("Half-written muP fails the coordinate check", y=1.02)
 plt.show()
 for name, layer in (("readout as in SP", "readout"), ("hidden rate as in SP", "hidden")):
-    print(f"{name}: the {layer} layer's output after one step grows x{growth(partial[name], layer, 1):.1f} "
-          f"from width 64 to 2048 (muP: x{growth(checks['muP'], layer, 1):.1f})")
+    print(
+        f"{name}: the {layer} layer's output after one step grows x{growth(partial[name], layer, 1):.1f} "
+        f"from width 64 to 2048 (muP: x{growth(checks['muP'], layer, 1):.1f})"
+    )
 assert growth(partial["readout as in SP"], "readout", 1) > 2.5, "a readout as in SP should break the check"
-assert growth(partial["hidden rate as in SP"], "hidden", 1) > 3, "a hidden rate as in SP should break the check"
+assert growth(partial["hidden rate as in SP"], "hidden", 1) > 3, (
+    "a hidden rate as in SP should break the check"
+)
 
 # %% [markdown]
 # Either slip brings back growth with the width in the layer it touches (the factors printed above): a rate's
@@ -650,6 +774,7 @@ assert growth(partial["hidden rate as in SP"], "hidden", 1) > 3, "a hidden rate 
 # three widths and then trains with your optimizer to see that every layer's output moves as much at
 # width 1024 as at width 64.
 
+
 # %%
 def mup_adam(model, lr, base_width):
     """torch.optim.Adam with muP's learning rate for each layer of `model`."""
@@ -660,6 +785,7 @@ def mup_adam(model, lr, base_width):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def mup_adam(model, lr, base_width):

@@ -99,7 +99,6 @@ if not course_utils_importable():
 # %%
 import copy
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -175,8 +174,10 @@ rows = {
 }
 for norm, (answer, perturbed, gradient) in rows.items():
     best, runner_up, plain = gain(answer).item(), gain(perturbed).max().item(), gain(gradient).item()
-    print(f"{norm:>18}: <G, D*> = {best:.2f}; best of 2000 perturbations {runner_up:.2f}; "
-          f"gradient direction {plain:.2f}")
+    print(
+        f"{norm:>18}: <G, D*> = {best:.2f}; best of 2000 perturbations {runner_up:.2f}; "
+        f"gradient direction {plain:.2f}"
+    )
     assert runner_up < best and plain < best, f"nothing on the {norm} ball should beat the claimed step"
 print(f"sum |G_ij| = {G.abs().sum():.2f}; sum of singular values = {S.sum():.2f}")
 
@@ -185,6 +186,7 @@ print(f"sum |G_ij| = {G.abs().sum():.2f}; sum of singular values = {S.sum():.2f}
 # descent should look familiar: it is **Adam without its averages**. With $\beta_1 = \beta_2 = 0$, Adam's
 # step is $\eta\, g / (\sqrt{g^2} + \epsilon) = \eta \operatorname{sign}(g)$ (up to $\epsilon$). Adam's
 # moving averages are what turn it back into something else:
+
 
 # %%
 def adam_step_sizes(betas, steps: int = 10):
@@ -231,8 +233,10 @@ G = first_layer_gradient(0)
 sigma = torch.linalg.svdvals(G)
 x_in = (sigma / G.norm()).numpy()  # the singular values after dividing by the Frobenius norm
 top_share, stable_rank = x_in[0] ** 2, 1 / x_in[0] ** 2
-print(f"G: {tuple(G.shape)}; top singular value's share of |G|_F^2: {top_share:.2f}; "
-      f"stable rank {stable_rank:.1f} (of 256 possible)")
+print(
+    f"G: {tuple(G.shape)}; top singular value's share of |G|_F^2: {top_share:.2f}; "
+    f"stable rank {stable_rank:.1f} (of 256 possible)"
+)
 print(f"sigma_i / |G|_F from {x_in[0]:.3f} down to {x_in[-1]:.1e}")
 assert stable_rank < 10, "a real gradient should use only a handful of directions strongly"
 
@@ -291,8 +295,10 @@ exact_ns = newton_schulz(G, dtype=torch.float64)  # the same iteration in float6
 predicted = np.sort(iterate(x_in))[::-1]
 measured64 = torch.linalg.svdvals(exact_ns).numpy()
 print(f"ours == torch's, bit for bit: {torch.equal(newton_schulz(G.float()), torch_ns)}")
-print(f"float64: largest gap between the singular values of NS(G) and p^5(sigma_i/|G|_F): "
-      f"{np.abs(measured64 - predicted).max():.1e}")
+print(
+    f"float64: largest gap between the singular values of NS(G) and p^5(sigma_i/|G|_F): "
+    f"{np.abs(measured64 - predicted).max():.1e}"
+)
 assert torch.equal(newton_schulz(G.float()), torch_ns), "our Newton-Schulz should be torch's, bit for bit"
 assert np.allclose(measured64, predicted, atol=1e-9), "NS should act on each singular value on its own"
 
@@ -306,9 +312,16 @@ assert np.allclose(measured64, predicted, atol=1e-9), "NS should act on each sin
 # %% alt="Muon's quintic against the classic cubic and quintic iterations on one singular value, after one, five and 40 steps: Muon's lifts small values fastest but oscillates in a band around 1, the classic ones settle at 1 but leave small values low."
 CLASSIC_QUINTIC = (15 / 8, -10 / 8, 3 / 8)
 RESCALED = tuple(c / sum(QUINTIC) for c in QUINTIC)  # Muon's, divided by their sum: p(1) = 1
-ITERATIONS = {"Muon's quintic": QUINTIC, "cubic (3x - x³)/2": CUBIC, "quintic (15x - 10x³ + 3x⁵)/8": CLASSIC_QUINTIC}
-STYLES = [dict(color=COLORS[0], ls="-", lw=3.5), dict(color=COLORS[1], ls="--", lw=3),
-          dict(color=COLORS[2], ls=":", lw=3.5)]
+ITERATIONS = {
+    "Muon's quintic": QUINTIC,
+    "cubic (3x - x³)/2": CUBIC,
+    "quintic (15x - 10x³ + 3x⁵)/8": CLASSIC_QUINTIC,
+}
+STYLES = [
+    dict(color=COLORS[0], ls="-", lw=3.5),
+    dict(color=COLORS[1], ls="--", lw=3),
+    dict(color=COLORS[2], ls=":", lw=3.5),
+]
 orbits = {name: [1.0] for name in ITERATIONS}
 for name, co in ITERATIONS.items():
     for _ in range(40):
@@ -326,7 +339,9 @@ for (name, co), style in zip(ITERATIONS.items(), STYLES, strict=True):
 axes[0].plot(x, x, color="grey", lw=1.5, label="y = x")
 axes[0].set(xlabel="singular value x", ylabel="p(x)", title="One step", ylim=(0, 1.4))
 axes[1].plot(x_in, np.full_like(x_in, 0.03), "|", color="black", ms=18, label="real gradient's σᵢ/|G|")
-axes[1].set(xlabel="singular value before (σ / |G|_F)", ylabel="after 5 steps", title="Five steps", ylim=(0, 1.4))
+axes[1].set(
+    xlabel="singular value before (σ / |G|_F)", ylabel="after 5 steps", title="Five steps", ylim=(0, 1.4)
+)
 axes[2].set(xlabel="step", ylabel="x", title="40 steps from x = 1", ylim=(0.4, 1.4))
 for ax in axes[1:]:
     ax.axhspan(*band, color=COLORS[0], alpha=0.15)
@@ -350,6 +365,7 @@ plt.show()
 # The next cell computes these claims instead of reading them off the figure: the value and slope at
 # 1, the band of the long-run orbit, and how many steps each iteration needs to lift $x = 0.01$ above 0.6.
 
+
 # %%
 def steps_to_reach(x, coefficients, level: float = 0.6, limit: int = 100) -> int:
     for k in range(limit):
@@ -362,24 +378,36 @@ def steps_to_reach(x, coefficients, level: float = 0.6, limit: int = 100) -> int
 for name, co in ITERATIONS.items():
     a, b, c = co
     orbit = orbits[name]
-    print(f"{name:>30}: p(1) = {a + b + c:.3f}, p'(1) = {a + 3 * b + 5 * c:+.3f}, slope at 0 = {a:.5g}; "
-          f"steps to lift 0.01 above 0.6: {steps_to_reach(0.01, co)}; from x = {orbit[0]}, the last 10 steps "
-          f"stay within {max(abs(v - 1) for v in orbit[-10:]):.1e} of 1")
+    print(
+        f"{name:>30}: p(1) = {a + b + c:.3f}, p'(1) = {a + 3 * b + 5 * c:+.3f}, slope at 0 = {a:.5g}; "
+        f"steps to lift 0.01 above 0.6: {steps_to_reach(0.01, co)}; from x = {orbit[0]}, the last 10 steps "
+        f"stay within {max(abs(v - 1) for v in orbit[-10:]):.1e} of 1"
+    )
 print(f"Muon's quintic, long-run band of the orbit from x = 1: [{band[0]:.3f}, {band[1]:.3f}]")
 threshold = xs[np.argmax(iterate(xs, QUINTIC, 5) > band[0] - 0.1)]
 after5 = iterate(xs[xs >= threshold], QUINTIC, 5)
 print(f"five steps take every x >= {threshold:.1e} into [{after5.min():.2f}, {after5.max():.2f}]")
-assert min(tail) < 0.75 and max(tail) > 1.1, "Muon's iterates should not converge: they should keep a wide band"
-assert all(max(abs(v - 1) for v in orbits[name][-10:]) < 1e-12 for name in list(ITERATIONS)[1:]), "the classic ones converge"
+assert min(tail) < 0.75 and max(tail) > 1.1, (
+    "Muon's iterates should not converge: they should keep a wide band"
+)
+assert all(max(abs(v - 1) for v in orbits[name][-10:]) < 1e-12 for name in list(ITERATIONS)[1:]), (
+    "the classic ones converge"
+)
 a, b, c = RESCALED
 with np.errstate(over="ignore", invalid="ignore"):
     escaped = iterate(xs, RESCALED, 5)
 peak = iterate(np.linspace(0, 1, 10_001), RESCALED, 1).max()
-print(f"{'Muon/0.701':>30}: p(1) = {a + b + c:.3f}, slope at 0 = {a:.3g}; its largest value on [0, 1] is "
-      f"{peak:.3f}; after five steps {np.mean(~(escaped <= 2)):.0%} of the x in [1e-4, 1] are above 2 "
-      f"(Muon's own: {np.mean(iterate(xs, QUINTIC, 5) > 2):.0%})")
-assert np.mean(~(escaped <= 2)) > 0.25 and iterate(xs, QUINTIC, 5).max() < 1.25, "the rescaled map should run away"
-assert steps_to_reach(0.01, QUINTIC) <= 4 < 6 <= min(steps_to_reach(0.01, co) for co in (CUBIC, CLASSIC_QUINTIC))
+print(
+    f"{'Muon/0.701':>30}: p(1) = {a + b + c:.3f}, slope at 0 = {a:.3g}; its largest value on [0, 1] is "
+    f"{peak:.3f}; after five steps {np.mean(~(escaped <= 2)):.0%} of the x in [1e-4, 1] are above 2 "
+    f"(Muon's own: {np.mean(iterate(xs, QUINTIC, 5) > 2):.0%})"
+)
+assert np.mean(~(escaped <= 2)) > 0.25 and iterate(xs, QUINTIC, 5).max() < 1.25, (
+    "the rescaled map should run away"
+)
+assert (
+    steps_to_reach(0.01, QUINTIC) <= 4 < 6 <= min(steps_to_reach(0.01, co) for co in (CUBIC, CLASSIC_QUINTIC))
+)
 
 # %% [markdown]
 # So the trade is explicit. The classic iterations are exact in the limit (1 is a fixed point, $p(1) = 1$,
@@ -397,12 +425,18 @@ assert steps_to_reach(0.01, QUINTIC) <= 4 < 6 <= min(steps_to_reach(0.01, co) fo
 # %%
 out_sigma = torch.linalg.svdvals(torch_ns.double()).numpy()
 strong = x_in >= threshold
-print(f"{strong.sum()} of {len(x_in)} singular values are above {threshold:.1e} |G|_F; after torch's "
-      f"Newton-Schulz they lie in [{out_sigma[:strong.sum()].min():.3f}, {out_sigma[:strong.sum()].max():.3f}]")
-print(f"the other {(~strong).sum()} end between {out_sigma[strong.sum():].min():.3f} and "
-      f"{out_sigma[strong.sum():].max():.3f}")
-print(f"bfloat16 against the float64 prediction p^5(sigma_i / |G|_F): largest gap "
-      f"{np.abs(out_sigma - predicted).max():.3f}; five steps multiply a small x by at most a^5 = {QUINTIC[0] ** 5:.0f}")
+print(
+    f"{strong.sum()} of {len(x_in)} singular values are above {threshold:.1e} |G|_F; after torch's "
+    f"Newton-Schulz they lie in [{out_sigma[: strong.sum()].min():.3f}, {out_sigma[: strong.sum()].max():.3f}]"
+)
+print(
+    f"the other {(~strong).sum()} end between {out_sigma[strong.sum() :].min():.3f} and "
+    f"{out_sigma[strong.sum() :].max():.3f}"
+)
+print(
+    f"bfloat16 against the float64 prediction p^5(sigma_i / |G|_F): largest gap "
+    f"{np.abs(out_sigma - predicted).max():.3f}; five steps multiply a small x by at most a^5 = {QUINTIC[0] ** 5:.0f}"
+)
 assert np.abs(out_sigma - predicted).max() < 0.05, "bfloat16 should follow the scalar prediction closely"
 assert after5.min() - 0.03 < out_sigma[: strong.sum()].min() and out_sigma.max() < after5.max() + 0.03
 
@@ -432,6 +466,7 @@ assert after5.min() - 0.03 < out_sigma[: strong.sum()].min() and out_sigma.max()
 # what the code does, on notebook 05's `OptimizerTemplate`, and come back to the difference in a moment.
 # `_check_muon_settings` rejects what torch rejects (a negative momentum or weight decay, an unknown
 # adjustment, a parameter that is not a matrix) and, stricter than torch 2.13, a momentum of 1 or more.
+
 
 # %%
 def adjust_lr(lr: float, adjust_lr_fn, shape) -> float:
@@ -489,9 +524,13 @@ class Muon(OptimizerTemplate):
 # %%
 for adjust in ADJUSTMENTS[1:]:
     step = adjust_lr(1.0, adjust, G.shape) * newton_schulz(G).double()
-    print(f"{adjust:>15}: RMS of Muon's update of the {tuple(G.shape)} gradient at lr 1: {step.pow(2).mean().sqrt():.3f}")
+    print(
+        f"{adjust:>15}: RMS of Muon's update of the {tuple(G.shape)} gradient at lr 1: {step.pow(2).mean().sqrt():.3f}"
+    )
     if adjust == "match_rms_adamw":
-        assert 0.1 < step.pow(2).mean().sqrt() < 0.3, "match_rms_adamw should give an update RMS of about 0.2 lr"
+        assert 0.1 < step.pow(2).mean().sqrt() < 0.3, (
+            "match_rms_adamw should give an update RMS of about 0.2 lr"
+        )
 
 # %% [markdown]
 # With `match_rms_adamw` the update's RMS is near $0.2$ per unit of learning rate (exactly $0.2$ times the
@@ -508,15 +547,21 @@ for adjust in ADJUSTMENTS[1:]:
 # that changes the arithmetic is tried: both adjustments, Nesterov on and off, with and without weight
 # decay. We ask for **bit-for-bit** equality.
 
+
 # %%
 def train_three(settings: dict, steps: int = 10, torch_settings: dict | None = None):
     """Largest |difference| of any weight between torch.optim.Muon and (our Muon, TorchMuon)."""
     set_seed(3)
     base = BaseNetwork("relu", hidden_sizes=(64, 32))
     nets = [copy.deepcopy(base) for _ in range(3)]
-    makers = [lambda ps: torch.optim.Muon(ps, lr=0.02, **(torch_settings or settings)),
-              lambda ps: Muon(ps, lr=0.02, **settings), lambda ps: TorchMuon(ps, lr=0.02, **settings)]
-    optimizers = [make([p for p in net.parameters() if p.ndim == 2]) for make, net in zip(makers, nets, strict=True)]
+    makers = [
+        lambda ps: torch.optim.Muon(ps, lr=0.02, **(torch_settings or settings)),
+        lambda ps: Muon(ps, lr=0.02, **settings),
+        lambda ps: TorchMuon(ps, lr=0.02, **settings),
+    ]
+    optimizers = [
+        make([p for p in net.parameters() if p.ndim == 2]) for make, net in zip(makers, nets, strict=True)
+    ]
     gen = torch_generator(4)
     for _ in range(steps):
         idx = torch.randint(len(x_train), (128,), generator=gen)
@@ -524,8 +569,10 @@ def train_three(settings: dict, steps: int = 10, torch_settings: dict | None = N
             optimizer.zero_grad()
             nn.functional.cross_entropy(net(x_train[idx]), y_train[idx]).backward()
             optimizer.step()
-    return [max((p - q).abs().max().item() for p, q in zip(nets[0].parameters(), net.parameters(), strict=True))
-            for net in nets[1:]]
+    return [
+        max((p - q).abs().max().item() for p, q in zip(nets[0].parameters(), net.parameters(), strict=True))
+        for net in nets[1:]
+    ]
 
 
 rows = []
@@ -534,10 +581,19 @@ for adjust in (None, "match_rms_adamw"):
         for weight_decay in (0.1, 0.0):
             settings = {"adjust_lr_fn": adjust, "nesterov": nesterov, "weight_decay": weight_decay}
             ours, torch_like = train_three(settings)
-            rows.append({**settings, "adjust_lr_fn": str(adjust), "|ours - torch|": ours, "|TorchMuon - torch|": torch_like})
+            rows.append(
+                {
+                    **settings,
+                    "adjust_lr_fn": str(adjust),
+                    "|ours - torch|": ours,
+                    "|TorchMuon - torch|": torch_like,
+                }
+            )
 table = pd.DataFrame(rows)
 print(table.to_string(index=False))
-assert (table[["|ours - torch|", "|TorchMuon - torch|"]] == 0).all().all(), "Muon should equal torch's bit for bit"
+assert (table[["|ours - torch|", "|TorchMuon - torch|"]] == 0).all().all(), (
+    "Muon should equal torch's bit for bit"
+)
 
 # %% [markdown]
 # Zero in every row: the same operations in the same order give the same bits. A check that always
@@ -560,6 +616,7 @@ for change in ({"nesterov": False}, {"adjust_lr_fn": "match_rms_adamw"}, {"weigh
 # Newton-Schulz starts by dividing by the Frobenius norm, and $cX / \lVert cX\rVert_F = X / \lVert X\rVert_F$ for any
 # $c > 0$: the factor cancels. Below, both forms run on the same 20 real gradients (the first layer, 20
 # batches), and we compare their updates before and after Newton-Schulz, in float64 and in bfloat16.
+
 
 # %%
 def updates(grads, mu, nesterov: bool, form: str):
@@ -593,12 +650,21 @@ def relative_gap(A, B):
 for nesterov in (True, False):
     doc, code = updates(grads, 0.95, nesterov, "documented"), updates(grads, 0.95, nesterov, "code")
     ratio = max(abs(c.norm() / d.norm() - 0.05).item() for c, d in zip(code, doc, strict=True))
-    f64 = max(relative_gap(newton_schulz(c, dtype=torch.float64), newton_schulz(d, dtype=torch.float64))
-              for c, d in zip(code, doc, strict=True))
-    bf16 = max(relative_gap(newton_schulz(c).double(), newton_schulz(d).double()) for c, d in zip(code, doc, strict=True))
-    rounding = max(relative_gap(newton_schulz(d).double(), newton_schulz(d, dtype=torch.float64)) for d in doc)
-    print(f"Nesterov {nesterov!s:>5}: |code| / |doc| = 0.05 within {ratio:.0e}; after NS: float64 gap {f64:.0e}, "
-          f"bfloat16 gap {bf16:.1e} (bfloat16's own error against float64: {rounding:.1e})")
+    f64 = max(
+        relative_gap(newton_schulz(c, dtype=torch.float64), newton_schulz(d, dtype=torch.float64))
+        for c, d in zip(code, doc, strict=True)
+    )
+    bf16 = max(
+        relative_gap(newton_schulz(c).double(), newton_schulz(d).double())
+        for c, d in zip(code, doc, strict=True)
+    )
+    rounding = max(
+        relative_gap(newton_schulz(d).double(), newton_schulz(d, dtype=torch.float64)) for d in doc
+    )
+    print(
+        f"Nesterov {nesterov!s:>5}: |code| / |doc| = 0.05 within {ratio:.0e}; after NS: float64 gap {f64:.0e}, "
+        f"bfloat16 gap {bf16:.1e} (bfloat16's own error against float64: {rounding:.1e})"
+    )
     assert ratio < 1e-12 and f64 < 1e-12, "the factor (1 - mu) should cancel exactly in float64"
     assert bf16 < 2 * rounding, "in bfloat16 the two forms should differ by about bfloat16's own error"
 
@@ -621,8 +687,10 @@ doc_sum = updates(grads, 0.95, False, "documented")[-1]
 code_avg = updates(grads, 0.95, False, "code")[-1]
 sgd_ratio = (doc_sum.norm() / code_avg.norm()).item()
 warmup = list(np.linspace(0.85, 0.95, len(grads)))
-drift = relative_gap(newton_schulz(updates(grads, warmup, True, "code")[-1], dtype=torch.float64),
-                     newton_schulz(updates(grads, warmup, True, "documented")[-1], dtype=torch.float64))
+drift = relative_gap(
+    newton_schulz(updates(grads, warmup, True, "code")[-1], dtype=torch.float64),
+    newton_schulz(updates(grads, warmup, True, "documented")[-1], dtype=torch.float64),
+)
 scale = 1e-6 / updates(grads, 0.95, True, "documented")[-1].norm()  # the documented update's norm: 1e-6
 tiny = [g * scale for g in grads]
 small_doc = newton_schulz(updates(tiny, 0.95, True, "documented")[-1], dtype=torch.float64)
@@ -630,8 +698,10 @@ small_code = newton_schulz(updates(tiny, 0.95, True, "code")[-1], dtype=torch.fl
 below_eps = relative_gap(small_code, small_doc)
 print(f"1. SGD-style step from the raw buffer: documented / code = {sgd_ratio:.3f} (1 / (1 - mu) = 20)")
 print(f"2. momentum warmed up from 0.85 to 0.95: the two Newton-Schulz outputs differ by {100 * drift:.1f} %")
-print(f"3. gradients {scale:.0e} times as large (norm of the update: documented 1e-6, code 5e-8, eps 1e-7): "
-      f"the two Newton-Schulz outputs differ by {100 * below_eps:.1f} %")
+print(
+    f"3. gradients {scale:.0e} times as large (norm of the update: documented 1e-6, code 5e-8, eps 1e-7): "
+    f"the two Newton-Schulz outputs differ by {100 * below_eps:.1f} %"
+)
 assert abs(sgd_ratio - 20) < 1e-9, "without normalization the forms differ by 1 / (1 - mu)"
 assert drift > 0.01, "a changing momentum should not cancel"
 assert below_eps > 0.01, "below eps the code's 20x smaller update should not be normalized"
@@ -682,12 +752,16 @@ assert len(matrices) + len(rest) == len(list(net.parameters())) and all(p.ndim =
 # %%
 study = load_study()
 recipe, runs = study["recipe"], study["runs"]
-print(f"network: BaseNetwork(relu, hidden_sizes={tuple(recipe['hidden_sizes'])}), Kaiming init; "
-      f"{recipe['train_images']} training images, {recipe['epochs']} epochs, batches of {recipe['batch_size']}, "
-      f"weight decay {recipe['weight_decay']}")
+print(
+    f"network: BaseNetwork(relu, hidden_sizes={tuple(recipe['hidden_sizes'])}), Kaiming init; "
+    f"{recipe['train_images']} training images, {recipe['epochs']} epochs, batches of {recipe['batch_size']}, "
+    f"weight decay {recipe['weight_decay']}"
+)
 print(f"schedule: {recipe['schedule']}, {recipe['warmup_steps']} warm-up steps; seeds {recipe['seeds']}")
-print(f"rate chosen on {recipe['val_images']} validation images, accuracy reported on {recipe['test_images']} "
-      f"test images; torch {recipe['torch']}, {recipe['threads']} thread")
+print(
+    f"rate chosen on {recipe['val_images']} validation images, accuracy reported on {recipe['test_images']} "
+    f"test images; torch {recipe['torch']}, {recipe['threads']} thread"
+)
 
 
 def values(name, lr, key):
@@ -700,38 +774,75 @@ for name in runs:
     val = np.array([values(name, lr, "val_acc").mean() for lr in lrs])
     best = lrs[int(val.argmax())]
     test = values(name, best, "test_acc")
-    summary[name] = {"lrs": [float(lr) for lr in lrs], "val": val,
-                     "val_std": np.array([values(name, lr, "val_acc").std(ddof=1) for lr in lrs]),
-                     "best": best, "test": test, "index": int(val.argmax()),
-                     "ms": 1000 * np.mean([r["seconds_per_step"] for lr in lrs for r in runs[name][lr].values()])}
-    print(f"{name:>5}: best peak rate {float(best):g} (grid {[float(lr) for lr in lrs]}); test accuracy "
-          f"{100 * test.mean():.2f} ± {100 * test.std(ddof=1):.2f} % (mean ± std of {len(test)} seeds: "
-          f"{', '.join(f'{100 * t:.2f}' for t in test)}); {summary[name]['ms']:.0f} ms per step")
+    summary[name] = {
+        "lrs": [float(lr) for lr in lrs],
+        "val": val,
+        "val_std": np.array([values(name, lr, "val_acc").std(ddof=1) for lr in lrs]),
+        "best": best,
+        "test": test,
+        "index": int(val.argmax()),
+        "ms": 1000 * np.mean([r["seconds_per_step"] for lr in lrs for r in runs[name][lr].values()]),
+    }
+    print(
+        f"{name:>5}: best peak rate {float(best):g} (grid {[float(lr) for lr in lrs]}); test accuracy "
+        f"{100 * test.mean():.2f} ± {100 * test.std(ddof=1):.2f} % (mean ± std of {len(test)} seeds: "
+        f"{', '.join(f'{100 * t:.2f}' for t in test)}); {summary[name]['ms']:.0f} ms per step"
+    )
 for name, s in summary.items():
-    assert 0 < s["index"] < len(s["lrs"]) - 1, f"{name}'s best rate should lie inside its grid, not at an edge"
+    assert 0 < s["index"] < len(s["lrs"]) - 1, (
+        f"{name}'s best rate should lie inside its grid, not at an edge"
+    )
 
 # %% alt="Left: validation accuracy against peak learning rate for AdamW and Muon, 3 seeds each, both peaking inside their grids; right: test accuracy at each one's chosen rate, every seed marked: Muon about 1.5 points above AdamW."
 fig, axes = plt.subplots(1, 2, figsize=(18, 6.5), gridspec_kw={"width_ratios": [1.6, 1]})
 markers = {"AdamW": ("o", "-"), "Muon": ("s", "--")}
 for (name, s), color in zip(summary.items(), COLORS, strict=False):
     marker, ls = markers[name]
-    axes[0].errorbar(s["lrs"], 100 * s["val"], yerr=100 * s["val_std"], marker=marker, ls=ls, color=color, lw=3,
-                     ms=11, capsize=8, label=name)
+    axes[0].errorbar(
+        s["lrs"],
+        100 * s["val"],
+        yerr=100 * s["val_std"],
+        marker=marker,
+        ls=ls,
+        color=color,
+        lw=3,
+        ms=11,
+        capsize=8,
+        label=name,
+    )
     k = list(summary).index(name)
-    axes[1].errorbar(k, 100 * s["test"].mean(), yerr=100 * s["test"].std(ddof=1), fmt=marker, color=color, ms=14,
-                     capsize=12, lw=3)
+    axes[1].errorbar(
+        k,
+        100 * s["test"].mean(),
+        yerr=100 * s["test"].std(ddof=1),
+        fmt=marker,
+        color=color,
+        ms=14,
+        capsize=12,
+        lw=3,
+    )
     axes[1].plot([k + 0.15] * len(s["test"]), 100 * s["test"], "x", color="black", ms=10, mew=2)
 axes[0].set_xscale("log")
 axes[0].set_ylim(82, 89)  # the view around the optima; a rate that collapses below is written at the bottom
 for (name, s), color in zip(summary.items(), COLORS, strict=False):
     for lr, v in zip(s["lrs"], s["val"], strict=True):
         if 100 * v < 82:
-            axes[0].annotate(f"{name}, lr {lr:g}:\n{100 * v:.0f} % (below)", (lr, 82), xytext=(lr / 30, 82.6),
-                             color=color, fontsize=13, arrowprops={"arrowstyle": "->", "color": color})
-axes[0].set(xlabel="peak learning rate", ylabel="validation accuracy (%)", title="Each optimizer's own grid (3 seeds)")
+            axes[0].annotate(
+                f"{name}, lr {lr:g}:\n{100 * v:.0f} % (below)",
+                (lr, 82),
+                xytext=(lr / 30, 82.6),
+                color=color,
+                fontsize=13,
+                arrowprops={"arrowstyle": "->", "color": color},
+            )
+axes[0].set(
+    xlabel="peak learning rate", ylabel="validation accuracy (%)", title="Each optimizer's own grid (3 seeds)"
+)
 axes[0].legend(loc="upper left")
 axes[1].set_xticks(range(len(summary)), [f"{n}\nlr {float(s['best']):g}" for n, s in summary.items()])
-axes[1].set(xlim=(-0.6, len(summary) - 0.4), ylabel="test accuracy (%)", title="At the chosen rate (x: each seed)")
+axes[1].set(
+    xlim=(-0.6, len(summary) - 0.4), ylabel="test accuracy (%)", title="At the chosen rate (x: each seed)"
+)
 fig.tight_layout()
 plt.show()
 
@@ -747,11 +858,18 @@ m_muon, m_adamw = summary["Muon"]["test"], summary["AdamW"]["test"]
 difference = m_muon.mean() - m_adamw.mean()
 se = math.sqrt(m_muon.var(ddof=1) / len(m_muon) + m_adamw.var(ddof=1) / len(m_adamw))
 loss = {n: np.mean([r["train_loss"][-1] for r in runs[n][summary[n]["best"]].values()]) for n in summary}
-ms = {n: 1000 * np.median([r["seconds_per_step"] for lr in runs[n] for r in runs[n][lr].values()]) for n in summary}
-print(f"test accuracy, Muon - AdamW: {100 * difference:+.2f} points, standard error {100 * se:.2f} "
-      f"({difference / se:.0f} standard errors)")
+ms = {
+    n: 1000 * np.median([r["seconds_per_step"] for lr in runs[n] for r in runs[n][lr].values()])
+    for n in summary
+}
+print(
+    f"test accuracy, Muon - AdamW: {100 * difference:+.2f} points, standard error {100 * se:.2f} "
+    f"({difference / se:.0f} standard errors)"
+)
 print(f"final training loss at the chosen rates: Muon {loss['Muon']:.3f}, AdamW {loss['AdamW']:.3f}")
-print(f"time per step: Muon {ms['Muon']:.0f} ms, AdamW {ms['AdamW']:.0f} ms (x{ms['Muon'] / ms['AdamW']:.1f})")
+print(
+    f"time per step: Muon {ms['Muon']:.0f} ms, AdamW {ms['AdamW']:.0f} ms (x{ms['Muon'] / ms['AdamW']:.1f})"
+)
 assert difference > 5 * se, "in the stored study Muon should beat AdamW by more than 5 standard errors"
 assert loss["Muon"] < loss["AdamW"], "Muon should reach the lower training loss"
 assert ms["Muon"] > ms["AdamW"], "a Muon step should cost more than an AdamW step on this CPU"
@@ -779,12 +897,18 @@ assert ms["Muon"] > ms["AdamW"], "a Muon step should cost more than an AdamW ste
 
 # %%
 data = subset(((x_train, y_train), (x_val, y_val), (x_test, y_test)))
-live = {n: train_run(n, float(summary[n]["best"]), 0, data, {**RECIPE, "epochs": 1}) for n in ("AdamW", "Muon")}
+live = {
+    n: train_run(n, float(summary[n]["best"]), 0, data, {**RECIPE, "epochs": 1}) for n in ("AdamW", "Muon")
+}
 for name, run in live.items():
-    print(f"{name:>5}, one epoch: validation accuracy {100 * run['val_acc']:.2f} %, training loss "
-          f"{run['train_loss'][0]:.3f}, {1000 * run['seconds_per_step']:.0f} ms per step")
+    print(
+        f"{name:>5}, one epoch: validation accuracy {100 * run['val_acc']:.2f} %, training loss "
+        f"{run['train_loss'][0]:.3f}, {1000 * run['seconds_per_step']:.0f} ms per step"
+    )
 assert all(run["val_acc"] > 0.8 for run in live.values()), "one epoch should already bring both above 80 %"
-assert all(run["val_acc"] < summary[n]["val"][summary[n]["index"]] for n, run in live.items()), "3 epochs beat 1"
+assert all(run["val_acc"] < summary[n]["val"][summary[n]["index"]] for n, run in live.items()), (
+    "3 epochs beat 1"
+)
 
 # %% [markdown]
 # ## 5 · AdamW at equilibrium
@@ -816,6 +940,7 @@ assert all(run["val_acc"] < summary[n]["val"][summary[n]["index"]] for n, run in
 # from the 16 rows (each row is its own vector); we accept a measurement within **5 standard errors** of
 # its formula.
 
+
 # %%
 def adamw_on_noise(lr: float, weight_decay: float, beta1: float, steps: int, seed: int = 0, shape=(16, 1024)):
     """Drive torch.optim.AdamW with N(0, 1) gradients; return the last step's weights, Adam's normalized
@@ -844,30 +969,42 @@ def equilibrium(lr, weight_decay, beta1, seed=0):
     """Measured (value, standard error) and the closed form of the weight RMS, update RMS and angle."""
     w, u, angle = adamw_on_noise(lr, weight_decay, beta1, int(8 / (lr * weight_decay)), seed)
     a = angle.numpy()
-    measured = {"weight RMS": rms_and_error(w), "update RMS": rms_and_error(u),
-                "angle (rad)": (a.mean(), a.std(ddof=1) / math.sqrt(a.size))}
+    measured = {
+        "weight RMS": rms_and_error(w),
+        "update RMS": rms_and_error(u),
+        "angle (rad)": (a.mean(), a.std(ddof=1) / math.sqrt(a.size)),
+    }
     ratio = (1 - beta1) / (1 + beta1)
-    formula = {"weight RMS": math.sqrt(lr / (2 * weight_decay)), "update RMS": math.sqrt(ratio),
-               "angle (rad)": math.sqrt(2 * lr * weight_decay * ratio)}
+    formula = {
+        "weight RMS": math.sqrt(lr / (2 * weight_decay)),
+        "update RMS": math.sqrt(ratio),
+        "angle (rad)": math.sqrt(2 * lr * weight_decay * ratio),
+    }
     rho = 1 - lr * weight_decay
     exact = lr * math.sqrt(ratio * (1 + rho * beta1) / ((1 - rho * beta1) * (1 - rho**2)))
     return measured, formula, exact
 
 
 def report(title, measured, formula, exact):
-    print(f"{title}\n   exact discrete weight RMS {exact:.5f} ({100 * (exact / formula['weight RMS'] - 1):+.2f} % "
-          "from the limit)")
+    print(
+        f"{title}\n   exact discrete weight RMS {exact:.5f} ({100 * (exact / formula['weight RMS'] - 1):+.2f} % "
+        "from the limit)"
+    )
     for key, (value, se) in measured.items():
         z = (value - (exact if key == "weight RMS" else formula[key])) / se
-        print(f"   {key:>11}: measured {value:.5f} ± {se:.5f}, formula {formula[key]:.5f} "
-              f"({100 * (value / formula[key] - 1):+.2f} %; {z:+.1f} standard errors from "
-            f"{'the exact value' if key == 'weight RMS' else 'the formula'})")
+        print(
+            f"   {key:>11}: measured {value:.5f} ± {se:.5f}, formula {formula[key]:.5f} "
+            f"({100 * (value / formula[key] - 1):+.2f} %; {z:+.1f} standard errors from "
+            f"{'the exact value' if key == 'weight RMS' else 'the formula'})"
+        )
         assert abs(z) < 5, f"{title}: {key} should be within 5 standard errors of its formula"
 
 
 base = {"lr": 2e-3, "weight_decay": 1.0, "beta1": 0.9}
 measured, formula, exact = equilibrium(**base)
-report(f"AdamW on noise, {base}, {int(8 / (base['lr'] * base['weight_decay']))} steps:", measured, formula, exact)
+report(
+    f"AdamW on noise, {base}, {int(8 / (base['lr'] * base['weight_decay']))} steps:", measured, formula, exact
+)
 
 # %% [markdown]
 # All three land on their formulas. Now the ablations: each formula says how the equilibrium should move
@@ -880,25 +1017,37 @@ report(f"AdamW on noise, {base}, {int(8 / (base['lr'] * base['weight_decay']))} 
 # * $\lambda = 0$: no equilibrium at all — the weights random-walk away, their RMS growing like $\eta\sqrt{t}$.
 
 # %%
-ablations = {"lr x4, weight decay / 4": {"lr": 8e-3, "weight_decay": 0.25, "beta1": 0.9},
-             "beta1 = 0.5": {"lr": 2e-3, "weight_decay": 1.0, "beta1": 0.5}}
+ablations = {
+    "lr x4, weight decay / 4": {"lr": 8e-3, "weight_decay": 0.25, "beta1": 0.9},
+    "beta1 = 0.5": {"lr": 2e-3, "weight_decay": 1.0, "beta1": 0.5},
+}
 for title, settings in ablations.items():
     m, f, e = equilibrium(**settings, seed=1)
     report(f"{title} ({settings}):", m, f, e)
     for key, (value, se) in m.items():
         ratio, expected = value / measured[key][0], f[key] / formula[key]
         ratio_se = ratio * math.hypot(se / value, measured[key][1] / measured[key][0])
-        print(f"   {key:>11} moved x{ratio:.3f} (formula: x{expected:.3f}; 5 standard errors: {5 * ratio_se:.3f})")
+        print(
+            f"   {key:>11} moved x{ratio:.3f} (formula: x{expected:.3f}; 5 standard errors: {5 * ratio_se:.3f})"
+        )
         assert abs(ratio - expected) < 5 * ratio_se, f"{title}: {key} should move as its formula says"
 steps = int(8 / (base["lr"] * base["weight_decay"]))  # as many as the baseline's
 walk = [rms_and_error(adamw_on_noise(base["lr"], 0.0, 0.9, n, seed=2)[0])[0] for n in (steps // 4, steps)]
-print(f"weight decay 0: weight RMS {walk[0]:.4f} after {steps // 4} steps, {walk[1]:.4f} after {steps} "
-      f"(x{walk[1] / walk[0]:.2f}; a random walk gives x2); the baseline's equilibrium was {measured['weight RMS'][0]:.4f}")
-assert walk[1] > 2 * measured["weight RMS"][0] and 1.8 < walk[1] / walk[0] < 2.2, "without decay: no equilibrium"
+print(
+    f"weight decay 0: weight RMS {walk[0]:.4f} after {steps // 4} steps, {walk[1]:.4f} after {steps} "
+    f"(x{walk[1] / walk[0]:.2f}; a random walk gives x2); the baseline's equilibrium was {measured['weight RMS'][0]:.4f}"
+)
+assert walk[1] > 2 * measured["weight RMS"][0] and 1.8 < walk[1] / walk[0] < 2.2, (
+    "without decay: no equilibrium"
+)
 unit_steps = walk[1] / (base["lr"] * math.sqrt(steps))
-print(f"after {steps} steps: weight RMS / (lr sqrt(steps)) = {unit_steps:.3f}: steps of RMS 1 per unit of lr, not "
-      f"{formula['update RMS']:.3f} (the update's own RMS): the averaging does not shrink the walk")
-assert 0.9 < unit_steps < 1.1, "summed over many steps, momentum's averaging should not shrink the random walk"
+print(
+    f"after {steps} steps: weight RMS / (lr sqrt(steps)) = {unit_steps:.3f}: steps of RMS 1 per unit of lr, not "
+    f"{formula['update RMS']:.3f} (the update's own RMS): the averaging does not shrink the walk"
+)
+assert 0.9 < unit_steps < 1.1, (
+    "summed over many steps, momentum's averaging should not shrink the random walk"
+)
 
 # %% [markdown]
 # Every ablation moves the equilibrium the way its formula says, and without weight decay there is none.
@@ -919,6 +1068,7 @@ assert 0.9 < unit_steps < 1.1, "summed over many steps, momentum's averaging sho
 # checker compares your result with the same iteration in float64 on wide, tall and square matrices, some far
 # from norm 1, and names the mistakes it recognises.
 
+
 # %%
 def orthogonalize(G):
     """Your turn: about U V^T for G = U S V^T, by five Newton-Schulz steps."""
@@ -929,6 +1079,7 @@ def orthogonalize(G):
 
 # %% [markdown]
 # #### Solution
+
 
 # %% jupyter={"source_hidden": true} tags=["solution"]
 def orthogonalize(G):

@@ -1,4 +1,4 @@
-"""Checkers for the exercises at the end of notebooks 02-10.
+"""Checkers for the exercises at the end of notebooks 02-13.
 
 A student calls a checker on their answer. A wrong answer raises ExerciseError with a message that says
 what is wrong and by how much (which step diverged, which layer, which value); a right one prints a

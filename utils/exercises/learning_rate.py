@@ -5,6 +5,7 @@ returns the final loss, so it runs exactly the experiment the student ran.
 """
 
 import math
+import numbers
 
 from utils.exercises import check, passed
 
@@ -40,36 +41,32 @@ def check_stability_bracket(lo: float, hi: float, final_loss, threshold: float, 
     return passed(f"stability bracket [{lo:.4g}, {hi:.4g}]")
 
 
-WARMUP_SETTINGS = ((0.5, 50), (0.1, 10), (3.0, 7))  # several, so a function that ignores its arguments fails
+WARMUP_SETTINGS = ((0.5, 50), (0.1, 7), (2.0, 1))  # (base_lr, warmup_steps): a hard-coded answer fails
 
 
 def check_warmup(warmup_lr) -> None:
     """warmup_lr(step, base_lr, warmup_steps) -> the lr of update `step` (counted from 0): linear from
-    base_lr / warmup_steps at step 0 to base_lr at step warmup_steps - 1, then base_lr. Checked for
-    several (base_lr, warmup_steps), so the answer must use its arguments."""
+    base_lr / warmup_steps at step 0 to base_lr at step warmup_steps - 1, then base_lr. Tried at several
+    settings, so a function that ignores its arguments fails."""
+    check(callable(warmup_lr), f"Pass your function itself, got {warmup_lr!r}.")
     for base_lr, warmup_steps in WARMUP_SETTINGS:
-        _check_warmup_setting(warmup_lr, base_lr, warmup_steps)
-    return passed("linear warm-up")
-
-
-def _check_warmup_setting(warmup_lr, base_lr: float, warmup_steps: int) -> None:
-    for step in [0, 1, warmup_steps // 2, warmup_steps - 1, warmup_steps, 3 * warmup_steps]:
-        expected = base_lr * min(1.0, (step + 1) / warmup_steps)
-        got = warmup_lr(step, base_lr, warmup_steps)
-        if step == 0 and got == 0:
+        for step in sorted({0, 1, warmup_steps // 2, warmup_steps - 1, warmup_steps, 3 * warmup_steps}):
+            expected = base_lr * min(1.0, (step + 1) / warmup_steps)
+            got = warmup_lr(step, base_lr, warmup_steps)
             check(
-                False,
-                "At step 0 your lr is 0, so the first update does nothing: use (step + 1) / "
-                "warmup_steps, which is base_lr / warmup_steps at step 0.",
+                isinstance(got, numbers.Real),
+                f"warmup_lr({step}, {base_lr}, {warmup_steps}) should return a number, got {got!r}.",
             )
-        check(
-            math.isclose(got, expected, rel_tol=1e-9),
-            f"At step {step} (base_lr={base_lr}, warmup_steps={warmup_steps}) expected lr {expected:.6g}, "
-            f"got {got:.6g}."
-            + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else "")
-            + (
-                " Use the arguments base_lr and warmup_steps, not fixed numbers."
-                if (base_lr, warmup_steps) != WARMUP_SETTINGS[0]
-                else ""
-            ),
-        )
+            if step == 0 and got == 0:
+                check(
+                    False,
+                    "At step 0 your lr is 0, so the first update does nothing: use (step + 1) / "
+                    "warmup_steps, which is base_lr / warmup_steps at step 0.",
+                )
+            check(
+                math.isclose(got, expected, rel_tol=1e-9),
+                f"At step {step} (base_lr={base_lr}, warmup_steps={warmup_steps}) expected lr "
+                f"{expected:.6g}, got {got:.6g}."
+                + (" After the warm-up the lr stays at base_lr." if step >= warmup_steps else ""),
+            )
+    return passed("linear warm-up")

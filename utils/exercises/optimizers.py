@@ -8,7 +8,6 @@ difference in the update rule; the message names the first step and the weight w
 """
 
 import copy
-import math
 
 import torch
 from torch import nn
@@ -46,7 +45,10 @@ def _first_divergence(model, reference_model):
     A NaN or inf weight counts as an infinite difference: `nan > TOLERANCE` is False, and would pass."""
     worst = None
     for (name, p), q in zip(model.named_parameters(), reference_model.parameters(), strict=True):
-        diff = (p - q).abs().nan_to_num(nan=math.inf)
+        diff = (p - q).abs()
+        if torch.isnan(diff).any():  # NaN compares False with everything: name it before max() hides it
+            index = tuple(int(i) for i in torch.nonzero(torch.isnan(diff))[0])
+            return (float("nan"), name, index, p[index].item(), q[index].item())
         if diff.max() > TOLERANCE and (worst is None or diff.max() > worst[0]):
             index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
             worst = (diff.max().item(), name, index, p[index].item(), q[index].item())
