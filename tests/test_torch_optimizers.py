@@ -208,3 +208,26 @@ def test_the_torch_versions_have_their_own_names():
     assert not hasattr(course, "TorchAdam") and not hasattr(course, "TorchSGDMomentum")
     assert "betas" in inspect.signature(TorchAdam).parameters
     assert "beta1" in inspect.signature(course.Adam).parameters
+
+
+# Hostile inputs (the red team's raw tracebacks): refused at construction, naming the value.
+@pytest.mark.parametrize(
+    "kwargs", [{"lr": "0.1"}, {"lr": None}, {"betas": (0.9,)}, {"betas": 0.9}, {"eps": "1e-8"}]
+)
+def test_torch_adam_names_a_bad_setting(kwargs):
+    with pytest.raises(ValueError, match="must be"):
+        TorchAdam(torch.nn.Linear(2, 2).parameters(), **kwargs)
+
+
+@pytest.mark.parametrize("lr", ["0.1", None])
+def test_torch_sgd_momentum_names_a_bad_learning_rate(lr):
+    with pytest.raises(ValueError, match="positive finite number"):
+        TorchSGDMomentum(torch.nn.Linear(2, 2).parameters(), lr=lr)
+
+
+def test_torch_adam_refuses_sparse_gradients_in_torchs_words():
+    embedding = torch.nn.Embedding(5, 2, sparse=True)
+    optimizer = TorchAdam(embedding.parameters())
+    embedding(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+        optimizer.step()

@@ -53,7 +53,7 @@ def optimizer_style(name: str, markevery: int | None = None, label: str | None =
 
 # Lines that are not optimizers (conditions, schemes) take PALETTE[i] and LINESTYLES[i]; the
 # quantities of notebooks 02-04 keep one colour each: weights, activations and gradients.
-LINESTYLES = ("-", "--", "-.", ":", (0, (8, 2, 1, 2, 1, 2)))
+LINESTYLES = ("-", "--", "-.", ":", (0, (8, 2, 1, 2, 1, 2)), (0, (1, 1)))
 QUANTITY_COLORS = {"weight": PALETTE[2], "activation": PALETTE[1], "gradient": PALETTE[0]}
 
 BINS = 60

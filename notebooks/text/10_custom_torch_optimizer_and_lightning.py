@@ -97,6 +97,7 @@ import copy
 import io
 import logging
 import math
+import numbers
 import warnings
 
 import matplotlib.pyplot as plt
@@ -190,8 +191,8 @@ class TorchSGDMomentum(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0):
-        if not 0 < lr < math.inf:  # also false for NaN
-            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
+        if not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:  # also false for NaN
+            raise ValueError(f"learning rate must be a positive finite number, got lr={lr!r}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got momentum={momentum}")
         super().__init__(params, defaults={"lr": lr, "momentum": momentum})
@@ -223,13 +224,15 @@ class TorchAdam(torch.optim.Optimizer):
     w <- w - lr * m_hat / (sqrt(v_hat) + eps). Same arguments and updates as torch.optim.Adam."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        if not 0 < lr < math.inf:
-            raise ValueError(f"learning rate must be positive and finite, got lr={lr}")
+        if not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+            raise ValueError(f"learning rate must be a positive finite number, got lr={lr!r}")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got betas={betas!r}")
         for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
+            if not isinstance(beta, numbers.Real) or not 0.0 <= beta < 1.0:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {beta}")
-        if not 0 < eps < math.inf:
-            raise ValueError(f"eps must be positive and finite, got eps={eps}")
+        if not isinstance(eps, numbers.Real) or not 0 < eps < math.inf:
+            raise ValueError(f"eps must be a positive finite number, got eps={eps!r}")
         super().__init__(params, defaults={"lr": lr, "betas": tuple(betas), "eps": eps})
 
     @torch.no_grad()
@@ -244,6 +247,8 @@ class TorchAdam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                if p.grad.is_sparse:
+                    raise RuntimeError("TorchAdam does not support sparse gradients")
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
