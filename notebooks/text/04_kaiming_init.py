@@ -197,7 +197,7 @@ def kaiming_init(model):
 # %% [markdown]
 # ## Kaiming on the ReLU network
 
-# %% alt="Histograms of the weights per layer with Kaiming init: bell curves twice as wide in variance as equal-variance init, widening in the later layers, which have fewer inputs."
+# %% alt="Histograms of the weights per layer with Kaiming init: bell curves, wider than with equal variance from layer 2 on, and widest in the output layer, which has the fewest inputs."
 set_seed(42)
 kaiming_model = BaseNetwork("relu")
 kaiming_init(kaiming_model)
