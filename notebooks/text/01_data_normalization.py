@@ -137,7 +137,7 @@ print(
 )
 
 
-# %%
+# %% alt="A grid of 24 Fashion-MNIST training images, each titled with its class, such as ankle boot, pullover, sandal, trouser and bag: dark clothing items on a large plain background."
 def show_examples(dataset, rows=3, cols=8):
     """A grid of the first rows*cols images of `dataset`, each titled with its class name."""
     fig, axes = plt.subplots(rows, cols, figsize=(2.0 * cols, 2.3 * rows))
@@ -256,7 +256,7 @@ assert object_mean > 0.5 > all_train_pixels.mean(), (
 # bar holds exactly four of the 256 grey levels, so no bar gets more levels than its neighbours.)
 
 
-# %%
+# %% alt="Log-scale histograms of pixel values, raw in [0, 1] and after normalizing with mean 0.2861 and std 0.3530: the same shape, a huge spike at the background value and a broad spread, only shifted and rescaled to mean 0 and std 1."
 def plot_pixel_histograms(batches, colors=PALETTE[:2]):
     """Side-by-side pixel histograms (log counts) of named batches, with mean and std in the titles.
     `batches` maps a name to (batch, (shift, scale)), the affine map from raw [0, 1] values: the bin

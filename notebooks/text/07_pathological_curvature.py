@@ -172,7 +172,7 @@ assert abs(on_tensor.item() - by_hand) < 1e-6 and abs(on_numpy.item() - by_hand)
 # **once** on a grid of points ($80 \times 80$ is plenty for a 3D mesh); the heat maps below get a finer
 # $200 \times 200$ grid, also computed once and reused by every later figure and every slider move.
 
-# %%
+# %% alt="3D surface of the ravine loss over w1 and w2: a narrow valley runs along w2, with steep walls across w1 rising to flat plateaus, and the valley floor slopes gently downhill towards negative w2."
 surface_view = surface_grid(pathological_curve_loss, x_range=(-5, 5), y_range=(-5, 5), num=80)
 fig = plot_surface_3d(surface_view, title="The ravine: steep across $w_1$, shallow along $w_2$", azim=-50)
 
@@ -261,7 +261,7 @@ for name, path in paths.items():
 # On the heat map (darker = lower loss) each dot is one step; the black circle is the start, the large
 # crosses the end points.
 
-# %%
+# %% alt="Paths of SGD, SGD with momentum and Adam, 100 steps from (5, 5), on the ravine's loss map: SGD is thrown from wall to wall and stops near w2 = -7; momentum and Adam settle on the floor and reach about -13."
 # The map is wide enough to hold every path of the default run (w2 goes down to about -13).
 ravine_map = surface_grid(pathological_curve_loss, x_range=(-7, 7), y_range=(-15, 7))
 
@@ -344,7 +344,7 @@ assert -8.5 < sgd[-1, 1] < -5, "SGD should only get to about w2 ~ -7"
 # the ravine again and again, still far from the floor after 100 steps, and $w_2 \approx -7$.
 
 
-# %%
+# %% alt="Left: w1 per step for two SGD runs whose starts differ by one millionth; right: their gap, log scale: the runs agree for about 20 steps, then the gap grows by orders of magnitude and they end on opposite sides."
 def sgd_path(w1_start):
     return train_curve(
         lambda params: SGD(params, lr=10.0),
@@ -376,7 +376,7 @@ fig.tight_layout()
 # %% [markdown]
 # The same story as time series: $w_1$ and $w_2$ after every step (SGD drawn last, so on top).
 
-# %%
+# %% alt="w1 (across the ravine) and w2 (along it) per step for SGD, SGD with momentum and Adam: SGD's w1 keeps jumping between the walls while the others settle near 0, and SGD's w2 stalls near -7 while theirs reach -13."
 fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
 for name, path in reversed(paths.items()):
     for ax, column in zip(axes, [0, 1]):
@@ -395,7 +395,7 @@ fig.tight_layout()
 # at each step, and rebuilds from the path Adam's two memories of it: $\hat m$, the running average of the
 # slope, and $\sqrt{\hat v}$, its running root-mean-square. Adam's step is $\eta\,\hat m / \sqrt{\hat v}$.
 
-# %%
+# %% alt="Log-scale sizes per step of Adam's step along w2, the slope, and Adam's two averages m-hat and square-root v-hat: the slope collapses and flattens, m-hat decays with it, square-root v-hat stays large, so Adam's step shrinks from about 1 by a thousandfold."
 slope_w2 = np.array([gradient(pathological_curve_loss, w1, w2)[1] for w1, w2, _ in adam[:-1]])
 m, v, average, rms = 0.0, 0.0, [], []
 for t, g in enumerate(slope_w2, start=1):  # Adam's m and v (beta1 = 0.9, beta2 = 0.999), bias-corrected
@@ -532,7 +532,7 @@ assert settled["momentum, beta = 0 (= SGD)"] > 1, "and momentum without the aver
 # to 30, 100 steps each, and record the two things we want: $w_1$ settled (largest $|w_1|$ over the last
 # 10 steps below 0.1) and progress along the ravine (final $w_2 < -3$).
 
-# %%
+# %% alt="For 21 SGD learning rates from 0.3 to 30, the largest |w1| over the last 10 steps (left) and w2 after 100 steps (right): no learning rate gets |w1| below 0.1, and only large ones get w2 below -3."
 sweep_lrs = np.geomspace(0.3, 30, 21)
 sweep = np.array(
     [
@@ -578,7 +578,7 @@ assert not both.any(), f"no constant SGD learning rate should solve the ravine i
 # from somewhere else. (On GitHub or nbviewer the sliders do not run: the figure above is what they show
 # at their initial values.)
 
-# %%
+# %% alt="Slider version of the ravine race, by default the same 100-step paths of SGD, momentum and Adam from (5, 5) as above, SGD bouncing between the walls; sliders change each optimizer's settings, the start and the number of steps."
 d = RAVINE_DEFAULTS
 live_figure(
     show_ravine,
@@ -649,7 +649,7 @@ class SGDExpDecay(OptimizerTemplate):
 # #### Solution
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] alt="Ravine paths of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13."
 class SGDExpDecay(OptimizerTemplate):
     """SGD whose learning rate shrinks by the factor `decay` after every step: lr_t = lr * decay^t."""
 

@@ -147,7 +147,7 @@ for centre in OPTIMA:
     assert abs(value + depth) < 0.01, "each hole should be 1/(2 pi sigma^2) ~ 3.98 deep"
 print(f"loss at (0, 0): {comb_func(np.array(0.0), np.array(0.0)).item():.2e}  (the plane between the holes)")
 
-# %%
+# %% alt="3D surface of the loss over w1 and w2: a flat plane with three narrow, deep holes, the three optima, each about 4 deep and vanishing a short distance from its centre."
 steep_view = surface_grid(comb_func, x_range=(-2, 2), y_range=(-2, 2), num=100)
 fig = plot_surface_3d(steep_view, title="Three steep optima in a flat plane", elev=35)
 
@@ -190,7 +190,7 @@ assert on_rim / at_start > 1000, "the rim gradient should be thousands of times 
 # $\eta = 0.2$. As in notebook 07, one function computes all three paths and another draws them on a
 # grid that is evaluated only once.
 
-# %%
+# %% alt="Paths of SGD, SGD with momentum and Adam, 100 steps from (0, 0), on the map of three holes: Adam ends in the hole at (-0.5, -0.8), while SGD and momentum reach it and are thrown back onto the plane."
 # NUM_STEPS = 100, STEEP_START = (0, 0) and ADAM_LR = 0.2 come from utils.surfaces, like the checkers'.
 STEEP_DEFAULTS = dict(
     sgd_lr=0.5,
@@ -302,7 +302,7 @@ assert travelled["momentum, lr 1"][-1] > 1.2 * travelled["SGD, lr 0.5"][-1], (
 # hits the rim they fall far below. SGD's line stops after its throw: on the plane far from every hole
 # its steps are exactly 0 in float32, which a log axis cannot show.
 
-# %%
+# %% alt="Step length per step, log scale, for SGD, SGD with momentum and Adam: SGD's and momentum's steps grow by orders of magnitude until one huge throw, while Adam's start near its learning rate times root 2 and then shrink."
 fig, ax = plt.subplots(figsize=(12, 5.5))
 step_lengths = {name: np.linalg.norm(np.diff(path[:, :2], axis=0), axis=1) for name, path in paths.items()}
 for name, lengths in step_lengths.items():
@@ -372,7 +372,7 @@ assert abs(factor / abs(1 - sgd_lr * h) - 1) < 0.1, "the throw is one step of fa
 # ($\eta h = 1.5 < 2$). Do the same for momentum, whose limit notebook 11 derives,
 # $\eta < 2(1+\beta)/((1-\beta)h)$: the race's $\eta = 1$ against $\eta = 0.2$.
 
-# %%
+# %% alt="Left: SGD's distance to the hole at (-0.5, -0.8) during the race, its single throw from near the centre marked; right: runs started 0.01 from the centre: at the race's learning rates SGD and momentum leave, below their limits both stay."
 offsets = (0.001, 0.01, float(distance[throw]))
 inside_runs = {
     "SGD, race eta = 0.5": lambda params: SGD(params, lr=sgd_lr),
@@ -462,7 +462,7 @@ assert (
 # until it, too, starts to overshoot the hole, or start from another point and see which hole each
 # optimizer finds. (On GitHub or nbviewer the sliders do not run; the figure above is their initial view.)
 
-# %%
+# %% alt="Slider version of the race on three holes, by default the same 100-step paths from (0, 0) as above, Adam staying in its hole while SGD and momentum are thrown out; sliders change learning rates, betas, start and steps."
 d = STEEP_DEFAULTS
 live_figure(
     show_steep,
@@ -506,7 +506,7 @@ live_figure(
 # a 1D training loss that has a flat and a sharp minimum of the same depth, and a test loss shifted by 0.3.
 
 
-# %%
+# %% alt="A 1D training loss with a flat and a sharp minimum of equal depth, and a test loss shifted by 0.3: at the flat minimum the test loss rises by only 0.04, at the sharp one by 0.86."
 def one_d_loss(w, shift=0.0):
     """A 1D loss with a flat minimum at w = -2 and a sharp one at w = 2, both of depth 1; `shift` moves it."""
     flat = np.exp(-((w - shift + 2) ** 2) / (2 * 1.0**2))
@@ -659,7 +659,7 @@ class ClippedMomentum(SGDMomentum):
 # #### Solution
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"source_hidden": true} tags=["solution"] alt="Left: the clipped momentum path zoomed on the hole at (-0.5, -0.8) from its arrival on; right: distance to that centre per step, clipped and unclipped: unclipped momentum is thrown away, clipped stays within the hole but keeps bouncing through its centre."
 class ClippedMomentum(SGDMomentum):
     """SGD with momentum on a clipped gradient: g <- g * min(1, max_norm / |g|)."""
 

@@ -446,7 +446,7 @@ assert losses_before + losses_after == straight_losses, "resuming must repeat th
 # 30 epochs. We read the lr back from `param_groups`, where the optimizer sees it.
 
 
-# %%
+# %% alt="The learning rate the optimizer uses at each of 30 epochs under StepLR and CosineAnnealingLR, both starting at 0.1: StepLR halves it every 10 epochs in steps, the cosine schedule lowers it smoothly to 0."
 def lr_trace(make_scheduler, epochs=30, lr=0.1):
     """The lr in param_groups at the start of every epoch (one scheduler.step() per epoch)."""
     optimizer = TorchSGDMomentum(small_net().parameters(), lr=lr, momentum=0.9)
@@ -634,7 +634,7 @@ print(
 # an epoch has $N$ times fewer steps. The steps are then a data-parallel run's, no longer step for step
 # the plain loop's.
 
-# %%
+# %% alt="Training loss per update step over two epochs for a plain PyTorch loop and the Lightning Trainer, both with our Adam and StepLR: the two curves lie exactly on top of each other, with the learning rate halved at epoch 2."
 loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
 weight_diff = max_weight_diff(plain_net.cpu(), lit.net.cpu())
 print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")

@@ -168,7 +168,7 @@ assert np.abs(x - predicted).max() < 1e-10 * np.abs(x[0]).max(), "GD should act 
 # only 1 % per step, and in the long run it alone decides how long the whole run takes (within the 100
 # steps drawn, a slightly steeper direction that started farther out can still be ahead of it).
 
-# %%
+# %% alt="Distance along each of six eigendirections per step, log scale, for gradient descent with step 1/L, with the formula drawn dotted: each falls on a straight line, the steepest solved in one step, the flattest shrinking only 1 percent per step."
 fig, ax = plt.subplots(figsize=(11, 6))
 colors = plt.cm.viridis(np.linspace(0, 0.9, len(lambdas)))
 for i, (lam, color) in enumerate(zip(lambdas, colors)):
@@ -204,7 +204,7 @@ plt.show()
 # `measured_rate` measures a rate from a run: the average shrink factor per step over the second half,
 # when only the slowest directions are left (at $\eta^\star$ the two extreme ones shrink equally fast). Every dot below is one run of `SGD` for 600 steps.
 
-# %%
+# %% alt="Gradient descent's rate per step against the learning rate on a quadratic with condition number 10: the theoretical rate, the larger of the flattest and steepest factors, matches every measured dot, is best at 2/(mu+L) and exceeds 1 beyond 2/L."
 kappa = 10
 lam10 = curvatures(kappa)
 mu, L = lam10.min(), lam10.max()
@@ -374,7 +374,7 @@ for kappa in (10, 100, 1000):
 # The difference in practice: the number of steps to shrink the error a millionfold,
 # $\ln 10^{6} / (-\ln\rho)$, for each method at its best setting, from the measured rates.
 
-# %%
+# %% alt="Steps needed to shrink the error a millionfold against condition number 10, 100 and 1000, log-log, for tuned gradient descent, Nesterov and the heavy ball: gradient descent grows like kappa, both momentum methods like its square root, the heavy ball fastest."
 fig, ax = plt.subplots(figsize=(11, 6))
 kappas = np.array([10, 100, 1000])
 for name, rates, label in [
@@ -420,7 +420,7 @@ assert 25 < ratio < 40, "the gain should be about sqrt(kappa) ~ 32 at kappa = 10
 # $\rho^t$. Things to try: push $\eta$ past GD's limit $2/L$ (GD explodes, momentum does not); lower $\beta$
 # at a large $\eta$ (momentum explodes too); raise $\kappa$ (everything slows, GD most).
 
-# %%
+# %% alt="At condition number 100, left: the heavy ball's speed over learning rate and momentum, unstable settings blank, best setting marked; right: at that setting only the heavy ball converges, while SGD and Nesterov explode."
 eta_grid = np.geomspace(0.1, 300, 220)
 beta_grid = np.linspace(0, 0.995, 200)
 SLIDER_START = numpy_rng(3).standard_normal(6)
@@ -549,7 +549,7 @@ for beta in (0.0, 0.5, 0.9, 0.99):
 # With a running kernel the sliders redraw the figure (on GitHub or nbviewer the figure above is what they
 # show at their initial values).
 
-# %%
+# %% alt="Slider version of the heavy-ball map and runs, by default the same view as above at condition number 100 and the best setting; sliders change kappa, learning rate, momentum and steps."
 live_figure(
     show_momentum,
     log10_kappa=float_slider("log10 κ", 2, 0, 4, 0.1, readout_format=".1f"),
@@ -702,7 +702,7 @@ assert best["Adam", "rotated 45°"] < 1e4 * best["Adam", "axis-aligned"], (
 # learning rate, solid on the aligned quadratic, dashed on the rotated one, a dot at each best (SGD's two
 # lines coincide).
 
-# %%
+# %% alt="Distance after 300 steps against the learning rate for SGD, Adagrad, RMSprop, Adam and Adam without momentum, on an axis-aligned and a rotated quadratic: the rescaling methods reach round-off only when aligned, while Adam with momentum does well on both."
 fig, axes = plt.subplots(1, len(methods), figsize=(20, 5.5), sharey=True)
 for ax, (name, (rule, _)) in zip(axes, methods.items()):
     for where, style in zip(problems, ("-", "--")):

@@ -183,7 +183,7 @@ print(f"batch {tuple(xb.shape)}; widths {WIDTHS}; Adam, lr = 2^-7 = {LR:.4g}")
 # parametrization makes these sizes independent of the width: then a rate that works at one width does the
 # same thing at every width. The `mup` package ships a tool for this check (`mup.coord_check`).
 
-# %%
+# %% alt="Coordinate check: mean output size per layer against width, at init and after Adam steps 1 to 3, SP versus muP: after one step SP's hidden and readout outputs grow with the width, muP's stay flat."
 STEPS = 3
 checks = {p: coord_check(builder(p, LR), WIDTHS, xb, yb, steps=STEPS) for p in ("SP", "muP")}
 
@@ -300,7 +300,7 @@ for w in first_step:
 # **ablation** of the second fact, the same with the sign of every entry of $\Delta W$ flipped at random
 # (same sizes, no alignment with $h$).
 
-# %%
+# %% alt="Change of one output coordinate after one Adam step against the width, per layer, for SP, muP and SP with random signs: SP's hidden and readout effects grow with slope about 1, random signs about 1/2, muP stays flat."
 effects = {
     "SP": [update_effect(w, "SP", LR, xb, yb) for w in WIDTHS],
     "muP": [update_effect(w, "muP", LR, xb, yb) for w in WIDTHS],
@@ -388,7 +388,7 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 # spectral norms, at init and for one Adam step, divided by $\sqrt{d_{\text{out}}/d_{\text{in}}}$: the condition
 # says these ratios should not depend on the width.
 
-# %%
+# %% alt="Spectral norm over the square root of d_out/d_in against width, per layer, at init and for one Adam step, SP versus muP: muP's lines are flat apart from the shared input init, SP's readout weights and hidden and readout updates grow."
 NORM_WIDTHS = [64, 256, 1024]
 norms = {p: {w: spectral_norms(w, p, LR, xb, yb) for w in NORM_WIDTHS} for p in ("SP", "muP")}
 ratio = {
@@ -525,7 +525,7 @@ def curve(p, width):
 
 best = {p: {w: int(LOG2[np.argmin(curve(p, w)[0])]) for w in STUDY_WIDTHS} for p in ("SP", "muP")}
 
-# %%
+# %% alt="Validation loss against Adam's learning rate for widths 64 to 1024, mean and spread over 3 seeds, best rate starred, SP and muP side by side: SP's best rate shifts smaller as width grows, muP's stays put."
 fig, axes = plt.subplots(1, 2, figsize=(17, 6), sharey=True)
 for ax, p in zip(axes, ("SP", "muP")):
     for i, w in enumerate(STUDY_WIDTHS):
@@ -694,7 +694,7 @@ assert best_loss["SP"].idxmin() == large, "SP's widest network, tuned, should be
 # the hidden layer's rate left as in SP, each after one step:
 
 
-# %%
+# %% alt="Hidden and readout outputs after one step against width for muP, SP and two half-written muPs: an SP hidden rate makes the hidden output grow like SP's, either slip makes the readout output grow, full muP stays flat."
 def partial_mup(sp_layers):
     """A builder for muP with the layers in `sp_layers` left as SP has them (init and rate)."""
 

@@ -309,7 +309,7 @@ assert np.allclose(measured64, predicted, atol=1e-9), "NS should act on each sin
 # $\sigma_i/\lVert G\rVert_F$), and 40 steps from $x = 1$ (right), for Muon's quintic, the classic cubic
 # $(3x - x^3)/2$ and the classic quintic $(15x - 10x^3 + 3x^5)/8$.
 
-# %%
+# %% alt="Muon's quintic against the classic cubic and quintic iterations on one singular value, after one, five and 40 steps: Muon's lifts small values fastest but oscillates in a band around 1, the classic ones settle at 1 but leave small values low."
 CLASSIC_QUINTIC = (15 / 8, -10 / 8, 3 / 8)
 RESCALED = tuple(c / sum(QUINTIC) for c in QUINTIC)  # Muon's, divided by their sum: p(1) = 1
 ITERATIONS = {
@@ -793,7 +793,7 @@ for name, s in summary.items():
         f"{name}'s best rate should lie inside its grid, not at an edge"
     )
 
-# %%
+# %% alt="Left: validation accuracy against peak learning rate for AdamW and Muon, 3 seeds each, both peaking inside their grids; right: test accuracy at each one's chosen rate, every seed marked: Muon about 1.5 points above AdamW."
 fig, axes = plt.subplots(1, 2, figsize=(18, 6.5), gridspec_kw={"width_ratios": [1.6, 1]})
 markers = {"AdamW": ("o", "-"), "Muon": ("s", "--")}
 for (name, s), color in zip(summary.items(), COLORS, strict=False):
