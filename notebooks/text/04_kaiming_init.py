@@ -574,7 +574,7 @@ def gelu_init(model):
 # #### Solution
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"] alt="Activation variance per layer of a GELU network with 20 hidden layers, GELU's own gain against ReLU's gain root 2: GELU's gain keeps the variance within a decade of 1, ReLU's gain shrinks it by about four decades."
+# %% alt="Activation variance per layer of a GELU network with 20 hidden layers, GELU's own gain against ReLU's gain root 2: GELU's gain keeps the variance within a decade of 1, ReLU's gain shrinks it by about four decades." jupyter={"source_hidden": true} tags=["solution"]
 def gain_init(gain):
     """Weights N(0, gain^2 / d_x) (first layer: gain 1), biases 0."""
 

@@ -649,7 +649,7 @@ class SGDExpDecay(OptimizerTemplate):
 # #### Solution
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"] alt="Ravine paths of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13."
+# %% alt="Ravine paths of SGD with a learning rate decaying from 10 by 0.97 per step, and of SGD with momentum: the decaying schedule settles on the floor but stops near w2 = -5, while momentum travels to about -13." jupyter={"source_hidden": true} tags=["solution"]
 class SGDExpDecay(OptimizerTemplate):
     """SGD whose learning rate shrinks by the factor `decay` after every step: lr_t = lr * decay^t."""
 

@@ -659,7 +659,7 @@ class ClippedMomentum(SGDMomentum):
 # #### Solution
 
 
-# %% jupyter={"source_hidden": true} tags=["solution"] alt="Left: the clipped momentum path zoomed on the hole at (-0.5, -0.8) from its arrival on; right: distance to that centre per step, clipped and unclipped: unclipped momentum is thrown away, clipped stays within the hole but keeps bouncing through its centre."
+# %% alt="Left: the clipped momentum path zoomed on the hole at (-0.5, -0.8) from its arrival on; right: distance to that centre per step, clipped and unclipped: unclipped momentum is thrown away, clipped stays within the hole but keeps bouncing through its centre." jupyter={"source_hidden": true} tags=["solution"]
 class ClippedMomentum(SGDMomentum):
     """SGD with momentum on a clipped gradient: g <- g * min(1, max_norm / |g|)."""
 
