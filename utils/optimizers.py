@@ -50,7 +50,7 @@ class OptimizerTemplate:
     def step(self):
         """Apply update_param to every parameter that received a gradient."""
         for p in self.params:
-            if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
+            if p.grad is None:  # e.g. a frozen layer, or one that never received a gradient
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")

@@ -187,7 +187,7 @@ class OptimizerTemplate:
     def step(self):
         """Apply update_param to every parameter that received a gradient."""
         for p in self.params:
-            if p.grad is None:  # e.g. a frozen layer, or one not used in this forward pass
+            if p.grad is None:  # e.g. a frozen layer, or one that never received a gradient
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
@@ -650,8 +650,9 @@ plt.show()
 # magnitude within 200 steps. Run under other seeds (`COURSE_SEED`), a gap grows anywhere from some
 # tens-fold to ten-million-fold, and on some seeds the nudge is rounded away in a few steps and
 # the two runs become identical: whether it survives is itself a matter of the last bit. Training
-# this network is
-# **chaotic**, with either optimizer: a difference in the last bit does not stay there. Neither Adam run
+# this ReLU network is
+# **chaotic**, with either optimizer: a difference in the last bit does not stay there (the gaps grow in
+# bursts; whether ReLU's kink drives them is not tested here). Neither Adam run
 # is wrong: they reach the same validation accuracy (printed above, to within one percentage point),
 # like two runs with different seeds.
 #

@@ -467,8 +467,8 @@ assert unselected.mean() > 5 * unselected_se, (
 
 # %% [markdown]
 # Classifiers that nobody selected show the gap too, many standard errors above zero: on these two sets of
-# images, the validation split (held out from the official training set) is easier than the official
-# test set. Selection is not needed for the kept checkpoints' gap; whether it adds a little on top, these
+# images, classifiers trained on the official training set score higher on the validation split (held out
+# from that same training set) than on the official test set. Selection is not needed for the kept checkpoints' gap; whether it adds a little on top, these
 # runs are too few to tell. Section 4b measures the kept checkpoints' gap over seeds.
 
 # %% [markdown]
@@ -767,7 +767,8 @@ assert all(g > 0 for g in gap_means.values()), (
 #   jagged over the whole run: with the same final accuracy, it is the least predictable epoch to epoch.
 # - **The kept checkpoint's validation score is above its test score, whatever the optimizer**, by about
 #   half a point on average for all three. Section 3 found the same gap in classifiers nobody selected:
-#   the validation images are easier than the test images, so the validation score is no estimate of the
+#   classifiers trained on the training set score higher on the validation split than on the test set,
+#   so the validation score is no estimate of the
 #   test score, selected or not. Only the test set, looked at once, gives an unbiased test score.
 #
 # So on this task, with a good initialization and tuned learning rates, the choice of optimizer changes

@@ -774,8 +774,8 @@ assert ramp_diff > 100 * max_weight_diff(velocity_form, summed), "a changing rat
 # %% [markdown]
 # The differences of about $10^{-7}$ are float32 round-off (the same numbers, computed in a different
 # order). Copying a learning rate across conventions without the factor $1-\beta$ changes the step ten-fold
-# (for $\beta = 0.9$): ten times larger when a velocity- or sum-form rate is used as the course's $\eta$,
-# ten times smaller the other way round. And with a learning rate that changes from step to step the
+# (for $\beta = 0.9$): ten times smaller when a velocity- or sum-form rate is used as the course's $\eta$
+# (the course steps $(1-\beta)\eta$ per gradient), ten times larger the other way round. And with a learning rate that changes from step to step the
 # forms are different algorithms (the last line above).
 
 # %% [markdown]
@@ -915,8 +915,8 @@ check_stability_bracket(lo, hi, final_loss_at, threshold=MEAN_LOSS / 2)
 # %% [markdown]
 # ### Exercise 2: learning-rate warm-up
 #
-# Clipping is one cure for oversized first steps; **warm-up** is another: start with a small learning
-# rate and raise it linearly to the target over the first updates.
+# Clipping is one remedy offered for oversized first steps; **warm-up** is the other common one: start with
+# a small learning rate and raise it linearly to the target over the first updates.
 # Write `warmup_lr(step, base_lr, warmup_steps)`, the lr of update `step` (counted from 0): it grows
 # linearly from `base_lr / warmup_steps` at step 0 to `base_lr` at step `warmup_steps - 1`, and stays at
 # `base_lr` afterwards. Then find out whether 50 warm-up steps rescue $\eta = 0.5$ the way clipping at
@@ -977,5 +977,6 @@ assert all(rise is not None and warmup_lr(rise, LR_BIG, 50) < LR_BIG for _, rise
 )
 # It does not. And the trouble does not wait for the lr to reach 0.5: on every seed the loss first rises
 # above 1.2x its start during the warm-up, while the lr is still below 0.5 (printed; over 20 values of
-# COURSE_SEED this happened at lr 0.14 to 0.40). Warm-up only delays the overshooting here. Clipping at c=0.1 makes *every* step of length
-# lr*c = 0.05 (section 4); the warm-up's steps still grow with lr and the gradient.
+# COURSE_SEED this happened at lr 0.14 to 0.40). On this task warm-up does not prevent the overshoot; why
+# the loss rises already at these rates is not tested here. Clipping at c=0.1, by contrast, makes *every*
+# step of length lr*c = 0.05 (section 4).

@@ -728,7 +728,8 @@ plt.show()
 # * Gradient descent ends at the same distance on both problems (ratio 1): its path is the aligned one,
 #   rotated.
 # * Adagrad, RMSprop and Adam with $\beta_1 = 0$ (pure rescaling, no momentum) reach the minimum to
-#   float64 round-off on the aligned quadratic, and on the rotated one end about where gradient descent
+#   float64 round-off on the aligned quadratic, and on the one rotated by 45° (where the Hessian's two
+#   diagonal entries are equal, so a per-coordinate scaling is almost a scalar) end about where gradient descent
 #   ends (within a factor of 10 of it, either side): the ratio column is $10^{12}$ or more. A per-coordinate
 #   rescaling cannot undo a rotation: each coordinate of the rotated problem sees both curvatures mixed.
 # * Adam with $\beta_1 = 0.9$ ends far closer than gradient descent on *both* problems, and its ratio is
@@ -837,7 +838,8 @@ check_rmsprop(RMSprop)
 # * Momentum's stability limit, $\eta < 2(1+\beta)/((1-\beta)L)$, is why notebook 07's momentum with
 #   $\eta = 10$ stayed on the ravine's floor (limit 19) while SGD with $\eta = 10$ (limit 1) did not.
 # * Adagrad, RMSprop and Adam rescale per coordinate: a cure for curvatures aligned with the axes, not for
-#   a rotated ravine, where at their best rates they end about where gradient descent ends; tuned Adam
+#   a ravine rotated by 45°, where at their best rates they end about where gradient descent ends (other
+#   angles are not tested here); tuned Adam
 #   beats it there only through its momentum ($\beta_1 = 0$ loses the lead).
 #
 # Notebook 12 goes back to Fashion-MNIST: learning-rate range tests and schedules, Adam with L2 against

@@ -478,7 +478,8 @@ assert final_train[SCHEDULES[0]] < min(final_train[n] for n in SCHEDULES[1:]), (
 #   with a higher training loss (printed): with half the average rate they train less in 15 epochs. (The
 #   study has no constant run at half the rate, so that the average rate is the cause is not tested.)
 # * At 10× the rate, the two schedules are the **best runs of the study**, about 0.7 points above the
-#   constant rate at the same peak. For one-cycle the paired test is clear ($p = 0.017$); for
+#   constant rate at the same peak. For one-cycle the paired test is nominally significant ($p = 0.017$, one of
+#   three tests on three seeds, not after a correction for the three); for
 #   warm-up + cosine it is not ($p = 0.151$: one seed gained 0.14 points, another 1.18).
 # * The constant rate alone gains too: at 10× it is about 0.7 points above the range test's rate (not
 #   significant with three seeds, $p = 0.071$), and the schedules add about as much again.
@@ -505,7 +506,7 @@ assert final_train[SCHEDULES[0]] < min(final_train[n] for n in SCHEDULES[1:]), (
 # $\eta\lambda w / \sqrt{v}$: each weight is decayed at the rate $\eta\lambda/\text{RMS}(g)$. **Weights with
 # large gradients are hardly regularized, weights with small gradients very strongly.** In the extreme of a
 # weight with no data gradient at all, $m/\sqrt v = \lambda w / |\lambda w| = \operatorname{sign}(w)$:
-# it moves by $\eta$ per step towards 0 whatever $\lambda$ is. **AdamW** (Loshchilov & Hutter, 2019)
+# it moves by $\eta$ per step towards 0 whatever $\lambda$ is (as long as $\lambda |w| \gg \epsilon$). **AdamW** (Loshchilov & Hutter, 2019)
 # decouples the decay from the normalization:
 #
 # $$w \leftarrow (1 - \eta\lambda)\,w - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}, \qquad m, v \text{ built from } g \text{ alone:}$$
@@ -1210,8 +1211,8 @@ check_rescale(rescale_any)
 # * The **range test** finds the rate where the smoothed loss is lowest in one pass; a tenth of it is a
 #   cautious constant rate (SGD 0.005, Adam 0.0005 here), not the best one.
 # * **Schedules** pay off with a large peak: at 10× the range test's rate, warm-up + cosine and one-cycle
-#   were the most accurate runs (one-cycle's gain over the constant 10× rate passes a paired test of the
-#   three seeds, cosine's does not); at the range test's own rate they were worse than constant.
+#   were the most accurate runs (one-cycle's gain over the constant 10× rate is nominally significant in a
+#   paired test of the three seeds, cosine's is not); at the range test's own rate they were worse than constant.
 # * **Adam + L2 ≠ AdamW**: L2 goes through Adam's normalization and decays each weight at
 #   $\eta\lambda/\text{RMS}(g)$; AdamW decays all at $\eta\lambda$. Same `weight_decay`, very different
 #   strength; on this task neither changed the accuracy beyond the seed noise.
