@@ -83,10 +83,6 @@ def missing_alts(path) -> list[str]:
     return missing
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the alt texts are being written into the notebooks' cell metadata by another engineer (issue 25)",
-)
 def test_every_stored_figure_has_alt_text():
     missing = [line for path in publish.chosen([]) for line in missing_alts(path)]
     assert not missing, f"{len(missing)} figures without alt text:\n" + "\n".join(missing)
