@@ -702,7 +702,7 @@ assert best["Adam", "rotated 45°"] < 1e4 * best["Adam", "axis-aligned"], (
 # learning rate, solid on the aligned quadratic, dashed on the rotated one, a dot at each best (SGD's two
 # lines coincide).
 
-# %% alt="Distance after 300 steps against the learning rate for SGD, Adagrad, RMSprop, Adam and Adam without momentum, on an axis-aligned and a rotated quadratic: the rescaling methods reach round-off only when aligned, while Adam with momentum does well on both."
+# %% alt="Distance after 300 steps against the learning rate for SGD, Adagrad, RMSprop, Adam and Adam without momentum, on an axis-aligned quadratic and one rotated by 45 degrees: the rescaling methods reach round-off only when aligned, Adam with momentum does well on both."
 fig, axes = plt.subplots(1, len(methods), figsize=(20, 5.5), sharey=True)
 for ax, (name, (rule, _)) in zip(axes, methods.items()):
     for where, style in zip(problems, ("-", "--")):
