@@ -380,7 +380,7 @@ assert abs(slopes.loc["input", "SP"]) < 0.15, "the input layer's fan-in is 784 a
 #   $\sigma$ constant, again $1/d_{\text{in}}$. Readout ($10 \times n$): $\sigma \sqrt n \sim 1/\sqrt n$ gives
 #   $\sigma \sim 1/n$, **smaller** than $1/\sqrt{d_{\text{in}}}$: the one init that changes.
 # * **Adam's update.** One step has entries $\pm\,\mathrm{lr}$ and (from a batch) is dominated by a few
-#   directions (a small stable rank, though its exact rank is full); a rank-one matrix of $\pm\,\mathrm{lr}$ entries has $\|\Delta W\|_* = \mathrm{lr}\sqrt{d_{\text{out}} d_{\text{in}}}$. Setting
+#   directions (a small stable rank, although almost all its singular values are non-zero); a rank-one matrix of $\pm\,\mathrm{lr}$ entries has $\|\Delta W\|_* = \mathrm{lr}\sqrt{d_{\text{out}} d_{\text{in}}}$. Setting
 #   this $\sim \sqrt{d_{\text{out}}/d_{\text{in}}}$ gives $\mathrm{lr} \sim 1/d_{\text{in}}$: constant for the input
 #   layer, $1/n$ for the hidden layer and the readout, which is muP's $\mathrm{lr}/m$.
 #

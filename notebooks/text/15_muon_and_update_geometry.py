@@ -416,7 +416,7 @@ assert (
 # Rescaling is no way out: divide Muon's coefficients by 0.701 and 1 becomes a fixed point and the slope
 # at 0 grows to 4.91, but the polynomial then overshoots (its largest value on $[0, 1]$ is printed above)
 # and the iterates run away: after five steps a large share of the singular values is above 2 and growing
-# (printed above), where Muon's own stay in their band. A steep start and staying bounded pull the
+# (printed above), where Muon's own stay below 1.25. A steep start and staying bounded pull the
 # coefficients in opposite directions.
 #
 # Measured on the real gradient, with `torch.optim.Muon`'s own function (bfloat16, five steps): where do
@@ -465,7 +465,8 @@ assert after5.min() - 0.03 < out_sigma[: strong.sum()].min() and out_sigma.max()
 # that is $B_t = \mu B_{t-1} + (1-\mu) g_t$: the course's **averaged** momentum of notebook 05. We write
 # what the code does, on notebook 05's `OptimizerTemplate`, and come back to the difference in a moment.
 # `_check_muon_settings` rejects what torch rejects (a negative momentum or weight decay, an unknown
-# adjustment, a parameter that is not a matrix) and, stricter than torch 2.13, a momentum of 1 or more.
+# adjustment, a parameter that is not a matrix) and, stricter than torch 2.13 at construction, a momentum of
+# 1 or more, `ns_steps = 0` and an infinite weight decay.
 
 
 # %%
