@@ -481,7 +481,7 @@ def player_html(stem: str, number: int, index: dict) -> str:
     return "\n".join(
         [
             '<div class="slider-player">',
-            f'<img src="{url}/{first["frames"][first["default"]]}" style="max-width: 100%" '
+            f'<img src="{url}/{first["frames"][first["default"]]}" '
             'alt="The figure at the sliders\' default settings; move a slider to redraw it.">',
             f'<div class="slider-player-controls" style="display: grid; gap: 2px 24px; '
             f'grid-template-columns: repeat({columns}, minmax(0, 1fr))">',

@@ -397,7 +397,7 @@ for name in ("SGD, eta = 1.5 / h", "momentum, eta = 0.2"):
 fig, axes = plt.subplots(1, 2, figsize=(15, 5.5))
 axes[0].semilogy(distance, color=OPTIMIZER_COLORS["SGD"], linewidth=2.5)
 axes[0].semilogy(
-    [throw, throw + 1], distance[throw : throw + 2], "o-", color="C3", linewidth=3, label="the throw"
+    [throw, throw + 1], distance[throw : throw + 2], "o-", color=PALETTE[3], linewidth=3, label="the throw"
 )
 axes[0].set(title="The race: SGD's distance to $(-0.5, -0.8)$", xlabel="step", ylabel="distance")
 for name, style in zip(inside_runs, ["-", "--", "-", "--"]):
@@ -698,7 +698,7 @@ plot_trajectories(
     ax=axes[0],
     title="Clipped momentum from its arrival on (black dot)",
 )
-axes[1].semilogy(clipped_distance, color="C3", linewidth=2.5, label="clipped")
+axes[1].semilogy(clipped_distance, color=PALETTE[4], linestyle="--", linewidth=2.5, label="clipped")
 axes[1].semilogy(
     np.linalg.norm(paths["SGDMomentum"][:, :2] - np.array(clipped_centre), axis=1),
     color=OPTIMIZER_COLORS["SGDMomentum"],

@@ -1047,7 +1047,7 @@ for eta, run in eos_runs.items():
     )
 
 fig, (ax_sharp, ax_loss) = plt.subplots(1, 2, figsize=(15, 5))
-for (eta, run), color in zip(eos_runs.items(), ("C0", "C3"), strict=True):
+for (eta, run), color in zip(eos_runs.items(), (PALETTE[0], PALETTE[3]), strict=True):
     ax_sharp.plot(run["sharpness_steps"], run["sharpness"], color=color, label=f"η = {eta}")
     ax_sharp.axhline(2 / eta, color=color, linestyle="--", linewidth=1.5, label=f"2/η = {2 / eta:.0f}")
     ax_loss.plot(run["loss"], color=color, linewidth=1, label=f"η = {eta}")
