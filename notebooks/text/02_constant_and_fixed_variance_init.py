@@ -455,7 +455,6 @@ print(f"std 0.1: variance grows {large_var[-1] / large_var[0]:.0f}-fold from lay
 
 
 # %%
-# NBVAL_CHECK_OUTPUT
 def gradient_over_signal_times_input(model):
     """Per layer: (weight-gradient variance, that variance / (E[delta^2] E[x^2]))."""
     grads = variances(gradients_by_layer(model, imgs, labels))

