@@ -100,14 +100,14 @@ def retrain(device: torch.device, quick: bool) -> dict:
 
 
 def run_notebooks(numbers, timeout: int) -> dict:
-    """Each notebook through nbval (README's test command on one file); pass/fail and wall time."""
+    """Each notebook through nbval (README's test command on one file, no workers); pass/fail, wall time."""
     out = {}
     for number in numbers:
         (path,) = (REPO_ROOT / "notebooks").glob(f"{number}_*.ipynb")
         start = time.perf_counter()
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", str(path)],
+                [sys.executable, "-m", "pytest", "-q", "-n", "0", str(path)],  # one process: its time
                 cwd=REPO_ROOT,
                 capture_output=True,
                 text=True,

@@ -2,7 +2,9 @@
 
 import math
 
+import numpy as np
 import pytest
+import torch
 
 from utils.exercises import ExerciseError
 from utils.exercises.learning_rate import check_stability_bracket, check_warmup
@@ -47,6 +49,11 @@ def right_warmup(step, base_lr, warmup_steps):
 
 def test_warmup_accepts_the_right_schedule():
     check_warmup(right_warmup)
+
+
+@pytest.mark.parametrize("kind", [np.float32, torch.tensor], ids=["numpy float32", "torch scalar"])
+def test_warmup_accepts_the_right_schedule_in_float32(kind):
+    check_warmup(lambda step, base_lr, warmup_steps: kind(right_warmup(step, base_lr, warmup_steps)))
 
 
 def test_warmup_rejects_a_zero_first_step():
