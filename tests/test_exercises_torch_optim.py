@@ -1,5 +1,7 @@
 """The checkers of notebook 10's exercises accept a right answer and explain a typical wrong one."""
 
+import math
+
 import pytest
 import torch
 
@@ -8,9 +10,41 @@ from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop
 from utils.torch_optimizers import TorchAdam, TorchSGDMomentum
 
 
-def make_rmsprop(eps_inside_sqrt=False, ignore_groups=False, alpha_from_defaults=False, ignore_closure=False):
+def solution_checks(lr, alpha, eps):
+    """The notebook's solution: lr and eps positive and finite, alpha in [0, 1)."""
+    if not 0 < lr < math.inf:
+        raise ValueError(f"learning rate must be a positive finite number, got lr={lr}")
+    if not 0.0 <= alpha < 1.0:
+        raise ValueError(f"alpha must be in [0, 1), got alpha={alpha}")
+    if not 0 < eps < math.inf:
+        raise ValueError(f"eps must be a positive finite number, got eps={eps}")
+
+
+def torch_checks(lr, alpha, eps):
+    """torch.optim.RMSprop's own checks: they let lr=inf and alpha=1.5 through."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= alpha:
+        raise ValueError(f"Invalid alpha value: {alpha}")
+
+
+def assert_checks(lr, alpha, eps):
+    assert 0 < lr < math.inf and 0 <= alpha < 1 and 0 < eps < math.inf
+
+
+def make_rmsprop(
+    eps_inside_sqrt=False,
+    ignore_groups=False,
+    alpha_from_defaults=False,
+    ignore_closure=False,
+    validate=solution_checks,
+):
     class RMSprop(torch.optim.Optimizer):
         def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8):
+            if validate is not None:
+                validate(lr, alpha, eps)
             super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps})
 
         @torch.no_grad()
@@ -71,6 +105,19 @@ def test_rmsprop_rejects_reading_the_defaults(wrong):
 def test_rmsprop_rejects_an_ignored_closure():
     with pytest.raises(ExerciseError, match=r"step\(closure\) called the closure 0 time"):
         check_rmsprop(make_rmsprop(ignore_closure=True))
+
+
+@pytest.mark.parametrize(
+    "validate, message",
+    [
+        (None, r"RMSprop\(params, lr=-0.01\) was accepted: in __init__, raise ValueError"),
+        (torch_checks, r"RMSprop\(params, lr=inf\) was accepted"),
+        (assert_checks, r"RMSprop\(params, lr=-0.01\) raised AssertionError.*Raise ValueError"),
+    ],
+)
+def test_rmsprop_rejects_missing_or_loose_validation(validate, message):
+    with pytest.raises(ExerciseError, match=message):
+        check_rmsprop(make_rmsprop(validate=validate))
 
 
 def test_rmsprop_names_the_wrong_kind_of_answer():

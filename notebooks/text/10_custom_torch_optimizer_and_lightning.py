@@ -132,8 +132,8 @@ torch.set_num_threads(1)
 # ## 1. What a scheduler (or Lightning) expects from an optimizer
 #
 # A learning-rate scheduler does not know any update rule. It reads and writes entries of each dict in
-# `optimizer.param_groups`: `"lr"` always, and some schedulers more (`StepLR` adds `"initial_lr"`,
-# `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
+# `optimizer.param_groups`: `"lr"` always, and more (every scheduler adds `"initial_lr"`, in the
+# constructor of their common base class `LRScheduler`; `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
 # its constructor checks the class before it looks at anything else. Notebook 05's `Adam` keeps its
 # learning rate in a plain attribute `self.lr`; even when we give it a `param_groups` list of the right
 # shape, the scheduler refuses it, on the class alone:
@@ -505,7 +505,8 @@ assert max_weight_diff(net, before) == 0.0, "step() must read the lr from param_
 # `TorchAdam(lr=1e-3)`, the lr halved after every epoch, batches of 256 from the first 10,000 training images,
 # 2 epochs (80 steps). That is small enough for a laptop CPU and long enough to see the loss fall.
 # Both runs use the same device: `get_device()` for the plain loop, and the `Trainer`'s automatic choice
-# (`accelerator="auto"`) for Lightning; both pick a GPU when there is one, else the CPU. The `Trainer` is
+# (`accelerator="auto"`) for Lightning; both pick an accelerator when there is one (`get_device()`: a CUDA
+# GPU, else Apple's MPS), else the CPU. The `Trainer` is
 # told `devices=1`: with `devices="auto"` on a machine with several GPUs, Lightning inside a Jupyter kernel
 # picks the `ddp_fork` strategy, and forking fails once the plain loop above has initialised CUDA
 # ("Cannot re-initialize CUDA in forked subprocess").
@@ -639,9 +640,6 @@ loss_diff = np.abs(np.array(plain_losses) - np.array(lit.step_losses)).max()
 weight_diff = max_weight_diff(plain_net.cpu(), lit.net.cpu())
 print(f"max difference of the {len(plain_losses)} per-step losses: {loss_diff:.1e}")
 print(f"max difference of the final weights:       {weight_diff:.1e}")
-assert trainer.world_size == 1, (
-    "the comparison is for one device: set devices=1 on a machine with several GPUs"
-)
 assert len(lit.step_losses) == len(plain_losses) == EPOCHS * len(train_loader()), "both runs take every step"
 assert lit.epoch_lrs == plain_lrs == [LR, LR / 2], "the scheduler halves the lr after each epoch in both runs"
 assert loss_diff < 1e-6 and weight_diff < 1e-6, "Lightning and the plain loop should take the same steps"
@@ -676,7 +674,9 @@ plt.show()
 #
 # Write `RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
 # `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
-# have different `lr`, `alpha` and `eps`, then calls `step(closure)` once.
+# have different `lr`, `alpha` and `eps`, then calls `step(closure)` once, and last checks that your
+# `__init__` raises `ValueError` for a hyperparameter out of range (a negative, infinite or nan `lr` or
+# `eps`, an `alpha` outside $[0, 1)$; `torch.optim.RMSprop` itself lets `lr=inf` and `alpha=1.5` through).
 
 # %%
 from utils.exercises.torch_optim import check_resumes_exactly, check_rmsprop

@@ -134,7 +134,43 @@ def check_rmsprop(rmsprop_class, lr: float = 0.01, alpha: float = 0.9, eps: floa
         "parameter that got a gradient): keep the running average v in self.state[p].",
     )
     _check_closure(opt, ours, rmsprop_class.__name__)
+    _check_refuses(rmsprop_class, {"lr": lr, "alpha": alpha, "eps": eps}, RMSPROP_OUT_OF_RANGE)
     return passed("RMSProp as a torch.optim.Optimizer")
+
+
+# Hyperparameters RMSprop must refuse: a step of inf or nan, a negative step or eps (uphill, or a
+# division by a number that can reach 0), an average with a negative weight or one above 1 (v can then
+# turn negative, and its square root nan). torch.optim.RMSprop itself accepts lr=inf and alpha=1.5.
+RMSPROP_OUT_OF_RANGE = (
+    ("lr", -0.01),
+    ("lr", float("inf")),
+    ("lr", float("nan")),
+    ("alpha", -0.1),
+    ("alpha", 1.5),
+    ("eps", -1e-8),
+    ("eps", float("nan")),
+)
+
+
+def _check_refuses(cls, good: dict, out_of_range) -> None:
+    """cls(params, **good) with one hyperparameter replaced by each (key, value) must raise ValueError."""
+    for key, value in out_of_range:
+        kwargs = {**good, key: value}
+        try:
+            cls(_model().parameters(), **kwargs)
+        except ValueError:
+            continue
+        except Exception as err:  # the student's own code raised something else: name it
+            check(
+                False,
+                f"{cls.__name__}(params, {key}={value}) raised {type(err).__name__}: {err}. Raise ValueError "
+                "for a hyperparameter out of range, as torch.optim does.",
+            )
+        check(
+            False,
+            f"{cls.__name__}(params, {key}={value}) was accepted: in __init__, raise ValueError naming a bad "
+            "value (lr and eps positive and finite, alpha in [0, 1)).",
+        )
 
 
 def check_resumes_exactly(optimizer_class, reference=None, **hyperparameters) -> None:
