@@ -217,8 +217,8 @@ def _check_clipping(optimizer_class) -> None:
                 off <= PROBE_RTOL,
                 f"with max_norm={max_norm}, after gradient {g} (norm {np.hypot(*g):.3g}) at step {step} "
                 f"w is {np.array2string(got, precision=10)}, expected {np.array2string(want, precision=10)} "
-                f"(off by {off:.1e} of its length, allowed {PROBE_RTOL:.0e}): rescale the whole gradient to "
-                "norm max_norm only when its norm is larger (g * max_norm / |g|), then do the momentum update",
+                f"(off by {off:.1e} of its length, allowed {PROBE_RTOL:.0e}): rescale the whole gradient "
+                "to norm max_norm only when its norm is larger (g * max_norm / |g|), then momentum",
             )
 
 
