@@ -533,10 +533,10 @@ assert falls[0.81][1] > 0.3, "with beta2 = beta1^2 the step stops falling and st
 
 # %% [markdown]
 # Both hold: for the three short memories the step falls from step 50 to step 100 by
-# $(\beta_1/\sqrt{\beta_2})^{50}$ to within a few percent, and with $\beta_2 = 0.81$ it stays about
-# $0.64\,\eta$ at step 100. So with a short memory the late shrinkage is the memory of the first, large
-# slopes, in $\hat m$ as well as in $\hat v$, with $\hat m$ forgetting them faster. With $\beta_2 = 0.999$
-# the law is only approximate (0.011 against 0.005) and is not tested here.
+# $(\beta_1/\sqrt{\beta_2})^{50}$ to within a few percent, and with $\beta_2 = 0.81$ it is still
+# $6.4\cdot 10^{-1}$ at step 100 ($\eta = 1$). So with a short memory the late shrinkage is the memory of
+# the first, large slopes, in $\hat m$ as well as in $\hat v$, with $\hat m$ forgetting them faster. With
+# $\beta_2 = 0.999$ the law is only approximate (0.011 against 0.005) and is not tested here.
 
 # %% [markdown]
 # ## What settles Adam: the scaling or the momentum?
