@@ -46,6 +46,30 @@ class ClippedMomentum(SGDMomentum):
         super().update_param(p)
 
 
+class TorchClipNorm(ClippedMomentum):
+    """Right: torch's clip_grad_norm_ (divides by |g| + 1e-6, so each clip differs by ~1e-6 relative)."""
+
+    def update_param(self, p):
+        torch.nn.utils.clip_grad_norm_([p], self.max_norm)
+        SGDMomentum.update_param(self, p)
+
+
+class ClipWithEps(ClippedMomentum):
+    """Right: notebook 09's formula g * min(1, max_norm / (|g| + 1e-6))."""
+
+    def update_param(self, p):
+        p.grad.mul_(min(1.0, self.max_norm / (p.grad.norm().item() + 1e-6)))
+        SGDMomentum.update_param(self, p)
+
+
+class ClipValue(ClippedMomentum):
+    """Wrong: torch's clip_grad_value_ clamps each coordinate, it does not scale the vector."""
+
+    def update_param(self, p):
+        torch.nn.utils.clip_grad_value_([p], self.max_norm)
+        SGDMomentum.update_param(self, p)
+
+
 class ClampEach(ClippedMomentum):
     """Wrong: clamps each coordinate to [-max_norm, max_norm] instead of scaling the vector."""
 
@@ -175,8 +199,9 @@ def test_adam_predictions_wrong_optimum_and_missing():
         check_adam_predictions({(0.2, 0.1): (1, -0.5)})
 
 
-def test_reaches_optimum_accepts_clipped_momentum(capsys):
-    check_reaches_optimum(ClippedMomentum)
+@pytest.mark.parametrize("right", [ClippedMomentum, TorchClipNorm, ClipWithEps])
+def test_reaches_optimum_accepts_clipped_momentum(right, capsys):
+    check_reaches_optimum(right)
     assert "Correct" in capsys.readouterr().out
 
 
@@ -199,7 +224,7 @@ def lambda_free_momentum():
     return Unclipped
 
 
-@pytest.mark.parametrize("wrong", [ClampEach, AlwaysNormalize, ClipToConstant, SGDMomentum])
+@pytest.mark.parametrize("wrong", [ClampEach, ClipValue, AlwaysNormalize, ClipToConstant, SGDMomentum])
 def test_reaches_optimum_rejects_the_wrong_clipping(wrong):
     match = "build it as" if wrong is SGDMomentum else "rescale the whole gradient"
     with pytest.raises(ExerciseError, match=match):
@@ -238,3 +263,9 @@ def test_first_adam_step_explains_sgd_and_missing_bias_correction():
         check_first_adam_step([-3.1623, -3.1623])
     with pytest.raises(ExerciseError, match="two numbers"):
         check_first_adam_step(-1.0)
+
+
+def test_reaches_optimum_message_shows_the_difference():
+    """A wrong step's message prints enough digits to see where got and expected differ."""
+    with pytest.raises(ExerciseError, match=r"off by [0-9.]+e-0[0-9] of its length, allowed 1e-04"):
+        check_reaches_optimum(ClampEach)

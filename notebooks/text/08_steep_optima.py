@@ -574,8 +574,9 @@ fig.tight_layout()
 #   on surfaces with pathological curvature (07) and steep optima (08) the differences become visible,
 #   and ablations name their causes: the average of past gradients (momentum, and Adam's $\beta_1$) is
 #   what settles both in the ravine at the rates used; SGD cannot settle in a hole whose curvature $h$ has
-#   $\eta h > 2$, and at $\eta h \approx 50$ it is thrown out; Adam's
-#   step, about $\eta$ whatever the gradient, is never thrown out of one.
+#   $\eta h > 2$, and at $\eta h \approx 50$ it is thrown out; at the race's $\eta = 0.2$ Adam's step,
+#   about $\eta$ whatever the gradient, kept it in the hole it reached (at larger $\eta$ that step is no
+#   longer small next to the hole: test it with the sliders).
 # * There is no optimizer that is best everywhere. Adam is the robust default; SGD with momentum often
 #   generalizes better when tuned. Measure on validation data.
 #
@@ -715,8 +716,45 @@ fig.tight_layout()
 # the map, the same protection Adam gets from its normalization. But it does not settle: it keeps
 # bouncing back and forth through the centre (left), its distance to it going up and down by more than a
 # factor of ten (right; the clipped and unclipped paths are the same until the first clipped step, near
-# step 60, so the orange line covers the red one there), because
-# $\eta = 1$ is still above momentum's limit $\eta < 2(1+\beta)/((1-\beta)h) \approx 0.38$ at the bottom
-# ("Why SGD cannot stay in a hole" above). Clipping is standard practice for networks with occasional
-# gradient spikes (recurrent networks, transformers): `torch.nn.utils.clip_grad_norm_` does it for a
-# whole model.
+# step 60, so the solid orange line covers the dashed pink one there).
+#
+# Is momentum's limit $\eta < 2(1+\beta)/((1-\beta)h) \approx 0.38$ at the bottom ("Why SGD cannot stay
+# in a hole" above) the reason? Run clipped momentum for 1000 steps at $\eta = 1$, $0.3$ (below the limit)
+# and $0.2$, from the race's start, and at $\eta = 1$ and $0.3$ from $0.001$ off the centre.
+
+# %% tags=["solution"]
+orbit_steps = 1000
+orbit_starts = {
+    "from the race's start": STEEP_START,
+    "from 0.001 off the centre": (centre[0] + 0.001, centre[1]),
+}
+race, near = orbit_starts
+orbit = {}
+for lr, where in [(1.0, race), (0.3, race), (0.2, race), (1.0, near), (0.3, near)]:
+    run = train_curve(
+        lambda params: ClippedMomentum(params, lr=lr, momentum=0.9),
+        comb_func,
+        num_updates=orbit_steps + 1,
+        init=orbit_starts[where],
+    )
+    last = np.linalg.norm(run[-50:, :2] - centre, axis=1)
+    orbit[lr, where] = (last.min(), last.max())
+    print(
+        f"eta {lr:3}, {where:>25}: last 50 of {orbit_steps} steps "
+        f"{last.min():.1e} to {last.max():.1e} from the centre"
+    )
+assert orbit[1.0, near][1] > 0.01, "above the limit even a start 0.001 off the centre moves out"
+assert orbit[0.3, near][1] < 1e-4, "below the limit a start 0.001 off the centre closes in"
+assert all(0.001 < orbit[lr, race][0] and orbit[lr, race][1] < 0.6 for lr in (1.0, 0.3)), (
+    "from the race's start eta 1 and 0.3 both end in an orbit inside the hole, not at the bottom"
+)
+assert orbit[0.2, race][1] < 1e-4, "from the race's start eta 0.2 settles"
+
+# %% [markdown]
+# Above the limit the bottom cannot hold it: at $\eta = 1$ even a start $0.001$ off the centre moves out to
+# a few hundredths. Below the limit, at $\eta = 0.3$, such a start closes in on the centre, yet the run
+# from the race's start still ends in an orbit a few hundredths from it, as at $\eta = 1$; only
+# $\eta = 0.2$ settles. Getting under the limit is not enough: at the same $\eta = 0.3$ the start decides
+# whether it reaches the bottom or is caught in an orbit around it. Clipping is standard practice for
+# networks with occasional gradient spikes (recurrent networks, transformers):
+# `torch.nn.utils.clip_grad_norm_` does it for a whole model.

@@ -309,8 +309,9 @@ for i, changes in change.items():
         + ", ".join(f"{c:.1e}" for c in changes)
         + " (NaN: a run overflowed)"
     )
-assert max(change[int(np.argmin(mean_loss))]) < 0.05, (
-    "at the best lr a tiny nudge should barely change the run"
+# Measured over COURSE_SEED 1-44 with one thread: at most 6.1e-2 (seed 39), often ~1e-6.
+assert max(change[int(np.argmin(mean_loss))]) < 0.25, (
+    "at the best lr a tiny nudge should change the final loss by a small fraction, not change the outcome"
 )
 
 # %% [markdown]
@@ -322,8 +323,9 @@ assert max(change[int(np.argmin(mean_loss))]) < 0.05, (
 # or overflows depends on the seed: the list above is for this run's seeds, and another `COURSE_SEED`
 # gives another list. It can also depend on the machine. The last lines printed above nudge every initial
 # weight by one part in a million, the size of a few float32 roundings, which is what another CPU (adding
-# floats in another order) changes: at the best learning rate the final loss moves in its last digits,
-# while runs in the band can change by a large fraction or change outcome. Between the two edges a run is
+# floats in another order) changes: at the best learning rate the final loss changes by a small fraction
+# (the first of the lines above; how small depends on the seed, and the assert allows a quarter), while
+# runs in the band can change by a large fraction or change outcome. Between the two edges a run is
 # chaotic: read its list as one draw, not as a property of the seed. And "too large" does not always mean NaN; the more treacherous failure is a loss that
 # stalls at a plausible-looking value.
 
@@ -489,9 +491,9 @@ assert torch.allclose(norm_ours, norm_ref) and grad_diff < 1e-7, "the hand-writt
 # What does clipping do to a too-large learning rate? That depends on where $c$ lies relative to the
 # gradient norms the network produces, so first the norms: at the start, and over a good run.
 # Then we train at $\eta = 0.5$, far above the good range (seed 0), three ways: without clipping, with a
-# threshold $c = 0.1$ below every norm we see, and with $c = 5$ above the norms at the start, as practice
-# recommends ("a bit above the typical gradient norm"). For each run we count how many of the 200
-# updates clipping actually shortened.
+# threshold $c = 0.1$ below every norm we see, and with $c = 5$ above the norms at the start. (Pascanu,
+# Mikolov & Bengio (2013) suggest choosing $c$ from statistics of the average gradient norm over many
+# updates.) For each run we count how many of the 200 updates clipping actually shortened.
 
 # %%
 LR_BIG, C_LOW, C_HIGH = 0.5, 0.1, 5.0
@@ -591,10 +593,10 @@ assert np.isfinite(sweeps[C_LOW]).all(), "with c=0.1 no lr in the sweep overflow
 # are shortened too).
 #
 # With $c = 5$, above the norms at the start, clipping acts only on the few updates where the gradient
-# spikes, and $\eta = 0.5$ fails anyway: with the few spikes cut, the run still fails. A threshold a bit
-# above the typical norm, guarding against rare outlier steps, is how Pascanu, Mikolov & Bengio (2013)
-# proposed clipping for recurrent networks; here it does not make a learning rate above the stable range
-# work. What "rescued" $\eta = 0.5$ above was a small fixed step length.
+# spikes, and $\eta = 0.5$ fails anyway: with the few spikes cut, the run still fails. Pascanu, Mikolov &
+# Bengio (2013) proposed clipping for recurrent networks, with a threshold set from the average gradient
+# norm, against rare outlier steps; a threshold above the norms at the start does not make a learning
+# rate above the stable range work here. What "rescued" $\eta = 0.5$ above was a small fixed step length.
 
 # %% [markdown]
 # ## 5. Full-batch gradient descent vs minibatch SGD
@@ -866,8 +868,10 @@ assert rel_fixed[GRAD_SCALES <= 1e-8].min() > 0.1, "for gradients near eps it ch
 # (a coordinate whose first few gradients happen to be tiny gets a visibly smaller step, since its
 # effective epsilon is up to 32× larger early on), and of the order of the step itself near
 # $\epsilon = 10^{-8}$. In typical training that changes little; it matters when $\epsilon$ is made
-# large on purpose (some recipes use $10^{-3}$ or more): then the two conventions are genuinely
-# different optimizers, and an `eps` copied from one library to another does not mean the same thing.
+# large on purpose (some recipes use $10^{-3}$ or more): then the two conventions differ, most early in
+# training (the effective $\epsilon$ of the folded form is 31.62× at $t = 1$, 3.24× at $t = 100$, 1.26× at
+# $t = 1000$ and 1.00× at $t = 10000$), and an `eps` copied from one library to another does not mean
+# quite the same thing.
 
 # %% [markdown]
 # ## Exercises
