@@ -108,6 +108,7 @@ from utils.measure import (
     print_variances,
     variances,
     weights_by_layer,
+    with_widths,
 )
 from utils.models import BaseNetwork
 from utils.plotting import PALETTE, plot_distributions, set_course_style
@@ -191,10 +192,14 @@ def equal_var_init(model):
 set_seed(42)
 equal_model = BaseNetwork("identity")
 equal_var_init(equal_model)
-plot_distributions(weights_by_layer(equal_model), "Weights, equal variance 1/d_x", xlabel="weight")
+plot_distributions(
+    with_widths(weights_by_layer(equal_model), equal_model), "Weights, equal variance 1/d_x", xlabel="weight"
+)
 plt.show()
 equal_acts = activations_by_layer(equal_model, imgs)
-plot_distributions(equal_acts, "Activations, equal variance 1/d_x", xlabel="activation")
+plot_distributions(
+    with_widths(equal_acts, equal_model), "Activations, equal variance 1/d_x", xlabel="activation"
+)
 plt.show()
 print_variances(equal_acts, "Activation")
 
@@ -291,7 +296,9 @@ def xavier_init(model):
 set_seed(42)
 xavier_model = BaseNetwork("identity")
 xavier_init(xavier_model)
-plot_distributions(weights_by_layer(xavier_model), "Weights, Xavier uniform", xlabel="weight")
+plot_distributions(
+    with_widths(weights_by_layer(xavier_model), xavier_model), "Weights, Xavier uniform", xlabel="weight"
+)
 plt.show()
 
 # %% [markdown]
@@ -323,7 +330,9 @@ plt.show()
 
 # %% alt="Histograms of the activations per layer with Xavier init and the identity activation: the spread grows a little from layer to layer, the variance rising from about 1.3 to about 3.6."
 xavier_acts = activations_by_layer(xavier_model, imgs)
-plot_distributions(xavier_acts, "Activations, Xavier, identity activation", xlabel="activation")
+plot_distributions(
+    with_widths(xavier_acts, xavier_model), "Activations, Xavier, identity activation", xlabel="activation"
+)
 plt.show()
 print_variances(xavier_acts, "Activation")
 
@@ -384,7 +393,11 @@ set_seed(42)
 tanh_model = BaseNetwork("tanh")
 xavier_init(tanh_model)
 tanh_acts = activations_by_layer(tanh_model, imgs)
-plot_distributions(tanh_acts, "Linear-layer outputs (before tanh), Xavier", xlabel="linear-layer output")
+plot_distributions(
+    with_widths(tanh_acts, tanh_model),
+    "Linear-layer outputs (before tanh), Xavier",
+    xlabel="linear-layer output",
+)
 plt.show()
 print_variances(tanh_acts, "Linear-layer output")
 
