@@ -384,7 +384,7 @@ for scheme, model in [("equal variance", equal_model), ("Xavier", xavier_model)]
 # Xavier was designed for activations like tanh, which are **linear around 0** ($\tanh y \approx y$) and
 # odd (outputs stay centred). But $|\tanh y| < |y|$ for every $y \neq 0$, so $\mathbb{E}[\tanh(y)^2] <
 # \mathrm{Var}(y)$: each tanh keeps only a share $\mathbb{E}[\tanh(y)^2]/\mathrm{Var}(y)$ of its input's
-# variance, a smaller one the larger its inputs (tanh bends from $|y| \approx 1$, $\tanh 1 = 0.76$, and
+# variance, a smaller one the larger its inputs (tanh bends from $|y| \approx 1$ on and
 # saturates beyond $|y| \approx 2$). The next linear layer then multiplies what is left by its forward
 # factor $d_x\mathrm{Var}(w)$. The figure shows the linear layers' outputs, the inputs of each tanh.
 
