@@ -69,3 +69,10 @@ def test_variances_and_print_variances(capsys):
     assert measure.variances(values) == {"Layer 0": 1.0}
     measure.print_variances(values, "Weight")
     assert capsys.readouterr().out == "Weight variance, Layer 0: 1\n"
+
+
+def test_with_widths_names_each_layer_by_its_widths():
+    net = BaseNetwork("identity", hidden_sizes=[6, 4])
+    named = measure.with_widths(measure.weights_by_layer(net), net)
+    assert list(named) == ["Layer 0 (784 → 6)", "Layer 2 (6 → 4)", "Layer 4 (4 → 10)"]
+    assert named["Layer 2 (6 → 4)"].size == 24

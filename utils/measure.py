@@ -19,6 +19,15 @@ def named_linear_layers(model: nn.Module) -> dict[str, nn.Linear]:
     return {f"Layer {names[layer].rsplit('.', 1)[-1]}": layer for layer in linear_layers(model)}
 
 
+def with_widths(values: dict[str, np.ndarray], model: nn.Module) -> dict[str, np.ndarray]:
+    """The same per-layer values, each name followed by its layer's widths ("Layer 0 (784 → 512)"), for
+    figure titles: a reader compares a layer's histogram with its d_x and d_y without counting layers."""
+    layers = named_linear_layers(model)
+    return {
+        f"{name} ({layers[name].in_features} → {layers[name].out_features})": v for name, v in values.items()
+    }
+
+
 def weights_by_layer(model: nn.Module) -> dict[str, np.ndarray]:
     """Every linear layer's weight matrix, flattened."""
     return {name: m.weight.detach().cpu().flatten().numpy() for name, m in named_linear_layers(model).items()}

@@ -19,7 +19,7 @@
 #
 # Most notebooks of this course train or inspect networks on the same data: **Fashion-MNIST**, 70,000
 # grey 28×28 pictures of clothes in 10 classes (07, 08 and 11 study small functions of two weights
-# instead, and 13 builds very deep networks). Before we talk about initialization or optimization, the
+# instead, and 09 a small regression network on synthetic data). Before we talk about initialization or optimization, the
 # inputs have to be in the shape that the mathematics of the later notebooks assumes: a **mean square
 # of 1**, which standardizing to zero mean and unit variance gives.
 #
@@ -164,9 +164,10 @@ fig = show_examples(raw_train)
 #
 # The dataset keeps all 60,000 training images in one `uint8` tensor, so this is one line (no loop over
 # a data loader needed). Strictly, our 10,000 validation images are among those 60,000. We use all
-# 60,000 anyway, as is customary for this data set (the constants 0.2861 and 0.3530 stored in `utils.data`
-# are their mean 0.28604 and standard deviation 0.35302 rounded to four decimals): the 50,000 images of our
-# training split give the same numbers to three decimals, as the cell shows.
+# 60,000 anyway, as is customary for this data set: the constants 0.2861 and 0.3530 stored in `utils.data`
+# lie within $10^{-4}$ of their mean 0.28604 and standard deviation 0.35302 (the cells below print all
+# four and assert that), and the 50,000 images of our training split give the same numbers to three
+# decimals.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -329,7 +330,8 @@ assert 0.8 < out_var["raw / rms"] < 1.25, "a mean square of 1 should be enough, 
 #   range of the 784 per-pixel means). "Inputs with mean 0" in the later notebooks means the pooled mean.
 # * Centring has a second motivation, for optimization rather than for the variance: LeCun et al. (1998,
 #   "Efficient BackProp") argue that inputs of one sign make all the weight updates of a unit share a
-#   sign, which slows training. This course does not test that argument.
+#   sign, which slows training. This course does not test that argument: what this section shows is only
+#   that centring is not needed for the variance.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -400,8 +402,9 @@ assert max_diff < 1e-5 and torch.equal(y_train[:5], torch.tensor([train_set[i][1
 #   `Normalize` with these numbers gives inputs with pooled mean ≈ 0 and variance ≈ 1, in the range
 #   $[-0.810, 2.022]$; single pixels keep means from $-0.81$ to $+0.99$.
 # - The variance rules of the next notebooks need a mean square $\mathbb{E}[x^2]$ of 1: with raw pixels
-#   the first layer's output variance would be $\mathbb{E}[x^2] \approx 0.21$ instead of 1; raw pixels
-#   divided by their root mean square work as well as standardized ones.
+#   the first layer's output variance would be $\mathbb{E}[x^2] \approx 0.21$ instead of 1; for the
+#   variance, raw pixels divided by their root mean square work as well as standardized ones (whether
+#   centring helps training is not tested here).
 #
 # **Next:** [02 · Constant and fixed-variance initialization](02_constant_and_fixed_variance_init.ipynb):
 # what goes wrong when every weight starts the same, or with the wrong spread.
