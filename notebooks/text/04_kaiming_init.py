@@ -196,6 +196,7 @@ def kaiming_init(model):
 # %% [markdown]
 # ## Kaiming on the ReLU network
 
+
 # %% alt="Histograms of the weights per layer with Kaiming init: bell curves, wider than with equal variance from layer 2 on, and widest in the output layer, which has the fewest inputs."
 def by_linear_layer(values):
     """Rename utils.measure's keys ("Layer 0, 2, ..., 8", positions in model.layers) to "linear layer
