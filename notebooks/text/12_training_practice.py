@@ -250,10 +250,11 @@ print(
 )
 assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss should first fall"
 assert len(live_losses) < len(range_lrs), "the test should stop before the largest rates"
-# Over COURSE_SEED 1-20 (one thread) the live suggestion ranged from 0.62 to 3.0 times the stored choice; the
-# logarithm of that ratio has a standard deviation of about 0.5, so a decade either side is 4 to 5 of them.
-assert 0.1 < live_lr / stored["SGD"]["chosen_lr"] < 10, (
-    "the live suggestion should be within a decade of the stored one"
+# Over COURSE_SEED 1-20 (one thread) the live suggestion ranged from 0.62 to 3.0 times the stored choice, the
+# logarithm of that ratio with a standard deviation of 0.5 around log 1.27: the band lies at least 5 of them
+# either side.
+assert 0.08 < live_lr / stored["SGD"]["chosen_lr"] < 16, (
+    "the live suggestion should be within about a decade of the stored one"
 )
 
 # %% alt="Smoothed training loss against a learning rate raised every batch, three seeds each, for SGD with momentum and for Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
@@ -978,8 +979,10 @@ with torch.no_grad():
     gap = (twin(x_test) - nets["SGD constant"](x_test)).abs().max().item()
 before = live["SGD constant"]
 twin_loss = nn.functional.cross_entropy(twin(x_probe), y_probe)
-# 30 iterations are enough: any vector's Rayleigh quotient v.Hv is a LOWER bound of the top eigenvalue.
-after = top_hessian_eigenvalue(twin_loss, list(twin.parameters()), torch_generator(11), iters=30)[0]
+# Any vector's Rayleigh quotient v.Hv is a LOWER bound of the top eigenvalue. 100 iterations, without the
+# early stop (rtol=0): from some starts the quotient lingers below the top for dozens of iterations, changing
+# by less than 1e-4 per step (with COURSE_SEED=11 the early stop ended at 0.90 times the top value).
+after = top_hessian_eigenvalue(twin_loss, list(twin.parameters()), torch_generator(11), iters=100, rtol=0)[0]
 curve_before = loss_along(
     nets["SGD constant"],
     filter_normalized_direction(nets["SGD constant"], torch_generator(13)),
@@ -1010,9 +1013,8 @@ print(
     f"x c^2 = {C**2 * block:.1f}; the twin's top eigenvalue / that = {after / (C**2 * block):.3f}"
 )
 assert block < before / 2, "in the original, the largest curvature should lie outside layer 2's weight block"
-# Over COURSE_SEED 1-20 (one thread) the ratio ranged from 0.973 to 1.008: 30 iterations give a lower bound
-# of the twin's top eigenvalue, which is about 1.008 times c^2 times the block's.
-assert 0.9 < after / (C**2 * block) < 1.05, (
+# Over COURSE_SEED 1-20 (one thread) the ratio was 1.008 on every seed.
+assert 0.95 < after / (C**2 * block) < 1.05, (
     "the twin's top eigenvalue should be c^2 times the top eigenvalue of the original's layer-2 weight block"
 )
 

@@ -710,9 +710,12 @@ for name, (_, act, grad) in res_curves.items():
 # %%
 growth = {name: c[1][-1] / c[1][0] for name, c in res_curves.items()}
 assert growth["alpha = 1"] > 1e4, "unscaled residual branches should blow the variance up (about 2^L)"
-# Over COURSE_SEED 1-20 (one thread) the growth's logarithm had a standard deviation of about 0.16 (finite
-# layers wander): the band lies about 4 of them either side of the seeds' mean.
-assert 1.3 < growth["alpha = 1/sqrt(L)"] < 5, "alpha = 1/sqrt(L) should keep the growth near (1 + 1/L)^L < e"
+# Finite layers wander: over COURSE_SEED 1-20 (one thread) the growth ranged from 1.9 to 3.6, its logarithm
+# with a standard deviation of 0.18 around log 2.6. The band lies 5 of them either side; it still rejects
+# alpha = 1 (about 2^L) and alpha = 0 (exactly 1).
+assert 1.05 < growth["alpha = 1/sqrt(L)"] < 6.5, (
+    "alpha = 1/sqrt(L) should keep the growth near (1 + 1/L)^L < e"
+)
 zero_act, zero_grad = res_curves["alpha = 0 (zero-init)"][1:]
 assert np.all(zero_act == zero_act[0]) and np.all(zero_grad == 1), (
     "zero-init: every block is exactly the identity"
