@@ -119,7 +119,11 @@ def test_lsuv_accepts_the_notebook_solution_on_every_seed(seed, monkeypatch):
         (lsuv_loose, "within 0.01"),
     ],
 )
-def test_lsuv_rejects(wrong, message):
+def test_lsuv_rejects(wrong, message, monkeypatch):
+    # On the course's own seeds. A looser tolerance shows only when some layer starts within it (a layer
+    # that is rescaled is exact after one rescaling, the biases being 0): on seed 0 layer 1 starts at
+    # variance 1.018; under some COURSE_SEED values no layer does, and lsuv_loose passes the check.
+    monkeypatch.delenv("COURSE_SEED", raising=False)
     with pytest.raises(ExerciseError, match=message):
         check_lsuv(wrong)
 

@@ -250,9 +250,11 @@ print(
 )
 assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss should first fall"
 assert len(live_losses) < len(range_lrs), "the test should stop before the largest rates"
-# Over COURSE_SEED 1-20 the live suggestion ranged from 0.62 to 3.0 times the stored choice.
-assert 0.1 < live_lr / stored["SGD"]["chosen_lr"] < 10, (
-    "the live suggestion should be within a decade of the stored one"
+# Over COURSE_SEED 1-20 (one thread) the live suggestion ranged from 0.62 to 3.0 times the stored choice, the
+# logarithm of that ratio with a standard deviation of 0.5 around log 1.27: the band lies at least 5 of them
+# either side.
+assert 0.08 < live_lr / stored["SGD"]["chosen_lr"] < 16, (
+    "the live suggestion should be within about a decade of the stored one"
 )
 
 # %% alt="Smoothed training loss against a learning rate raised every batch, three seeds each, for SGD with momentum and for Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
@@ -291,8 +293,10 @@ plt.show()
 #   peak over the first 30 % of the steps along a cosine, then fall along a cosine to peak/$(25 \cdot 10^4)$,
 #   and move the momentum the opposite way (down while the rate rises, back up while it falls). Smith's
 #   (2018) original is linear and symmetric (up and down in equal halves), followed by a short
-#   "annihilation" phase at a much smaller rate; `OneCycleLR`'s options `anneal_strategy="linear"` and
-#   `three_phase=True` give that shape.
+#   "annihilation" phase at a much smaller rate. `OneCycleLR` with `anneal_strategy="linear"` and
+#   `three_phase=True` draws this shape, with up and down `pct_start` of the steps each: with the default
+#   `pct_start=0.3` that is 30 % up, 30 % down and 40 % annihilation, not a short final phase;
+#   `pct_start=0.45` leaves the last 10 % to it.
 #
 # `torch.optim.lr_scheduler.LambdaLR` multiplies the peak rate by any function of the step; warm-up +
 # cosine is this function:
@@ -968,14 +972,17 @@ def rescale(net, c):
         net.layers[2].weight.div_(c)
 
 
+C = 10.0
 twin = copy.deepcopy(nets["SGD constant"])
-rescale(twin, 10.0)
+rescale(twin, C)
 with torch.no_grad():
     gap = (twin(x_test) - nets["SGD constant"](x_test)).abs().max().item()
 before = live["SGD constant"]
 twin_loss = nn.functional.cross_entropy(twin(x_probe), y_probe)
-# 30 iterations are enough: any vector's Rayleigh quotient v.Hv is a LOWER bound of the top eigenvalue.
-after = top_hessian_eigenvalue(twin_loss, list(twin.parameters()), torch_generator(11), iters=30)[0]
+# Any vector's Rayleigh quotient v.Hv is a LOWER bound of the top eigenvalue. 100 iterations, without the
+# early stop (rtol=0): from some starts the quotient lingers below the top for dozens of iterations, changing
+# by less than 1e-4 per step (with COURSE_SEED=11 the early stop ended at 0.90 times the top value).
+after = top_hessian_eigenvalue(twin_loss, list(twin.parameters()), torch_generator(11), iters=100, rtol=0)[0]
 curve_before = loss_along(
     nets["SGD constant"],
     filter_normalized_direction(nets["SGD constant"], torch_generator(13)),
@@ -997,11 +1004,29 @@ assert np.allclose(curve_after, curve_before, rtol=1e-4), (
     "filter-normalized curves should not see the rescaling"
 )
 
+# The original's Hessian restricted to layer 2's weight (Hessian-vector products with respect to it alone).
+# The twin's loss, as a function of that weight, is the original's at c times it: its block is c^2 times this.
+sgd_loss = nn.functional.cross_entropy(nets["SGD constant"](x_probe), y_probe)
+block = top_hessian_eigenvalue(sgd_loss, [nets["SGD constant"].layers[2].weight], torch_generator(17))[0]
+print(
+    f"original, layer 2's weight block alone: top eigenvalue {block:.2f} (whole Hessian: {before:.1f}); "
+    f"x c^2 = {C**2 * block:.1f}; the twin's top eigenvalue / that = {after / (C**2 * block):.3f}"
+)
+assert block < before / 2, "in the original, the largest curvature should lie outside layer 2's weight block"
+# Over COURSE_SEED 1-20 (one thread) the ratio was 1.008 on every seed.
+assert 0.95 < after / (C**2 * block) < 1.05, (
+    "the twin's top eigenvalue should be c^2 times the top eigenvalue of the original's layer-2 weight block"
+)
+
 # %% [markdown]
-# The predictions are the same up to float rounding, and the top eigenvalue grew more than tenfold. It
-# need not grow by exactly $c^2$: the first layer's block of the Hessian shrinks by $c^2$, the second's
-# grows by $c^2$, the blocks that couple them are unchanged, and the top eigenvalue of the whole matrix
-# is none of these blocks' own. A comparison of
+# The predictions are the same up to float rounding, and the top eigenvalue grew more than tenfold, though
+# not by $c^2 = 100$. In the twin's coordinates every block of the Hessian is rescaled by the factors of
+# its two sets of weights: layer 0's block (weight and bias) by $1/c^2$, layer 2's weight block by $c^2$,
+# the block that couples these two not at all, the couplings of layer 0 with the remaining weights (layer
+# 2's bias, the output layer) by $1/c$ and those of layer 2's weight with them by $c$. In the original, layer 2's weight block alone has a top eigenvalue of 11.91, a
+# fraction of the whole Hessian's 53.1: the largest curvature lies elsewhere. Multiplied by $c^2$ that block
+# takes over: the twin's top eigenvalue is its 1190.8 within 1 % (printed; the top eigenvalue of a
+# symmetric matrix is never below that of one of its diagonal blocks). A comparison of
 # sharpness between networks is therefore meaningful only when nothing like this rescaling separates them —
 # weight decay, for example, changes weight norms and with them the Hessian's scale. Filter-normalized
 # directions are immune to exactly this rescaling (each row's direction scales with the row), which is why
@@ -1100,8 +1125,9 @@ assert 1.7 < ratio < 2.3, "halving eta should double the plateau"
 
 # %% [markdown]
 # **A live rerun of the start.** Rerunning 2,500 steps takes minutes; its first 200 steps at $\eta = 0.04$
-# take seconds and show the sharpening. On some networks the sharpness first dips during the first few
-# dozen steps, so the check compares step 200 with step 50 (with `COURSE_SEED` set the network is another
+# take seconds and show the sharpening. The sharpness can first dip during the first few dozen steps (on
+# this network it does, from step 0 to step 50: printed), so the check compares step 200 with step 50
+# (with `COURSE_SEED` set the network is another
 # one, so the numbers differ; over 21 seeds the smallest rise from step 50 to step 200 was 11 %, and the
 # check asks for 5 %):
 
@@ -1110,21 +1136,21 @@ eos_x, eos_y = subset(EOS_RECIPE["images"], (x_train, y_train))
 start, threads = time.perf_counter(), torch.get_num_threads()
 torch.set_num_threads(1)  # as the study ran: the same arithmetic, and no fight for a busy machine's cores
 try:
-    live = run_gd(
+    eos_live = run_gd(
         make_net(EOS_RECIPE["seed"]), eos_x, eos_y, 0.04, 201, {**EOS_RECIPE, "sharpness_every": 50}
     )
 finally:
     torch.set_num_threads(threads)
-live_sharpness = dict(zip(live["sharpness_steps"], live["sharpness"], strict=True))
+live_sharpness = dict(zip(eos_live["sharpness_steps"], eos_live["sharpness"], strict=True))
 print(
-    f"eta 0.04, live: sharpness {', '.join(f'{s:.1f}' for s in live['sharpness'])} at steps "
-    f"{live['sharpness_steps']} (2/eta = 50); loss {live['loss'][0]:.3f} -> {live['loss'][-1]:.3f}; "
+    f"eta 0.04, live: sharpness {', '.join(f'{s:.1f}' for s in eos_live['sharpness'])} at steps "
+    f"{eos_live['sharpness_steps']} (2/eta = 50); loss {eos_live['loss'][0]:.3f} -> {eos_live['loss'][-1]:.3f}; "
     f"{time.perf_counter() - start:.1f} s"
 )
 if course_seed(EOS_RECIPE["seed"]) == eos["recipe"]["course_seed_used"]:  # the committed run's network
-    stored = dict(zip(eos_runs[0.04]["sharpness_steps"], eos_runs[0.04]["sharpness"], strict=True))
-    shared = [step for step in live_sharpness if step in stored]
-    assert all(abs(live_sharpness[k] / stored[k] - 1) < 0.02 for k in shared), (
+    eos_stored = dict(zip(eos_runs[0.04]["sharpness_steps"], eos_runs[0.04]["sharpness"], strict=True))
+    shared = [step for step in live_sharpness if step in eos_stored]
+    assert all(abs(live_sharpness[k] / eos_stored[k] - 1) < 0.02 for k in shared), (
         "the live start should match the study"
     )
 assert live_sharpness[200] > 1.05 * live_sharpness[50], "the sharpness should rise from step 50 to step 200"
@@ -1217,5 +1243,7 @@ check_rescale(rescale_any)
 #   $\eta\lambda/\text{RMS}(g)$; AdamW decays all at $\eta\lambda$. Same `weight_decay`, very different
 #   strength; on this task neither changed the accuracy beyond the seed noise.
 # * **Sharpness** (top Hessian eigenvalue by Hessian-vector products and power iteration) is lower after
-#   training at the larger rate and higher for the scheduled runs; every run ends far inside momentum's
-#   stability limit. It can be changed more than tenfold without changing the network's function.
+#   training at the larger rate and higher for the scheduled runs. Every measured checkpoint (each run's
+#   best-validation epoch) sits far inside momentum's stability limit: about 11 to 15 times below it at a
+#   constant rate, far more for the schedules. It can be changed more than tenfold without changing the
+#   network's function: a rescaling multiplies one layer's block of the Hessian by $c^2$.

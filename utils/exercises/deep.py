@@ -80,7 +80,8 @@ def _check_lsuv(lsuv_fn) -> None:
             f"Linear layer {i} of {len(layers)}: output variance {var:.4g} on the batch `imgs` "
             f"(output.var() over all entries), expected 1 within {LSUV_TOL}. Usual causes: dividing the "
             "weights by the variance instead of the std (its square root); calibrating on another batch "
-            "than the `imgs` given; stopping at a looser tolerance; or rescaling every layer from one "
+            "than the `imgs` given; stopping at a looser tolerance (a layer that starts within it is "
+            "left as it is); or rescaling every layer from one "
             "forward pass: each layer must be measured after the layers before it are fixed, since "
             "rescaling a layer changes every output after it.",
         )
