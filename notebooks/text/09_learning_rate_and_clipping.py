@@ -857,14 +857,22 @@ print("gradient size   eps_hat = eps   eps_hat = eps*sqrt(1-b2^t)   (relative di
 for scale, fixed, exact in zip(GRAD_SCALES, rel_fixed, rel_exact):
     print(f"{scale:12.0e}   {fixed:12.1e}   {exact:12.1e}")
 assert rel_exact.max() < 1e-5, "with eps_hat = eps*sqrt(1 - beta2^t) the folded form is notebook 05's Adam"
-assert (np.diff(rel_fixed) < 0).all(), "a fixed eps_hat matters less, the larger the gradients"
-assert rel_fixed[-1] < 1e-4, "for gradients of size 1 the fixed eps_hat barely matters"
-assert rel_fixed[GRAD_SCALES <= 1e-8].min() > 0.1, "for gradients near eps it changes the step a lot"
+# Bounds over COURSE_SEED 1-30 (one thread): rows 1e-8 / 1e-6 >= 6.5, 1e-6 / 1e-4 >= 2.8; the 1e-4 row
+# 7.9e-3 to 2.1e-2; the size-1 row 2e-6 to 1.3e-4 (a maximum over 1000 coordinates: heavy-tailed).
+row = dict(zip(np.log10(GRAD_SCALES).round().astype(int), rel_fixed))  # row[-8]: gradients of 1e-8
+assert row[-8] > 1.5 * row[-6] > 1.5**2 * row[-4], (
+    "a fixed eps_hat should matter more, the smaller the gradients"
+)
+assert row[-4] > 2e-3, "from gradients of 1e-4 down the fixed eps_hat should be noticeable"
+assert row[0] < 1e-3, "for gradients of size 1 the fixed eps_hat barely matters"
+assert min(row[-10], row[-8]) > 0.1, "for gradients near eps it changes the step a lot"
 
 # %% [markdown]
 # With the matching $\hat\epsilon$ the folded form *is* notebook 05's Adam, to float32 round-off, for
 # every gradient size. With a fixed $\hat\epsilon = \epsilon$ the difference grows as the gradients
-# shrink towards $\epsilon$: negligible for gradients of order 1, noticeable from about $10^{-4}$ down
+# shrink towards $\epsilon$: negligible for gradients of order 1 (below $10^{-3}$ on every seed tried,
+# though this largest difference over 1000 coordinates varies a lot between seeds), noticeable from about
+# $10^{-4}$ down
 # (a coordinate whose first few gradients happen to be tiny gets a visibly smaller step, since its
 # effective epsilon is up to 32× larger early on), and of the order of the step itself near
 # $\epsilon = 10^{-8}$. In typical training that changes little; it matters when $\epsilon$ is made
