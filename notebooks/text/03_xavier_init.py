@@ -458,7 +458,8 @@ assert all(step < 0.85 for step in hidden_steps), (
 # its inputs are not in the nearly linear range. What stops the decay is Xavier's forward factor in the
 # narrowing layers: in the first ones tanh takes more than the factor gives back (it keeps 0.344 of the
 # first layer's variance), but from the third layer on the factors of $256 \to 128$ and $128 \to 10$
-# (1.32 and 1.92 as drawn) make up for what tanh takes. With every linear factor 1 the variance keeps
+# (1.32 and 1.92 as drawn) slow the decay: the first gives back part of what tanh takes, the second on
+# most seeds all of it. With every linear factor 1 the variance keeps
 # falling in every hidden layer, and the same product predicts it. (In a deep network without narrowing
 # layers Xavier's variance keeps shrinking; notebook 04's depth figure shows it. PyTorch's
 # `calculate_gain('tanh')` is 5/3, a larger scale for tanh layers.)
