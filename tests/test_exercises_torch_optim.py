@@ -30,6 +30,23 @@ def torch_checks(lr, alpha, eps):
         raise ValueError(f"Invalid alpha value: {alpha}")
 
 
+def alpha_up_to_one(lr, alpha, eps):
+    """The usual off-by-one: alpha = 1 gets through (v stays 0, w runs off to -1e18 in three steps)."""
+    if not (0 < lr < math.inf and 0 <= alpha <= 1 and 0 < eps < math.inf):
+        raise ValueError("out of range")
+
+
+def eps_without_upper_bound(lr, alpha, eps):
+    if not (0 < lr < math.inf and 0 <= alpha < 1 and eps > 0):
+        raise ValueError("out of range")
+
+
+def alpha_by_exclusion(lr, alpha, eps):
+    """Tests for the bad values instead of the good ones: nan fails both comparisons and gets through."""
+    if not (0 < lr < math.inf and 0 < eps < math.inf) or alpha < 0 or alpha >= 1:
+        raise ValueError("out of range")
+
+
 def assert_checks(lr, alpha, eps):
     assert 0 < lr < math.inf and 0 <= alpha < 1 and 0 < eps < math.inf
 
@@ -113,6 +130,9 @@ def test_rmsprop_rejects_an_ignored_closure():
         (None, r"RMSprop\(params, lr=-0.01\) was accepted: in __init__, raise ValueError"),
         (torch_checks, r"RMSprop\(params, lr=inf\) was accepted"),
         (assert_checks, r"RMSprop\(params, lr=-0.01\) raised AssertionError.*Raise ValueError"),
+        (alpha_up_to_one, r"RMSprop\(params, alpha=1.0\) was accepted"),
+        (eps_without_upper_bound, r"RMSprop\(params, eps=inf\) was accepted"),
+        (alpha_by_exclusion, r"RMSprop\(params, alpha=nan\) was accepted"),
     ],
 )
 def test_rmsprop_rejects_missing_or_loose_validation(validate, message):

@@ -132,8 +132,9 @@ torch.set_num_threads(1)
 # ## 1. What a scheduler (or Lightning) expects from an optimizer
 #
 # A learning-rate scheduler does not know any update rule. It reads and writes entries of each dict in
-# `optimizer.param_groups`: `"lr"` always, and more (every scheduler adds `"initial_lr"`, in the
-# constructor of their common base class `LRScheduler`; `OneCycleLR` also writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
+# `optimizer.param_groups`: `"lr"` always, and more (every scheduler built by the constructor of the base
+# class `LRScheduler`, which is all but `ReduceLROnPlateau`, adds `"initial_lr"`; `OneCycleLR` also
+# writes the momentum). And it refuses anything that is not a `torch.optim.Optimizer`:
 # its constructor checks the class before it looks at anything else. Notebook 05's `Adam` keeps its
 # learning rate in a plain attribute `self.lr`; even when we give it a `param_groups` list of the right
 # shape, the scheduler refuses it, on the class alone:

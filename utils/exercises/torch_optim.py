@@ -146,8 +146,11 @@ RMSPROP_OUT_OF_RANGE = (
     ("lr", float("inf")),
     ("lr", float("nan")),
     ("alpha", -0.1),
+    ("alpha", 1.0),  # the usual off-by-one (<= 1): v stays 0 and the first steps are lr * g / eps
     ("alpha", 1.5),
+    ("alpha", float("nan")),
     ("eps", -1e-8),
+    ("eps", float("inf")),
     ("eps", float("nan")),
 )
 
