@@ -49,11 +49,24 @@ def drops_last_batch(net, data, batch_size):
     return correct / full
 
 
+def drops_last_batch_divides_by_all(net, data, batch_size):
+    """Skips the last, shorter batch, yet divides by every image."""
+    x, y = data
+    full = len(x) // batch_size * batch_size
+    correct = sum(
+        (net(x[i : i + batch_size]).argmax(-1) == y[i : i + batch_size]).sum().item()
+        for i in range(0, full, batch_size)
+    )
+    return correct / len(x)
+
+
 def test_accuracy_rejects_typical_mistakes():
     with pytest.raises(ExerciseError, match="averaged the per-batch accuracies"):
         check_accuracy(mean_of_batches)
     with pytest.raises(ExerciseError, match="last, smaller batch was left out"):
         check_accuracy(drops_last_batch)
+    with pytest.raises(ExerciseError, match="last, smaller batch was left out"):
+        check_accuracy(drops_last_batch_divides_by_all)
     with pytest.raises(ExerciseError, match="Python float"):
         check_accuracy(lambda net, data, bs: (net(data[0]).argmax(-1) == data[1]).float().mean())
     with pytest.raises(ExerciseError, match="fraction in"):

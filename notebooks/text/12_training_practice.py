@@ -252,9 +252,10 @@ assert min(smoothed(live_losses)) < 0.7 * smoothed(live_losses)[0], "the loss sh
 assert len(live_losses) < len(range_lrs), "the test should stop before the largest rates"
 # Over COURSE_SEED 1-20 (one thread) the live suggestion ranged from 0.62 to 3.0 times the stored choice, the
 # logarithm of that ratio with a standard deviation of 0.5 around log 1.27: the band lies at least 5 of them
-# either side.
+# either side. So it checks the order of magnitude only: forgetting the rule's division by 10 would pass on
+# most seeds.
 assert 0.08 < live_lr / stored["SGD"]["chosen_lr"] < 16, (
-    "the live suggestion should be within about a decade of the stored one"
+    "the live suggestion should be of the stored one's order of magnitude"
 )
 
 # %% alt="Smoothed training loss against a learning rate raised every batch, three seeds each, for SGD with momentum and for Adam: the loss falls, flattens at its lowest and turns up at the end; the chosen rates sit well before the minimum."
