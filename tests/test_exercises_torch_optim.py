@@ -47,6 +47,11 @@ def alpha_by_exclusion(lr, alpha, eps):
         raise ValueError("out of range")
 
 
+def eps_from_zero(lr, alpha, eps):
+    if not (0 < lr < math.inf and 0 <= alpha < 1 and 0 <= eps < math.inf):
+        raise ValueError("out of range")
+
+
 def assert_checks(lr, alpha, eps):
     assert 0 < lr < math.inf and 0 <= alpha < 1 and 0 < eps < math.inf
 
@@ -128,11 +133,12 @@ def test_rmsprop_rejects_an_ignored_closure():
     "validate, message",
     [
         (None, r"RMSprop\(params, lr=-0.01\) was accepted: in __init__, raise ValueError"),
-        (torch_checks, r"RMSprop\(params, lr=inf\) was accepted"),
+        (torch_checks, r"RMSprop\(params, lr=0.0\) was accepted"),
         (assert_checks, r"RMSprop\(params, lr=-0.01\) raised AssertionError.*Raise ValueError"),
         (alpha_up_to_one, r"RMSprop\(params, alpha=1.0\) was accepted"),
         (eps_without_upper_bound, r"RMSprop\(params, eps=inf\) was accepted"),
         (alpha_by_exclusion, r"RMSprop\(params, alpha=nan\) was accepted"),
+        (eps_from_zero, r"RMSprop\(params, eps=0.0\) was accepted"),
     ],
 )
 def test_rmsprop_rejects_missing_or_loose_validation(validate, message):

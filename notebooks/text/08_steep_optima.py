@@ -719,9 +719,9 @@ fig.tight_layout()
 # step 60, so the solid orange line covers the dashed pink one there).
 #
 # Is momentum's limit $\eta < 2(1+\beta)/((1-\beta)h) \approx 0.38$ at the bottom ("Why SGD cannot stay
-# in a hole" above) the reason? Run clipped momentum for 1000 steps at $\eta = 1$, $0.3$ (below the limit)
-# and $0.2$ from $0.001$ off the centre, and from the race's start and four starts moved from it by
-# $10^{-6}$, about what another CPU's rounding can change.
+# in a hole" above) the reason? Run clipped momentum for 1000 steps at $\eta = 1$ and $0.3$ (below the
+# limit) from $0.001$ off the centre, and at $\eta = 1$, $0.3$ and $0.2$ from the race's start and four
+# starts moved from it by $10^{-6}$, about what another CPU's rounding can change.
 
 # %% tags=["solution"]
 orbit_steps = 1000
@@ -757,8 +757,8 @@ assert settled[1.0] == 0, "above the limit no start from the race's settles"
 # Above the limit the bottom cannot hold it: at $\eta = 1$ even a start $0.001$ off the centre moves out,
 # and no run from the race's start settles. Below the limit, at $\eta = 0.3$, a start $0.001$ off the
 # centre closes in, yet from the race's start some runs end in an orbit a few hundredths from the centre
-# and others settle, and which one a start gets changes with a nudge of $10^{-6}$; at $\eta = 0.2$
-# likewise (the counts above; on another CPU they can differ). Getting under the limit is not enough:
+# and others settle, and which one a start gets changes with a nudge of $10^{-6}$; at $\eta = 0.2$ too,
+# less often (the counts above; on another CPU they can differ). Getting under the limit is not enough:
 # there, whether momentum reaches the bottom or is caught in an orbit around it is chaotic, decided by the
 # start to within rounding. Clipping is standard practice for
 # networks with occasional gradient spikes (recurrent networks, transformers):

@@ -808,8 +808,8 @@ for t in [1, 10, 100, 1_000, 10_000]:
 # network, Adam's sign-like steps would amplify any difference, even round-off, into a different
 # trajectory). One parameter tensor has six rows; row $i$ receives random gradients of size
 # $10^{-10}, 10^{-8}, \dots, 1$, the same sequence for every variant, for 200 steps. For each variant we
-# measure, per row, how far its total displacement is from notebook 05's `Adam`, relative to that
-# displacement: for the median coordinate of the row and for its worst.
+# measure, per row, how far each coordinate's total displacement is from notebook 05's `Adam`, relative to
+# the row's largest displacement: for the median coordinate of the row and for its worst.
 
 # %%
 GRAD_SCALES = 10.0 ** np.arange(-10, 1, 2)
@@ -874,9 +874,10 @@ assert typical_fixed[GRAD_SCALES <= 1e-8].min() > 0.03, "for gradients near eps 
 
 # %% [markdown]
 # With the matching $\hat\epsilon$ the folded form *is* notebook 05's Adam, to float32 round-off, for
-# every gradient size. With a fixed $\hat\epsilon = \epsilon$ the typical (median) coordinate's step
-# changes by about $\epsilon/|g|$ (one to four times it, on every seed tried): negligible for gradients
-# of order 1, a hundred times more for every hundredfold smaller gradient, and of the order of the step
+# every gradient size. With a fixed $\hat\epsilon = \epsilon$ the typical (median) coordinate's
+# difference, relative to the row's largest displacement, is about $\epsilon/|g|$ (one to four times it,
+# on every seed tried; at $|g| = 1$ partly float32 round-off, of the size of the last column): negligible
+# for gradients of order 1, a hundred times more for every hundredfold smaller gradient, and of the order of the step
 # itself near $\epsilon = 10^{-8}$. The worst of the 1000 coordinates can differ far more (its column
 # varies a lot between seeds). In typical training that changes little; it matters when $\epsilon$ is made
 # large on purpose (some recipes use $10^{-3}$ or more): then the two conventions differ, most early in

@@ -676,7 +676,7 @@ plt.show()
 # Write `RMSprop(params, lr=0.01, alpha=0.99, eps=1e-8)` as a subclass of `torch.optim.Optimizer`.
 # `check_rmsprop` compares it with `torch.optim.RMSprop` step for step, with two parameter groups that
 # have different `lr`, `alpha` and `eps`, then calls `step(closure)` once, and last checks that your
-# `__init__` raises `ValueError` for a hyperparameter out of range (a negative, infinite or nan `lr` or
+# `__init__` raises `ValueError` for a hyperparameter out of range (a zero, negative, infinite or nan `lr` or
 # `eps`, an `alpha` outside $[0, 1)$; `torch.optim.RMSprop` itself lets `lr=inf` and `alpha=1.5` through).
 
 # %%

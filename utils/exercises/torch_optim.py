@@ -143,6 +143,7 @@ def check_rmsprop(rmsprop_class, lr: float = 0.01, alpha: float = 0.9, eps: floa
 # turn negative, and its square root nan). torch.optim.RMSprop itself accepts lr=inf and alpha=1.5.
 RMSPROP_OUT_OF_RANGE = (
     ("lr", -0.01),
+    ("lr", 0.0),
     ("lr", float("inf")),
     ("lr", float("nan")),
     ("alpha", -0.1),
@@ -150,6 +151,7 @@ RMSPROP_OUT_OF_RANGE = (
     ("alpha", 1.5),
     ("alpha", float("nan")),
     ("eps", -1e-8),
+    ("eps", 0.0),  # a coordinate whose gradient is 0 gets 0 / 0 = nan
     ("eps", float("inf")),
     ("eps", float("nan")),
 )
