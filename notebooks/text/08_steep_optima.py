@@ -756,8 +756,8 @@ assert settled[1.0] == 0, "above the limit no start from the race's settles"
 # %% [markdown]
 # Above the limit the bottom cannot hold it: at $\eta = 1$ even a start $0.001$ off the centre moves out,
 # and no run from the race's start settles. Below the limit, at $\eta = 0.3$, a start $0.001$ off the
-# centre closes in, yet from the race's start some runs end in an orbit a few hundredths from the centre
-# and others settle, and which one a start gets changes with a nudge of $10^{-6}$; at $\eta = 0.2$ too,
+# centre closes in, yet from the race's start some runs end in an orbit around the centre and others
+# settle, and which one a start gets changes with a nudge of $10^{-6}$; at $\eta = 0.2$ too,
 # less often (the counts above; on another CPU they can differ). Getting under the limit is not enough:
 # there, whether momentum reaches the bottom or is caught in an orbit around it is chaotic, decided by the
 # start to within rounding. Clipping is standard practice for

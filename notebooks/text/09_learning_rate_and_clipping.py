@@ -875,9 +875,9 @@ assert typical_fixed[GRAD_SCALES <= 1e-8].min() > 0.03, "for gradients near eps 
 # %% [markdown]
 # With the matching $\hat\epsilon$ the folded form *is* notebook 05's Adam, to float32 round-off, for
 # every gradient size. With a fixed $\hat\epsilon = \epsilon$ the typical (median) coordinate's
-# difference, relative to the row's largest displacement, is about $\epsilon/|g|$ (one to four times it,
-# on every seed tried; at $|g| = 1$ partly float32 round-off, of the size of the last column): negligible
-# for gradients of order 1, a hundred times more for every hundredfold smaller gradient, and of the order of the step
+# difference, relative to the row's largest displacement, is about $\epsilon/|g|$ for gradients from
+# $10^{-6}$ to 1 (one to four times it, on every seed tried; at $|g| = 1$ partly float32 round-off, which
+# the last column bounds): negligible for gradients of order 1, a hundred times more for every hundredfold smaller gradient, and of the order of the step
 # itself near $\epsilon = 10^{-8}$. The worst of the 1000 coordinates can differ far more (its column
 # varies a lot between seeds). In typical training that changes little; it matters when $\epsilon$ is made
 # large on purpose (some recipes use $10^{-3}$ or more): then the two conventions differ, most early in
