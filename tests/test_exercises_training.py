@@ -39,25 +39,25 @@ def mean_of_batches(net, data, batch_size):
     return sum(accs) / len(accs)
 
 
-def drops_last_batch(net, data, batch_size):
+def correct_in_full_batches(net, data, batch_size):
+    """(correct predictions, images) over the full batches only: the last, shorter one is skipped."""
     x, y = data
     full = len(x) // batch_size * batch_size
     correct = sum(
         (net(x[i : i + batch_size]).argmax(-1) == y[i : i + batch_size]).sum().item()
         for i in range(0, full, batch_size)
     )
+    return correct, full
+
+
+def drops_last_batch(net, data, batch_size):
+    correct, full = correct_in_full_batches(net, data, batch_size)
     return correct / full
 
 
 def drops_last_batch_divides_by_all(net, data, batch_size):
     """Skips the last, shorter batch, yet divides by every image."""
-    x, y = data
-    full = len(x) // batch_size * batch_size
-    correct = sum(
-        (net(x[i : i + batch_size]).argmax(-1) == y[i : i + batch_size]).sum().item()
-        for i in range(0, full, batch_size)
-    )
-    return correct / len(x)
+    return correct_in_full_batches(net, data, batch_size)[0] / len(data[0])
 
 
 def test_accuracy_rejects_typical_mistakes():
